@@ -1,0 +1,18 @@
+"""mftune searchers: a typed search space and Ray Tune searchers built on it.
+
+Nothing here imports the ``pipeline`` package; every searcher works in any Ray Tune
+script, exactly like Ray's built-in ones.
+"""
+
+from searchers.space import Categorical, Float, Int, Param, SearchSpace, SpaceError
+
+__all__ = ["Categorical", "Float", "Int", "Param", "SearchSpace", "SpaceError", "RandomSearcher"]
+
+
+def __getattr__(name):
+    # Searchers import Ray; keep `import searchers.space` usable without paying for it.
+    if name == "RandomSearcher":
+        from searchers.random_search import RandomSearcher
+
+        return RandomSearcher
+    raise AttributeError(name)
