@@ -1,0 +1,91 @@
+"""The append-only trial record a searcher core reasons over (pure, no Ray).
+
+A core sees every configuration it suggested, in suggestion order, with its state and
+objective. Values are stored as *losses* (smaller is better) so cores never branch on
+the optimisation mode. Intermediate results are kept per resource level, which is what
+multi-fidelity searchers (BOHB's rule) fit on.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Iterator
+
+PENDING, COMPLETE, FAILED = "pending", "complete", "failed"
+
+
+@dataclass
+class TrialObs:
+    trial_id: str
+    flat: dict[str, Any]
+    state: str = PENDING
+    loss: float | None = None
+    #: resource level -> loss of the last result reported at that level
+    levels: dict[float, float] = field(default_factory=dict)
+
+    @property
+    def last_loss(self) -> float | None:
+        """Loss at the highest level reached so far (None if nothing was reported)."""
+        return self.levels[max(self.levels)] if self.levels else None
+
+
+class TrialRecord:
+    """Trials keyed by id, in the order they were added; nothing is ever removed."""
+
+    def __init__(self) -> None:
+        self._trials: dict[str, TrialObs] = {}
+
+    def __len__(self) -> int:
+        return len(self._trials)
+
+    def __contains__(self, trial_id: str) -> bool:
+        return trial_id in self._trials
+
+    def __iter__(self) -> Iterator[TrialObs]:
+        return iter(self._trials.values())
+
+    def get(self, trial_id: str) -> TrialObs | None:
+        return self._trials.get(trial_id)
+
+    def add(self, trial_id: str, flat: dict[str, Any], state: str = PENDING,
+            loss: float | None = None) -> TrialObs:
+        if trial_id in self._trials:
+            raise KeyError(f"trial {trial_id!r} is already recorded")
+        obs = TrialObs(trial_id, dict(flat), state, loss)
+        self._trials[trial_id] = obs
+        return obs
+
+    def report(self, trial_id: str, level: float, loss: float) -> None:
+        """Record an intermediate loss; later reports at the same level overwrite."""
+        obs = self._trials.get(trial_id)
+        if obs is not None and _finite(loss) and _finite(level):
+            obs.levels[float(level)] = float(loss)
+
+    def complete(self, trial_id: str, loss: float | None) -> None:
+        """Finish a trial; without a finite loss, fall back to its last reported one."""
+        obs = self._trials.get(trial_id)
+        if obs is None or obs.state != PENDING:
+            return
+        if not _finite(loss):
+            loss = obs.last_loss
+        if loss is None:
+            obs.state = FAILED
+        else:
+            obs.state, obs.loss = COMPLETE, float(loss)
+
+    def fail(self, trial_id: str) -> None:
+        obs = self._trials.get(trial_id)
+        if obs is not None and obs.state == PENDING:
+            obs.state = FAILED
+
+    def with_state(self, state: str) -> list[TrialObs]:
+        return [t for t in self._trials.values() if t.state == state]
+
+    def levels(self) -> list[float]:
+        """All resource levels any trial reported at, ascending."""
+        return sorted({lv for t in self._trials.values() for lv in t.levels})
+
+
+def _finite(x: Any) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
