@@ -1,0 +1,114 @@
+"""What a built-in task is: data behind fidelity knobs, a model family, a metric.
+
+Tasks are plain objects; the Ray function trainable in ``pipeline.trainable`` drives
+them. ``check`` runs on the driver before anything starts (so a missing file is a
+usage error, not a failed trial); ``load`` runs on the worker, where the data lives.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from torch import nn
+
+from pipeline.errors import UsageError
+from pipeline.models import SmallCNN
+from pipeline.tasks.data import ArrayData, downsample, holdout_split, nested_subset
+
+
+@dataclass(frozen=True)
+class Fidelity:
+    """How cheaply a trial trains: share of the training rows, image size, epochs."""
+
+    data_fraction: float = 1.0
+    resolution: int | None = None  # None: the task's native resolution
+    max_epochs: int = 15
+
+
+@dataclass(frozen=True)
+class TaskOptions:
+    """Where a task's data is; each task reads the fields it needs."""
+
+    data_dir: str | None = None  # fashion-mnist: directory with the IDX files
+    data_path: str | None = None  # tabular: CSV or Parquet file
+    target: str | None = None  # tabular: target column
+    problem: str | None = None  # tabular: classification | regression (None: infer)
+
+
+@dataclass(frozen=True)
+class TrialSetup:
+    """Everything fixed for all trials of one experiment (bound into the trainable)."""
+
+    task: str
+    options: TaskOptions
+    fidelity: Fidelity
+    seed: int
+    cpus_per_trial: float = 1.0
+
+
+class Task:
+    name: str = ""
+    #: model hyperparameters beyond the optimizer's and batch_size
+    model_keys: tuple[str, ...] = ()
+    default_max_epochs: int = 15
+
+    def metric(self, options: TaskOptions) -> tuple[str, str]:
+        return "val_accuracy", "max"
+
+    def is_classification(self, options: TaskOptions) -> bool:
+        return True
+
+    def default_space(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def check(self, options: TaskOptions, fidelity: Fidelity) -> None:
+        """Driver-side validation; raise UsageError naming the field."""
+
+    def load(self, options: TaskOptions, fidelity: Fidelity, seed: int) -> ArrayData:
+        raise NotImplementedError
+
+    def build_model(self, hp: dict[str, Any], data: ArrayData, fidelity: Fidelity) -> nn.Module:
+        raise NotImplementedError
+
+
+class ImageTask(Task):
+    """Square grey images, classified by :class:`SmallCNN`."""
+
+    model_keys = ("channels", "hidden", "dropout")
+    native_resolution: int = 0
+    resolutions: tuple[int, ...] = ()
+    val_fraction: float = 0.2
+
+    def raw(self, options: TaskOptions) -> tuple[np.ndarray, np.ndarray]:
+        """All labelled images as ``(n, 1, s, s)`` floats in [0, 1] and integer labels."""
+        raise NotImplementedError
+
+    def check(self, options: TaskOptions, fidelity: Fidelity) -> None:
+        if fidelity.resolution is not None and fidelity.resolution not in self.resolutions:
+            allowed = ", ".join(map(str, self.resolutions))
+            raise UsageError("resolution", f"{self.name} allows {allowed}, got {fidelity.resolution}")
+
+    def load(self, options: TaskOptions, fidelity: Fidelity, seed: int) -> ArrayData:
+        return _load_images(self, options, fidelity.data_fraction,
+                            fidelity.resolution or self.native_resolution, seed)
+
+    def build_model(self, hp: dict[str, Any], data: ArrayData, fidelity: Fidelity) -> nn.Module:
+        return SmallCNN(resolution=data.x_train.shape[-1], n_classes=data.n_outputs,
+                        channels=hp["channels"], hidden=hp["hidden"], dropout=hp["dropout"])
+
+
+@functools.lru_cache(maxsize=4)  # reused actors run many trials of one fidelity
+def _load_images(task: ImageTask, options: TaskOptions, fraction: float, resolution: int,
+                 seed: int) -> ArrayData:
+    x, y = task.raw(options)
+    train_idx, val_idx = holdout_split(y, task.val_fraction, seed)
+    train_idx = train_idx[nested_subset(y[train_idx], fraction, seed)]
+    x_tr, x_va = x[train_idx], x[val_idx]
+    if resolution != x.shape[-1]:
+        x_tr, x_va = downsample(x_tr, resolution), downsample(x_va, resolution)
+    mean, std = float(x_tr.mean()), float(x_tr.std()) or 1.0  # fitted on the training part only
+    return ArrayData(((x_tr - mean) / std).astype(np.float32), y[train_idx],
+                     ((x_va - mean) / std).astype(np.float32), y[val_idx], int(y.max()) + 1)

@@ -1,0 +1,165 @@
+"""Fashion-MNIST (28x28, 10 classes) at 28, 14 or 7 pixels.
+
+Where the files come from, in order: ``--data-dir``; the Debian package
+``dataset-fashion-mnist`` (``/usr/share/datasets/fashion-mnist``); a download into
+``--data-dir`` (or ``~/.cache/mftune/fashion-mnist``). The loader runs on the worker,
+so on a cluster each node finds or fetches its own copy; the driver checks first so
+a machine without the data fails before any trial starts.
+"""
+
+from __future__ import annotations
+
+import functools
+import gzip
+import os
+import struct
+import tempfile
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from pipeline.errors import UsageError
+from pipeline.tasks.base import Fidelity, ImageTask, TaskOptions
+
+DEBIAN_DIR = "/usr/share/datasets/fashion-mnist"
+CACHE_DIR = os.path.join(os.path.expanduser("~"), ".cache", "mftune", "fashion-mnist")
+MIRRORS = (
+    "https://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
+    "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
+)
+FILES = {"images": "train-images-idx3-ubyte", "labels": "train-labels-idx1-ubyte"}
+_IDX_MAGIC = {"images": 0x0803, "labels": 0x0801}
+
+
+class DataNotFound(Exception):
+    pass
+
+
+def read_idx(path: str | Path, kind: str) -> np.ndarray:
+    """Parse one IDX file (gzip or plain); ``kind`` is "images" or "labels"."""
+    path = Path(path)
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rb") as f:
+        raw = f.read()
+    if len(raw) < 8:
+        raise ValueError(f"{path}: too short for an IDX file")
+    magic, count = struct.unpack(">II", raw[:8])
+    if magic != _IDX_MAGIC[kind]:
+        raise ValueError(f"{path}: not an IDX {kind} file (magic 0x{magic:08x})")
+    if kind == "labels":
+        data = np.frombuffer(raw, dtype=np.uint8, offset=8)
+        shape: tuple[int, ...] = (count,)
+    else:
+        rows, cols = struct.unpack(">II", raw[8:16])
+        data = np.frombuffer(raw, dtype=np.uint8, offset=16)
+        shape = (count, rows, cols)
+    if data.size != int(np.prod(shape)):
+        raise ValueError(f"{path}: expected {int(np.prod(shape))} values, found {data.size}")
+    return data.reshape(shape)
+
+
+def _find(directory: str | None) -> dict[str, Path] | None:
+    if not directory:
+        return None
+    found = {}
+    for kind, stem in FILES.items():
+        for name in (stem + ".gz", stem):
+            if (Path(directory) / name).is_file():
+                found[kind] = Path(directory) / name
+                break
+    return found if len(found) == len(FILES) else None
+
+
+def _download(directory: str, timeout: float = 30.0) -> dict[str, Path]:
+    os.makedirs(directory, exist_ok=True)
+    errors = []
+    for base in MIRRORS:
+        try:
+            for stem in FILES.values():
+                target = Path(directory) / (stem + ".gz")
+                if target.is_file():
+                    continue
+                fd, tmp = tempfile.mkstemp(dir=directory, prefix=".part-")
+                try:
+                    with os.fdopen(fd, "wb") as out, urllib.request.urlopen(base + stem + ".gz", timeout=timeout) as r:
+                        out.write(r.read())
+                    os.replace(tmp, target)  # never leave a half file under the real name
+                finally:
+                    if os.path.exists(tmp):
+                        os.unlink(tmp)
+            found = _find(directory)
+            if found:
+                return found
+        except OSError as err:
+            errors.append(f"{base}: {getattr(err, 'reason', err)}")
+    raise DataNotFound("; ".join(errors) or "no mirror configured")
+
+
+def locate(data_dir: str | None, download: bool = True) -> dict[str, Path]:
+    """Paths of the training IDX files, or UsageError saying how to get them."""
+    for directory in (data_dir, DEBIAN_DIR):
+        found = _find(directory)
+        if found:
+            return found
+    target = data_dir or CACHE_DIR
+    found = _find(target)
+    if found:
+        return found
+    reason = "download disabled"
+    if download:
+        try:
+            return _download(target)
+        except DataNotFound as err:
+            reason = f"download failed ({err})"
+    looked = ", ".join(d for d in (data_dir, DEBIAN_DIR, CACHE_DIR) if d)
+    raise UsageError("data_dir", f"Fashion-MNIST not found in {looked} and {reason}; install it with "
+                                 "'apt-get install dataset-fashion-mnist' or put "
+                                 f"{FILES['images']}.gz and {FILES['labels']}.gz in --data-dir")
+
+
+@functools.lru_cache(maxsize=2)
+def _load(images: Path, labels: Path) -> tuple[np.ndarray, np.ndarray]:
+    x = read_idx(images, "images").astype(np.float32)[:, None, :, :] / 255.0
+    y = read_idx(labels, "labels").astype(np.int64)
+    if len(x) != len(y):
+        raise ValueError(f"{images} holds {len(x)} images but {labels} holds {len(y)} labels")
+    return x, y
+
+
+class FashionMNISTTask(ImageTask):
+    name = "fashion-mnist"
+    native_resolution = 28
+    resolutions = (28, 14, 7)
+    val_fraction = 1 / 6  # 10,000 of the 60,000 training images
+    default_max_epochs = 10
+
+    def check(self, options: TaskOptions, fidelity: Fidelity) -> None:
+        super().check(options, fidelity)
+        paths = locate(options.data_dir)
+        try:
+            _load(paths["images"], paths["labels"])
+        except (OSError, ValueError) as err:
+            raise UsageError("data_dir", f"unreadable Fashion-MNIST files: {err}") from None
+
+    def raw(self, options: TaskOptions) -> tuple[np.ndarray, np.ndarray]:
+        paths = locate(options.data_dir)
+        return _load(paths["images"], paths["labels"])
+
+    def default_space(self) -> dict[str, Any]:
+        return {
+            "optimizer": {"type": "categorical", "choices": [
+                {"name": "sgd",
+                 "lr": {"type": "float", "low": 1e-3, "high": 0.3, "log": True},
+                 "momentum": {"type": "float", "low": 0.0, "high": 0.99}},
+                {"name": "adam",
+                 "lr": {"type": "float", "low": 1e-4, "high": 1e-2, "log": True},
+                 "beta1": {"type": "float", "low": 0.8, "high": 0.99},
+                 "weight_decay": {"type": "float", "low": 1e-6, "high": 1e-2, "log": True}},
+            ]},
+            "batch_size": {"type": "categorical", "choices": [32, 64, 128, 256]},
+            "channels": {"type": "int", "low": 8, "high": 32, "step": 8},
+            "hidden": {"type": "int", "low": 32, "high": 256, "log": True},
+            "dropout": {"type": "float", "low": 0.0, "high": 0.5},
+        }

@@ -1,0 +1,81 @@
+"""The Ray Tune function trainable behind every built-in task.
+
+It is the only place where a task meets Ray: it picks the device from the GPUs Ray
+assigned (``ray.get_gpu_ids()``: CPU-only trials have CUDA_VISIBLE_DEVICES unset, so
+``torch.cuda.is_available()`` would lie), loads the data on the worker, and bridges
+:func:`pipeline.training.train_epochs` to ``tune.report`` / ``tune.get_checkpoint``.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from typing import Any, Callable
+
+import torch
+
+from pipeline import hparams
+from pipeline.tasks import get_task
+from pipeline.tasks.base import TrialSetup
+from pipeline.training import train_epochs
+
+_STATE_FILE = "state.pt"
+
+
+class RaySession:
+    """:class:`pipeline.training.Session` over Ray Tune's checkpoint API."""
+
+    def __init__(self, device: torch.device):
+        self.device = device
+
+    def load_state(self) -> dict[str, Any] | None:
+        from ray import tune
+
+        checkpoint = tune.get_checkpoint()
+        if checkpoint is None:
+            return None
+        with checkpoint.as_directory() as d:
+            return torch.load(os.path.join(d, _STATE_FILE), map_location=self.device, weights_only=True)
+
+    def report(self, metrics: dict[str, Any], state: dict[str, Any]) -> None:
+        from ray import tune
+
+        with tempfile.TemporaryDirectory(prefix="mftune-ckpt-") as d:
+            torch.save(state, os.path.join(d, _STATE_FILE))
+            tune.report(metrics, checkpoint=tune.Checkpoint.from_directory(d))
+
+
+def pick_device() -> torch.device:
+    import ray
+
+    gpu_ids = ray.get_gpu_ids() if ray.is_initialized() else []
+    if gpu_ids and torch.cuda.is_available():
+        return torch.device("cuda", 0)  # Ray narrows CUDA_VISIBLE_DEVICES to the assigned GPUs
+    return torch.device("cpu")
+
+
+def run_trial(config: dict[str, Any], setup: TrialSetup) -> None:
+    """Train one configuration of a built-in task, reporting every epoch."""
+    task = get_task(setup.task)
+    torch.set_num_threads(max(1, int(setup.cpus_per_trial)))
+    hp = hparams.parse(config, task.model_keys)
+    device = pick_device()
+    data = task.load(setup.options, setup.fidelity, setup.seed)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(setup.seed)  # the same configuration starts from the same weights
+        model = task.build_model(hp, data, setup.fidelity)
+    metric, _ = task.metric(setup.options)
+    extra = {"n_train": len(data.y_train), "input_shape": "x".join(map(str, data.x_train.shape[1:]))}
+    train_epochs(model, data, hp, classification=task.is_classification(setup.options),
+                 max_epochs=setup.fidelity.max_epochs, seed=setup.seed, session=RaySession(device),
+                 metric=metric, device=device, y_scale=data.y_scale, extra_metrics=extra)
+
+
+def make_trainable(setup: TrialSetup) -> Callable[[dict[str, Any]], None]:
+    """A picklable single-argument trainable with ``setup`` bound (named for trial names)."""
+
+    def trainable(config: dict[str, Any]) -> None:
+        run_trial(config, setup)
+
+    trainable.__name__ = trainable.__qualname__ = f"mftune_{setup.task.replace('-', '_')}"
+    return trainable
