@@ -1,0 +1,70 @@
+"""What an experiment leaves next to Ray's own state: a trials table and best.json.
+
+Both are written atomically (temporary file, then rename), so a crash leaves the
+previous version or the new one, never half a file.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Callable
+
+import pandas as pd
+
+
+def atomic_write(path: Path, write: Callable[[str], None]) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def _parquet_ready(df: pd.DataFrame) -> pd.DataFrame:
+    """Object columns holding lists, dicts or mixed types become JSON text for Arrow."""
+    out = df.copy()
+    for col in out.columns:
+        if out[col].dtype != object:
+            continue
+        values = out[col].dropna()
+        kinds = {type(v) for v in values}
+        if len(kinds) > 1 or kinds & {list, dict, tuple}:
+            out[col] = out[col].map(lambda v: None if v is None else json.dumps(v, default=str))
+    return out
+
+
+def write_trials(df: pd.DataFrame, out_dir: Path) -> tuple[Path, Path]:
+    csv, parquet = out_dir / "trials.csv", out_dir / "trials.parquet"
+    atomic_write(csv, lambda p: df.to_csv(p, index=False))
+    atomic_write(parquet, lambda p: _parquet_ready(df).to_parquet(p, index=False))
+    return csv, parquet
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if hasattr(value, "item"):  # numpy scalars
+        return value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def write_json(obj: dict[str, Any], path: Path) -> Path:
+    text = json.dumps(_jsonable(obj), indent=2, default=str) + "\n"
+
+    def write(tmp: str) -> None:
+        with open(tmp, "w") as f:
+            f.write(text)
+
+    atomic_write(path, write)
+    return path
