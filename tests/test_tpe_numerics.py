@@ -76,18 +76,18 @@ def _fit(space_tree, flats, weights=None, prior_weight=1.0):
 def test_prior_component_weight_and_shape():
     _, est = _fit({"x": Float(0.0, 10.0)}, [{"x": 1.0}, {"x": 4.0}, {"x": 9.0}], prior_weight=2.0)
     np.testing.assert_allclose(np.exp(est.log_weights), [0.2, 0.2, 0.2, 0.4])
-    assert (est.mu[-1, 0], est.sigma[-1, 0]) == (PRIOR_MU, PRIOR_SIGMA)
-    np.testing.assert_allclose(est.mu[:3, 0], [0.1, 0.4, 0.9])
+    assert (est.mu[0, -1], est.sigma[0, -1]) == (PRIOR_MU, PRIOR_SIGMA)
+    np.testing.assert_allclose(est.mu[0, :3], [0.1, 0.4, 0.9])
 
 
 def test_continuous_density_integrates_to_one_and_sampling_follows_it():
     unit, est = _fit({"x": Float(1e-3, 1.0, log=True)}, [{"x": v} for v in (0.002, 0.01, 0.011, 0.3)])
     pdf = lambda u: float(np.exp(est.log_pdf(np.array([[u]]), np.ones((1, 1), dtype=bool)))[0])  # noqa: E731
-    assert integrate.quad(pdf, 0.0, 1.0, limit=200, points=est.mu[:, 0])[0] == pytest.approx(1.0, abs=1e-6)
+    assert integrate.quad(pdf, 0.0, 1.0, limit=200, points=est.mu[0])[0] == pytest.approx(1.0, abs=1e-6)
     rows, active = est.sample(np.random.default_rng(0), 20000)
     assert active.all() and np.all((rows >= 0) & (rows <= 1))
     edges = np.linspace(0, 1, 11)
-    expected = np.array([integrate.quad(pdf, lo, hi, points=est.mu[:, 0])[0] for lo, hi in zip(edges[:-1], edges[1:])])
+    expected = np.array([integrate.quad(pdf, lo, hi, points=est.mu[0])[0] for lo, hi in zip(edges[:-1], edges[1:])])
     observed = np.histogram(rows[:, 0], edges)[0] / 20000
     np.testing.assert_allclose(observed, expected, atol=5 * np.sqrt(0.25 / 20000))
 
@@ -117,8 +117,8 @@ def test_conditional_density_is_a_distribution_over_the_tree():
     tree = {"m": Categorical([{"kind": "a", "x": Float(0.0, 1.0)}, {"kind": "b", "n": Int(1, 4)}])}
     unit, est = _fit(tree, [{"m": 0, "m[0]/x": 0.2}, {"m": 0, "m[0]/x": 0.25}, {"m": 1, "m[1]/n": 3}])
     # the observation in branch b has the prior kernel in branch a's column, and vice versa
-    assert (est.mu[2, 1], est.sigma[2, 1]) == (PRIOR_MU, PRIOR_SIGMA)
-    assert (est.mu[0, 2], est.sigma[0, 2]) == (PRIOR_MU, PRIOR_SIGMA)
+    assert (est.mu[1, 2], est.sigma[1, 2]) == (PRIOR_MU, PRIOR_SIGMA)
+    assert (est.mu[2, 0], est.sigma[2, 0]) == (PRIOR_MU, PRIOR_SIGMA)
 
     def density_a(x):
         return float(np.exp(est.log_pdf(np.array([[0, x, 0]]), np.array([[True, True, False]])))[0])

@@ -22,11 +22,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy.special import logsumexp
 
 from searchers.record import TrialObs
 from searchers.space import SearchSpace
-from searchers.tpe.parzen import ParzenEstimator
+from searchers.tpe.parzen import ParzenEstimator, logsumexp
 from searchers.tpe.split import choose_level, good_mask, n_good, recency_weights
 from searchers.tpe.table import ObservationTable
 from searchers.tpe.unit_space import UnitSpace

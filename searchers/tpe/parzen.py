@@ -14,9 +14,9 @@ weights conditioned on the columns already chosen (``sample_columns``/``log_kern
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
-from scipy.special import logsumexp
 
 from searchers.tpe import truncnorm
 from searchers.tpe.unit_space import CATEGORICAL, CONTINUOUS, DISCRETE, UnitSpace
@@ -47,15 +47,25 @@ def neighbour_bandwidths(mus: np.ndarray, min_bandwidth: float) -> np.ndarray:
     return out
 
 
+def logsumexp(x: np.ndarray, axis: int = -1) -> np.ndarray:
+    """log(sum(exp(x))) along ``axis``; rows must hold a finite entry (the prior always is)."""
+    m = np.max(x, axis=axis, keepdims=True)
+    return np.squeeze(m, axis=axis) + np.log(np.sum(np.exp(x - m), axis=axis))
+
+
 @dataclass(frozen=True)
 class ParzenEstimator:
-    """Mixture with K = n + 1 components (observations first, the prior last)."""
+    """Mixture with K = n + 1 components (observations first, the prior last).
+
+    Per-column arrays are stored column-major, (D, K), so that scoring one column against
+    all components reads contiguous memory.
+    """
 
     space: UnitSpace
     log_weights: np.ndarray  # (K,)
-    mu: np.ndarray  # (K, D): kernel centres of numeric columns (unused for categoricals)
-    sigma: np.ndarray  # (K, D)
-    log_norm: np.ndarray  # (K, D): log mass of each numeric kernel on [0, 1]
+    mu: np.ndarray  # (D, K): kernel centres of numeric columns (unused for categoricals)
+    sigma: np.ndarray  # (D, K)
+    log_norm: np.ndarray  # (D, K): log mass of each numeric kernel on [0, 1]
     cat_log_p: dict[int, np.ndarray]  # column -> (K, n_choices) log-probabilities
 
     @classmethod
@@ -64,13 +74,16 @@ class ParzenEstimator:
         """Fit to ``rows`` (n, D) with activity ``active`` and per-observation ``weights``."""
         n, d_all = rows.shape
         w = np.append(np.asarray(weights, dtype=float), prior_weight)
-        mu = np.full((n + 1, d_all), PRIOR_MU)
-        sigma = np.full((n + 1, d_all), PRIOR_SIGMA)
-        for d in np.concatenate((space.continuous, space.discrete)):
-            on = active[:, d]
-            mu[:n][on, d] = rows[on, d]
-            sigma[:n][on, d] = neighbour_bandwidths(rows[on, d], min_bandwidth)
-        log_norm = truncnorm.log_gauss_mass(-mu / sigma, (1.0 - mu) / sigma)
+        mu = np.full((d_all, n + 1), PRIOR_MU)
+        sigma = np.full((d_all, n + 1), PRIOR_SIGMA)
+        numeric = np.concatenate((space.continuous, space.discrete))
+        for d in numeric:
+            on = np.flatnonzero(active[:, d])
+            mu[d, on] = rows[on, d]
+            sigma[d, on] = neighbour_bandwidths(rows[on, d], min_bandwidth)
+        log_norm = np.zeros((d_all, n + 1))
+        log_norm[numeric] = truncnorm.log_gauss_mass(-mu[numeric] / sigma[numeric],
+                                                     (1.0 - mu[numeric]) / sigma[numeric])
         cat_log_p = {}
         for d in space.categorical:
             on = active[:, d]
@@ -82,6 +95,15 @@ class ParzenEstimator:
             table /= table.sum(axis=1, keepdims=True)
             cat_log_p[int(d)] = np.log(table)
         return cls(space, np.log(w / w.sum()), mu, sigma, log_norm, cat_log_p)
+
+    @cached_property
+    def _inv_sigma(self) -> np.ndarray:
+        return 1.0 / self.sigma
+
+    @cached_property
+    def _log_const(self) -> np.ndarray:
+        """Per-kernel constant of the continuous log-density: -log(sigma sqrt(2 pi) mass)."""
+        return -np.log(self.sigma) - truncnorm.LOG_SQRT_2PI - self.log_norm
 
     @property
     def n_components(self) -> int:
@@ -109,7 +131,7 @@ class ParzenEstimator:
         if len(num):
             cols = columns[num]
             u = rng.random((size, len(num)))
-            out[:, num] = truncnorm.sample(u, self.mu[comp][:, cols], self.sigma[comp][:, cols], 0.0, 1.0)
+            out[:, num] = truncnorm.sample(u, self.mu[cols][:, comp].T, self.sigma[cols][:, comp].T, 0.0, 1.0)
         for j in np.flatnonzero(kind == DISCRETE):
             out[:, j] = self.space.snap(int(columns[j]), out[:, j])
         for j in np.flatnonzero(kind == CATEGORICAL):
@@ -144,13 +166,13 @@ class ParzenEstimator:
         kind = self.space.kind[d]
         if kind == CATEGORICAL:
             return self.cat_log_p[d][:, x.astype(int)].T
-        mu, sigma, log_norm = self.mu[:, d], self.sigma[:, d], self.log_norm[:, d]
+        mu, inv_sigma = self.mu[d], self._inv_sigma[d]
         if kind == CONTINUOUS:
-            z = (x[:, None] - mu) / sigma
-            return -0.5 * z * z - truncnorm.LOG_SQRT_2PI - np.log(sigma) - log_norm
+            z = (x[:, None] - mu) * inv_sigma
+            return self._log_const[d] - 0.5 * z * z
         # Discrete: the kernel's mass over the value's grid cell; few distinct values among
         # candidates, so each cell is evaluated once.
         values, inverse = np.unique(x, return_inverse=True)
         lo, hi = self.space.cell(d, values)
-        mass = truncnorm.log_gauss_mass((lo[:, None] - mu) / sigma, (hi[:, None] - mu) / sigma)
-        return (mass - log_norm)[inverse.ravel()]
+        mass = truncnorm.log_gauss_mass((lo[:, None] - mu) * inv_sigma, (hi[:, None] - mu) * inv_sigma)
+        return (mass - self.log_norm[d])[inverse.ravel()]
