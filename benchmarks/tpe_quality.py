@@ -1,6 +1,6 @@
 """Simple regret of mftune's TPE against Optuna's TPE, hyperopt's TPE and random search.
 
-Every method runs on the same problems, seeds and protocols in one process: sequential
+Every method runs on the same problems, seeds and protocols in the same run: sequential
 (one suggestion in flight) and parallel (``--pending 4``: four suggestions in flight;
 whenever the oldest finishes, one new suggestion is asked for). Simple regret after
 each budget is ``best loss so far - known optimum``. For each row the table gives the
@@ -10,7 +10,7 @@ mftune ends below a run of the baseline (0.5: no difference), ``p`` the test's p
 ``+``/``-`` mark a difference with p < 0.05 in mftune's favour/disfavour, ``=`` none.
 
     python -m benchmarks.tpe_quality [--seeds 30] [--evals 200] [--budgets 50 100 200]
-        [--pending 1 4] [--problems branin hartmann6 rosenbrock10 conditional] [--jobs 2]
+        [--pending 1 4] [--problems branin hartmann6 rosenbrock10 conditional] [--first-seed 0] [--jobs 2]
 """
 
 from __future__ import annotations
@@ -62,14 +62,14 @@ def one_run(name: str, pending: int, method: str, seed: int, evals: int,
     return [float(losses[:b].min() - problem.optimum) for b in budgets], seconds
 
 
-def run_all(problems: list[str], methods: list[str], seeds: int, evals: int, pendings: list[int],
+def run_all(problems: list[str], methods: list[str], seeds: range, evals: int, pendings: list[int],
             budgets: list[int], jobs: int) -> tuple[dict, dict]:
     """regret[(problem, pending, method)] -> (seeds, budgets) array; seconds[method] -> list.
 
     Runs are independent and seeded, so the results do not depend on ``jobs``.
     """
     tasks = [(name, pending, m, seed) for name in problems for pending in pendings
-             for seed in range(seeds) for m in methods]
+             for seed in seeds for m in methods]
     if jobs == 1:
         warm_up()
         results = [one_run(*t, evals, budgets) for t in tasks]
@@ -95,12 +95,12 @@ def fmt(x: float) -> str:
 
 
 def report(regret: dict, seconds: dict, problems: list[str], methods: list[str], pendings: list[int],
-           budgets: list[int], seeds: int) -> None:
+           budgets: list[int], seeds: range) -> None:
     baselines = [m for m in methods if m != OURS]
     tally = {b: {"+": 0, "=": 0, "-": 0, "A": []} for b in baselines}
     for pending in pendings:
         print(f"\n### {'sequential' if pending == 1 else f'{pending} pending suggestions'}, "
-              f"{seeds} seeds: simple regret mean ± s.e. / median\n")
+              f"seeds {seeds.start}-{seeds.stop - 1}: simple regret mean ± s.e. / median\n")
         print("| problem | evals | " + " | ".join(methods) + " | " + " | ".join(f"vs {b}" for b in baselines) + " |")
         print("|---|---|" + "---|" * (len(methods) + len(baselines)))
         for name in problems:
@@ -128,7 +128,8 @@ def report(regret: dict, seconds: dict, problems: list[str], methods: list[str],
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--seeds", type=int, default=30)
+    ap.add_argument("--seeds", type=int, default=30, help="number of seeds per problem and protocol")
+    ap.add_argument("--first-seed", type=int, default=0, help="seeds are first-seed, first-seed + 1, ...")
     ap.add_argument("--evals", type=int, default=200)
     ap.add_argument("--budgets", type=int, nargs="+", default=[50, 100, 200])
     ap.add_argument("--pending", type=int, nargs="+", default=[1, 4])
@@ -147,9 +148,9 @@ def main() -> None:
         ap.error(f"--methods must include {OURS}")
     if args.jobs < 1:
         ap.error(f"--jobs must be >= 1, got {args.jobs}")
-    regret, seconds = run_all(args.problems, args.methods, args.seeds, args.evals, args.pending, args.budgets,
-                              args.jobs)
-    report(regret, seconds, args.problems, args.methods, args.pending, args.budgets, args.seeds)
+    seeds = range(args.first_seed, args.first_seed + args.seeds)
+    regret, seconds = run_all(args.problems, args.methods, seeds, args.evals, args.pending, args.budgets, args.jobs)
+    report(regret, seconds, args.problems, args.methods, args.pending, args.budgets, seeds)
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"budgets": args.budgets, "regret": {"|".join(map(str, k)): v.tolist()
