@@ -1,7 +1,8 @@
 """TPE's decision for one suggestion, as a pure function of the observations and a generator.
 
 The core keeps no state beyond the observation table (a mirror of the searcher's
-append-only trial record); the caller owns the generator. One suggestion:
+append-only trial record) and a note of its last decision; the caller owns the
+generator. One suggestion:
 
 1. pick the data: the highest resource level with enough observations (BOHB's rule);
 2. split it: the best ``n_good`` are good; everything else is bad, including trials in
@@ -34,6 +35,10 @@ from searchers.tpe.unit_space import UnitSpace
 @dataclass(frozen=True)
 class TPESettings:
     """TPE's knobs; each is validated here, so a bad value fails at construction.
+
+    The defaults are those of Optuna 5.0's ``TPESampler`` (which follow the recommended
+    setting of Watanabe, arXiv:2304.11127), so that a difference in results comes from
+    the parts that differ, not from the knobs.
 
     Attributes:
         n_startup_trials: observations (at the fitted level) before the model is used.
