@@ -30,6 +30,13 @@ def _random(ctx: SearchContext):
                           points_to_evaluate=list(ctx.points_to_evaluate), resource_attr=ctx.time_attr)
 
 
+def _tpe(ctx: SearchContext):
+    from searchers.tpe.searcher import TPESearcher
+
+    return TPESearcher(ctx.space, metric=ctx.metric, mode=ctx.mode, seed=ctx.seed,
+                       points_to_evaluate=list(ctx.points_to_evaluate), resource_attr=ctx.time_attr)
+
+
 def _hyperopt(ctx: SearchContext):
     from ray.tune.search.hyperopt import HyperOptSearch
 
@@ -59,6 +66,7 @@ def _ray_hyperband(ctx: SearchContext):
 
 SEARCHERS: dict[str, Callable[[SearchContext], Any]] = {
     "random": _random,
+    "tpe": _tpe,
     "hyperopt": _hyperopt,
 }
 

@@ -6,11 +6,15 @@ script, exactly like Ray's built-in ones.
 
 from searchers.space import Categorical, Float, Int, Param, SearchSpace, SpaceError
 
-__all__ = ["Categorical", "Float", "Int", "Param", "SearchSpace", "SpaceError", "RandomSearcher"]
+__all__ = ["Categorical", "Float", "Int", "Param", "SearchSpace", "SpaceError", "RandomSearcher", "TPESearcher"]
 
 
 def __getattr__(name):
     # Searchers import Ray; keep `import searchers.space` usable without paying for it.
+    if name == "TPESearcher":
+        from searchers.tpe.searcher import TPESearcher
+
+        return TPESearcher
     if name == "RandomSearcher":
         from searchers.random_search import RandomSearcher
 

@@ -1,0 +1,93 @@
+"""``TPESearcher``: the Ray Tune face of :class:`searchers.tpe.core.TPECore`.
+
+All Ray bookkeeping (metric/mode, failures, NaN, unknown ids, warm starts, persistence)
+lives in :class:`searchers.adapter.SpaceSearcher`; this class only keeps the core's
+observation table in step with the trial record after each callback that changes it.
+The table is derived state, so ``save`` stores the settings and ``restore`` rebuilds the
+table from the restored record: nothing can disagree after a restore.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Mapping, Sequence
+
+from searchers.adapter import SpaceSearcher
+from searchers.tpe.core import TPECore, TPESettings
+
+
+class TPESearcher(SpaceSearcher):
+    """Tree-structured Parzen estimator: multivariate, conditional, parallel-aware and
+    multi-fidelity (fits on the highest resource level with enough results).
+
+    Args:
+        space, metric, mode, points_to_evaluate, seed: as for every mftune searcher.
+        resource_attr: result key counting fidelity (the scheduler's ``time_attr``); the
+            model is fitted on results at one level of it.
+        n_startup_trials, n_ei_candidates, gamma, max_good, prior_weight, min_bandwidth,
+        full_weight_window, min_points_in_level, constant_liar: see
+            :class:`searchers.tpe.core.TPESettings`.
+    """
+
+    def __init__(self, space: Any = None, metric: str | None = None, mode: str | None = None,
+                 points_to_evaluate: Sequence[Mapping[str, Any]] | None = None, seed: int = 0,
+                 resource_attr: str = "training_iteration", n_startup_trials: int = 10,
+                 n_ei_candidates: int = 24, gamma: float = 0.1, max_good: int = 25,
+                 prior_weight: float = 1.0, min_bandwidth: float = 0.01, full_weight_window: int = 25,
+                 min_points_in_level: int | None = None, constant_liar: bool = True):
+        self.settings = TPESettings(
+            n_startup_trials=n_startup_trials, n_ei_candidates=n_ei_candidates, gamma=gamma,
+            max_good=max_good, prior_weight=prior_weight, min_bandwidth=min_bandwidth,
+            full_weight_window=full_weight_window, min_points_in_level=min_points_in_level,
+            constant_liar=constant_liar)
+        super().__init__(space, metric=metric, mode=mode, points_to_evaluate=points_to_evaluate,
+                         seed=seed, resource_attr=resource_attr)
+        self._core_cache: TPECore | None = None
+
+    @property
+    def core(self) -> TPECore | None:
+        """The core for the current space (rebuilt from the record when the space changes)."""
+        if self.space is None:
+            return None
+        core = self._core_cache
+        if core is None or core.space is not self.space or core.settings is not self.settings:
+            core = TPECore(self.space, self.settings)
+            for obs in self.record:
+                core.observe(obs)
+            self._core_cache = core
+        return core
+
+    def _propose(self, trial_id: str) -> dict[str, Any]:
+        return self.core.propose(self.rng)
+
+    def _sync(self, trial_id: str) -> None:
+        obs = self.record.get(trial_id)
+        if obs is not None and self._core_cache is not None:
+            self.core.observe(obs)
+
+    # Each callback that can change the record refreshes that trial's row.
+    def suggest(self, trial_id: str) -> dict[str, Any] | None:
+        config = super().suggest(trial_id)
+        self._sync(trial_id)
+        return config
+
+    def on_trial_result(self, trial_id: str, result: dict) -> None:
+        super().on_trial_result(trial_id, result)
+        self._sync(trial_id)
+
+    def on_trial_complete(self, trial_id: str, result: dict | None = None, error: bool = False) -> None:
+        super().on_trial_complete(trial_id, result, error)
+        self._sync(trial_id)
+
+    def add_evaluated_point(self, parameters: dict, value: float, error: bool = False,
+                            pruned: bool = False, intermediate_values: list[float] | None = None) -> None:
+        super().add_evaluated_point(parameters, value, error, pruned, intermediate_values)
+        self._core_cache = None  # warm starts are rare: rebuild from the record when next needed
+
+    # ------------------------------------------------------------ persistence
+    def _extra_state(self) -> dict[str, Any]:
+        return {"settings": dataclasses.asdict(self.settings)}
+
+    def _load_extra_state(self, state: dict[str, Any]) -> None:
+        self.settings = TPESettings(**state["settings"])
+        self._core_cache = None
