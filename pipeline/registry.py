@@ -30,6 +30,13 @@ def _random(ctx: SearchContext):
                           points_to_evaluate=list(ctx.points_to_evaluate), resource_attr=ctx.time_attr)
 
 
+def _gp(ctx: SearchContext):
+    from searchers.gp.searcher import GPSearcher
+
+    return GPSearcher(ctx.space, metric=ctx.metric, mode=ctx.mode, seed=ctx.seed,
+                      points_to_evaluate=list(ctx.points_to_evaluate), resource_attr=ctx.time_attr)
+
+
 def _hyperopt(ctx: SearchContext):
     from ray.tune.search.hyperopt import HyperOptSearch
 
@@ -60,6 +67,7 @@ def _ray_hyperband(ctx: SearchContext):
 SEARCHERS: dict[str, Callable[[SearchContext], Any]] = {
     "random": _random,
     "hyperopt": _hyperopt,
+    "gp": _gp,
 }
 
 SCHEDULERS: dict[str, Callable[[SearchContext], Any]] = {
