@@ -55,15 +55,15 @@ def fit_hyperparameters(objective: MarginalLikelihood, rng: np.random.Generator,
         return -value, -grad
 
     others = [priors.start(P)] + [priors.sample(rng, P) for _ in range(n_restarts)]
-    scores = [negative(x)[0] for x in others]
-    ranked = [others[i] for i in np.argsort(scores, kind="stable") if np.isfinite(scores[i])]
+    scored = sorted(((negative(x)[0], i) for i, x in enumerate(others)))  # stable: ties by index
+    ranked = [(score, others[i]) for score, i in scored if np.isfinite(score)]
     if warm_start is not None and len(warm_start) == P + 3:
         warm = np.clip(np.asarray(warm_start, dtype=float), lo, hi)
         bar = negative(warm)[0]
         # Another start earns a local run only if it already beats the warm start.
-        starts = [warm] + [x for x, sc in zip(ranked, sorted(s for s in scores if np.isfinite(s))) if sc < bar]
+        starts = [warm] + [x for score, x in ranked if score < bar]
     else:
-        starts = ranked
+        starts = [x for _, x in ranked]
     starts = starts[:n_local] or [priors.start(P)]
 
     best: tuple[float, np.ndarray] | None = None
