@@ -63,8 +63,9 @@ def run_one(method: str, problem: str, seed: int, evals: int) -> dict:
         driver.tell(token, loss)
         best = min(best, loss)
         regret.append(best - prob.optimum)
-    return {"method": method, "problem": problem, "seed": seed, "regret": regret,
-            "seconds": time.perf_counter() - start}
+    seconds = time.perf_counter() - start
+    print(f"{method} {problem} seed {seed}: regret {regret[-1]:.3g} in {seconds:.0f} s", file=sys.stderr, flush=True)
+    return {"method": method, "problem": problem, "seed": seed, "regret": regret, "seconds": seconds}
 
 
 def summarise(runs: list[dict], methods: list[str], problems: list[str], budgets: list[int]) -> str:
