@@ -37,6 +37,13 @@ def _tpe(ctx: SearchContext):
                        points_to_evaluate=list(ctx.points_to_evaluate), resource_attr=ctx.time_attr)
 
 
+def _gp(ctx: SearchContext):
+    from searchers.gp.searcher import GPSearcher
+
+    return GPSearcher(ctx.space, metric=ctx.metric, mode=ctx.mode, seed=ctx.seed,
+                      points_to_evaluate=list(ctx.points_to_evaluate), resource_attr=ctx.time_attr)
+
+
 def _hyperopt(ctx: SearchContext):
     from ray.tune.search.hyperopt import HyperOptSearch
 
@@ -68,6 +75,7 @@ SEARCHERS: dict[str, Callable[[SearchContext], Any]] = {
     "random": _random,
     "tpe": _tpe,
     "hyperopt": _hyperopt,
+    "gp": _gp,
 }
 
 SCHEDULERS: dict[str, Callable[[SearchContext], Any]] = {

@@ -6,7 +6,7 @@ script, exactly like Ray's built-in ones.
 
 from searchers.space import Categorical, Float, Int, Param, SearchSpace, SpaceError
 
-__all__ = ["Categorical", "Float", "Int", "Param", "SearchSpace", "SpaceError", "RandomSearcher", "TPESearcher"]
+__all__ = ["Categorical", "Float", "Int", "Param", "SearchSpace", "SpaceError", "RandomSearcher", "TPESearcher", "GPSearcher"]
 
 
 def __getattr__(name):
@@ -19,4 +19,8 @@ def __getattr__(name):
         from searchers.random_search import RandomSearcher
 
         return RandomSearcher
+    if name == "GPSearcher":
+        from searchers.gp.searcher import GPSearcher
+
+        return GPSearcher
     raise AttributeError(name)

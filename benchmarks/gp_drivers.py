@@ -1,0 +1,149 @@
+"""One ask/tell interface over the searchers the GP benchmarks compare.
+
+A driver suggests flat values of an mftune :class:`SearchSpace` (active parameters only,
+categoricals as option index) and is told a loss to minimise, so every method runs the
+same protocol on the same objective:
+
+* ``gp`` / ``random``: mftune's ``GPSearcher`` / ``RandomSearcher`` through their Ray
+  ``Searcher`` callbacks (``suggest``, ``on_trial_complete``): the production path,
+  without starting Ray.
+* ``optuna-gp`` / ``optuna-tpe``: ``optuna.samplers.GPSampler(seed=...)`` /
+  ``TPESampler(seed=...)`` with their defaults through ``study.ask``/``study.tell``, the
+  space asked define-by-run so conditional parameters are suggested only when active.
+* ``gp-gamma-prior`` / ``gp-dim-scaled-prior``: the GP with another length-scale prior
+  (ablation).
+* ``mftune-tpe``: our TPE, listed once ``searchers.TPESearcher`` exists (it is built on
+  another branch); until then the column is reported as pending.
+
+``FACTORIES`` maps each name to ``factory(space, seed) -> driver``; a new method is one
+entry.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from searchers.space import SearchSpace
+
+
+class SearcherDriver:
+    """An mftune searcher driven through Ray's Searcher callbacks (no Ray started)."""
+
+    def __init__(self, searcher: Any):
+        self.searcher = searcher
+        self.space: SearchSpace = searcher.space
+        self._n = 0
+
+    def ask(self) -> tuple[str, dict[str, Any]]:
+        tid = f"t{self._n}"
+        self._n += 1
+        return tid, self.space.to_flat(self.searcher.suggest(tid))
+
+    def tell(self, token: str, loss: float) -> None:
+        self.searcher.on_trial_complete(token, {"loss": loss})
+
+
+class OptunaDriver:
+    """An Optuna sampler through ask/tell, parameters suggested define-by-run."""
+
+    def __init__(self, space: SearchSpace, sampler: Any):
+        import optuna
+
+        self.space = space
+        self.study = optuna.create_study(sampler=sampler)
+
+    def ask(self) -> tuple[Any, dict[str, Any]]:
+        trial = self.study.ask()
+        flat: dict[str, Any] = {}
+        for p in self.space.params:  # DFS order: a branch is chosen before its parameters
+            if not self.space.is_active(p, flat):
+                continue
+            if p.is_categorical:
+                flat[p.name] = trial.suggest_categorical(p.name, list(range(p.n_choices)))
+            elif p.kind == "int":
+                flat[p.name] = trial.suggest_int(p.name, int(p.low), int(p.high), step=int(p.step), log=p.log)
+            else:
+                flat[p.name] = trial.suggest_float(p.name, p.low, p.high, step=p.step, log=p.log)
+        return trial, flat
+
+    def tell(self, token: Any, loss: float) -> None:
+        self.study.tell(token, loss)
+
+
+def optuna_distributions(space: SearchSpace, flat: dict[str, Any]) -> dict[str, Any]:
+    """Optuna distributions of the active parameters of ``flat`` (as OptunaDriver asks them)."""
+    from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
+
+    out: dict[str, Any] = {}
+    for p in space.params:
+        if p.name not in flat:
+            continue
+        if p.is_categorical:
+            out[p.name] = CategoricalDistribution(list(range(p.n_choices)))
+        elif p.kind == "int":
+            out[p.name] = IntDistribution(int(p.low), int(p.high), step=int(p.step), log=p.log)
+        else:
+            out[p.name] = FloatDistribution(p.low, p.high, step=p.step, log=p.log)
+    return out
+
+
+def _gp(space: SearchSpace, seed: int) -> SearcherDriver:
+    from searchers import GPSearcher
+
+    return SearcherDriver(GPSearcher(space, metric="loss", mode="min", seed=seed))
+
+
+def _gp_prior(prior: str) -> Callable[[SearchSpace, int], SearcherDriver]:
+    """The GP with another length-scale prior (the ablation in docs/benchmarks.md)."""
+
+    def factory(space: SearchSpace, seed: int) -> SearcherDriver:
+        from searchers import GPSearcher
+
+        return SearcherDriver(GPSearcher(space, metric="loss", mode="min", seed=seed, lengthscale_prior=prior))
+
+    return factory
+
+
+def _random(space: SearchSpace, seed: int) -> SearcherDriver:
+    from searchers import RandomSearcher
+
+    return SearcherDriver(RandomSearcher(space, metric="loss", mode="min", seed=seed))
+
+
+def _optuna_gp(space: SearchSpace, seed: int) -> OptunaDriver:
+    import optuna
+
+    return OptunaDriver(space, optuna.samplers.GPSampler(seed=seed))
+
+
+def _optuna_tpe(space: SearchSpace, seed: int) -> OptunaDriver:
+    import optuna
+
+    return OptunaDriver(space, optuna.samplers.TPESampler(seed=seed))
+
+
+def _mftune_tpe(space: SearchSpace, seed: int) -> SearcherDriver:
+    from searchers import TPESearcher
+
+    return SearcherDriver(TPESearcher(space, metric="loss", mode="min", seed=seed))
+
+
+def tpe_available() -> bool:
+    import searchers
+
+    try:
+        getattr(searchers, "TPESearcher")
+    except (AttributeError, ImportError):
+        return False
+    return True
+
+
+FACTORIES: dict[str, Callable[[SearchSpace, int], Any]] = {
+    "gp": _gp,
+    "optuna-gp": _optuna_gp,
+    "mftune-tpe": _mftune_tpe,
+    "optuna-tpe": _optuna_tpe,
+    "random": _random,
+    "gp-gamma-prior": _gp_prior("gamma"),
+    "gp-dim-scaled-prior": _gp_prior("dim-scaled"),
+}

@@ -1,0 +1,63 @@
+"""GPSearcher: the Ray Tune adapter around :class:`searchers.gp.core.GPCore`.
+
+All of Ray's contract (metric/mode/space from the Tuner, points_to_evaluate, failures,
+NaN, unknown ids, save/restore) comes from :class:`searchers.adapter.SpaceSearcher`; this
+class adds the GP core: its settings and its one piece of state, the warm-start
+hyperparameters, are saved and restored with the rest.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping, Sequence
+
+from searchers.adapter import SpaceSearcher
+from searchers.gp.core import GPCore
+
+
+class GPSearcher(SpaceSearcher):
+    """Gaussian-process Bayesian optimisation for Ray Tune.
+
+    Args:
+        space, metric, mode, points_to_evaluate, seed, resource_attr: as for every
+            mftune searcher (see :class:`searchers.adapter.SpaceSearcher`).
+        acquisition: "log-ei" (default; EI computed in log space, stable late in a run),
+            "ei", or "ucb" (mean - kappa * sigma of the loss).
+        kappa: UCB's exploration weight, in standard deviations.
+        kappa_schedule: "constant" (kappa) or "srinivas" (GP-UCB's growing beta_t).
+        n_initial: random configurations before the GP takes over; also the number of
+            observations a fidelity level needs before the GP is fitted on it.
+        fidelity: "highest" (fit on the highest resource level with n_initial trials,
+            as BOHB) or "final" (each finished trial's last loss).
+        max_points: most observations the posterior uses (best half kept, the rest a
+            random sample) so a suggestion's cost stops growing.
+        fit_points: most observations the hyperparameter fit uses (a random subset).
+        fit_restarts: random starts screened for the hyperparameter fit.
+        n_candidates: quasi-random candidates scored per suggestion.
+        n_starts: points polished with L-BFGS-B (the incumbent and the best candidates).
+        lengthscale_prior: "optuna" (default), "gamma" or "dim-scaled"; see
+            :mod:`searchers.gp.hyper`.
+    """
+
+    def __init__(self, space: Any = None, metric: str | None = None, mode: str | None = None,
+                 points_to_evaluate: Sequence[Mapping[str, Any]] | None = None, seed: int = 0,
+                 resource_attr: str = "training_iteration", acquisition: str = "log-ei",
+                 kappa: float = 2.0, kappa_schedule: str = "constant", n_initial: int = 10,
+                 fidelity: str = "highest", max_points: int = 1000, fit_points: int = 200,
+                 fit_restarts: int = 4, n_candidates: int = 1024, n_starts: int = 5,
+                 lengthscale_prior: str = "optuna"):
+        self.core = GPCore(acquisition=acquisition, kappa=kappa, kappa_schedule=kappa_schedule,
+                           n_initial=n_initial, fidelity=fidelity, max_points=max_points,
+                           fit_points=fit_points, fit_restarts=fit_restarts,
+                           n_candidates=n_candidates, n_starts=n_starts,
+                           lengthscale_prior=lengthscale_prior)
+        super().__init__(space, metric=metric, mode=mode, points_to_evaluate=points_to_evaluate,
+                         seed=seed, resource_attr=resource_attr)
+
+    def _propose(self, trial_id: str) -> dict[str, Any]:
+        return self.core.propose(self.space, self.record, self.rng)
+
+    def _extra_state(self) -> dict[str, Any]:
+        return {"core": self.core}
+
+    def _load_extra_state(self, state: dict[str, Any]) -> None:
+        self.core = state["core"]
