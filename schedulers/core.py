@@ -10,13 +10,14 @@ no decision twice.
 Replay rules, which make a restore from a stale snapshot safe: a trial the core has
 stopped is told STOP again; a trial the core has paused, but that runs anyway (Ray
 makes every unfinished trial PENDING on restore), may catch up to the milestone where
-it paused and is then paused again; a result below an already recorded milestone is
-never recorded twice.
+it paused and is then paused again, and if that extra step reached its next milestone
+the result is kept for it (so it is recorded there with the value an uninterrupted run
+would have seen); a result below an already recorded milestone is never recorded twice.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any, Sequence
 
 from schedulers.levels import check_resources, reached, rung_levels
@@ -37,6 +38,9 @@ class TrialState:
     status: str = RUNNING
     next_rung: int = 0  # index into its bracket's milestones of the next decision
     reason: str = ""  # why DONE: completed, stopped, nan, error, removed, lost, ...
+    # [rung, loss]: the first result at or past the next milestone, reported while paused
+    # (Ray reruns paused trials after a restore); recorded there once the trial goes on.
+    early: list | None = None
 
 
 class RungCore:
@@ -95,7 +99,10 @@ class RungCore:
         if t.status == PAUSED:  # running although paused here: catch up, then pause again
             if t.next_rung > 0 and not reached(resource, levels[t.next_rung - 1]):
                 return CONTINUE
-            self._slot_freed()
+            k = t.next_rung
+            if t.early is None and k < len(levels) and reached(resource, levels[k]):
+                t.early = [k, as_loss(value)]
+                self.version += 1
             return PAUSE
         if t.status == PROMOTED:
             self._queue.remove(trial_id)
@@ -113,7 +120,12 @@ class RungCore:
                 k += 1
         self.version += 1
         t.next_rung = k + 1
-        return self._on_milestone(t, k, as_loss(value))
+        loss = as_loss(value)
+        if t.early is not None:
+            if t.early[0] == k:
+                loss = t.early[1]
+            t.early = None
+        return self._on_milestone(t, k, loss)
 
     def finish(self, trial_id: str, reason: str, was_running: bool) -> None:
         """The trial ended without our STOP (completed, errored, removed, lost)."""
@@ -192,7 +204,7 @@ class RungCore:
                 "reduction_factor": self.reduction_factor}
 
     def to_dict(self) -> dict[str, Any]:
-        return {"config": self.config(), "trials": [asdict(t) for t in self._trials.values()],
+        return {"config": self.config(), "trials": [dict(vars(t)) for t in self._trials.values()],
                 "queue": list(self._queue), "stops": list(self._stops), "version": self.version}
 
     def load(self, data: dict[str, Any]) -> None:
