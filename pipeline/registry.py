@@ -71,6 +71,23 @@ def _ray_hyperband(ctx: SearchContext):
     return HyperBandScheduler(time_attr=ctx.time_attr, max_t=ctx.max_t, reduction_factor=3)
 
 
+def _mftune_asha(rule: str) -> Callable[[SearchContext], Any]:
+    def factory(ctx: SearchContext):
+        from schedulers import ASHAScheduler
+
+        return ASHAScheduler(resource_attr=ctx.time_attr, min_resource=1, max_resource=ctx.max_t,
+                             reduction_factor=3, rule=rule, seed=ctx.seed)
+
+    return factory
+
+
+def _mftune_hyperband(ctx: SearchContext):
+    from schedulers import HyperbandScheduler
+
+    return HyperbandScheduler(resource_attr=ctx.time_attr, min_resource=1, max_resource=ctx.max_t,
+                              reduction_factor=3)
+
+
 SEARCHERS: dict[str, Callable[[SearchContext], Any]] = {
     "random": _random,
     "tpe": _tpe,
@@ -82,4 +99,7 @@ SCHEDULERS: dict[str, Callable[[SearchContext], Any]] = {
     "fifo": _fifo,
     "ray-asha": _ray_asha,
     "ray-hyperband": _ray_hyperband,
+    "asha": _mftune_asha("stopping"),
+    "asha-promotion": _mftune_asha("promotion"),
+    "hyperband": _mftune_hyperband,
 }

@@ -1,4 +1,31 @@
-"""mftune trial schedulers for Ray Tune (rung logic, ASHA, Hyperband/BOHB).
+"""mftune trial schedulers for Ray Tune: ASHA and Hyperband over one pure rung core.
 
-Nothing here imports the ``pipeline`` package.
+``core``, ``async_core``, ``sync_core``, ``rung``, ``stopping``, ``promotion``,
+``sync_bracket`` and ``levels`` are pure Python/numpy (no Ray); ``ray_adapter``,
+``asha`` and ``hyperband`` are the thin Ray ``TrialScheduler`` layer, imported lazily
+here so the core stays usable without Ray. Nothing here imports the ``pipeline``
+package.
 """
+
+from __future__ import annotations
+
+from typing import Any
+
+from schedulers.async_core import AsyncHyperband
+from schedulers.core import CONTINUE, PAUSE, STOP, RungCore
+from schedulers.levels import bracket_sizes, rung_levels
+from schedulers.sync_core import SyncHyperband
+
+__all__ = ["ASHAScheduler", "AsyncHyperband", "CONTINUE", "HyperbandScheduler", "PAUSE", "RungCore", "STOP",
+           "SyncHyperband", "bracket_sizes", "data_size_trainable", "rung_levels"]
+
+_LAZY = {"ASHAScheduler": "schedulers.asha", "HyperbandScheduler": "schedulers.hyperband",
+         "data_size_trainable": "schedulers.data_size"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'schedulers' has no attribute {name!r}")

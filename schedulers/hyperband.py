@@ -1,0 +1,53 @@
+"""``HyperbandScheduler``: Hyperband brackets for Ray Tune, synchronous or asynchronous.
+
+Synchronous mode is the original Hyperband (and the schedule of the original BOHB):
+each bracket's rung completes before its top 1/eta go on. Unlike Ray's
+``HyperBandScheduler`` a failed, errored or stopped trial counts as arrived, so a
+bracket never waits forever (ray #6780, #14500), and the state survives
+``Tuner.restore`` (Ray's stalls with paused trials after a restore). Asynchronous mode
+is ASHA over all of Hyperband's brackets.
+
+It talks to a searcher only through what Ray itself calls on the searcher
+(``on_trial_result``, ``on_trial_complete``): a multi-fidelity searcher sees every
+rung result there, which is all BOHB needs.
+"""
+
+from __future__ import annotations
+
+from schedulers.async_core import AsyncHyperband
+from schedulers.levels import rung_levels
+from schedulers.ray_adapter import RungTrialScheduler
+from schedulers.sync_core import SyncHyperband
+
+
+class HyperbandScheduler(RungTrialScheduler):
+    """Hyperband (Li et al., 2018) as a Ray Tune ``TrialScheduler``.
+
+    Args:
+        metric, mode, resource_attr, min_resource, max_resource, reduction_factor,
+        state_path: as for :class:`~schedulers.ASHAScheduler`.
+        brackets: how many of Hyperband's brackets, most aggressive first
+            (None: all, i.e. number of milestones + 1).
+        synchronous: True: brackets wait for their rungs (trials pause at milestones and
+            need checkpoints); False: asynchronous Hyperband.
+        rule: asynchronous mode only: ``"promotion"`` (default) or ``"stopping"``.
+        seed: asynchronous mode only: seed of the bracket choice.
+    """
+
+    def __init__(self, metric: str | None = None, mode: str | None = None, *,
+                 resource_attr: str = "training_iteration", min_resource: float = 1,
+                 max_resource: float = 81, reduction_factor: float = 3, brackets: int | None = None,
+                 synchronous: bool = True, rule: str | None = None, seed: int = 0,
+                 state_path: str | None = None):
+        if not isinstance(synchronous, bool):
+            raise ValueError(f"synchronous must be True or False, got {synchronous!r}")
+        if synchronous:
+            if rule is not None:
+                raise ValueError(f"rule applies with synchronous=False only (synchronous brackets "
+                                 f"have their own rule), got {rule!r}")
+            core = SyncHyperband(min_resource, max_resource, reduction_factor, brackets=brackets)
+        else:
+            levels = rung_levels(min_resource, max_resource, reduction_factor)
+            core = AsyncHyperband(min_resource, max_resource, reduction_factor, rule=rule or "promotion",
+                                  brackets=len(levels) + 1 if brackets is None else brackets, seed=seed)
+        super().__init__(core, metric=metric, mode=mode, resource_attr=resource_attr, state_path=state_path)

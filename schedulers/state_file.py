@@ -1,0 +1,42 @@
+"""Scheduler state on disk: JSON, written atomically, read back with its format checked.
+
+Ray never saves a scheduler (ray #30838): on ``Tuner.restore`` the scheduler comes back
+in its initial state from ``tuner.pkl``. The adapter therefore writes its core's state
+itself, after every change, so a crash leaves either the old or the new file, never
+half of one (temporary file in the same directory, fsync, ``os.replace``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from typing import Any
+
+FORMAT = 1
+FILE_NAME = "mftune-scheduler-state.json"
+
+
+def write_state(path: str, state: dict[str, Any]) -> None:
+    directory = os.path.dirname(os.path.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".json")
+    try:
+        text = json.dumps({"format": FORMAT, **state})
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def read_state(path: str) -> dict[str, Any]:
+    with open(path) as f:
+        state = json.load(f)
+    if state.get("format") != FORMAT:
+        raise ValueError(f"{path}: scheduler state format {state.get('format')!r}, expected {FORMAT}")
+    return state
