@@ -41,7 +41,23 @@ def init(address: str | None, verbose: bool) -> dict[str, float]:
     if not verbose:
         for name in ("ray", "ray.tune", "ray.train"):
             logging.getLogger(name).setLevel(logging.ERROR)
+        controller = logging.getLogger("ray.tune.execution.tune_controller")
+        if not any(isinstance(f, StaleCheckpointFilter) for f in controller.filters):
+            controller.addFilter(StaleCheckpointFilter())
     return {k: float(v) for k, v in ray.cluster_resources().items()}
+
+
+class StaleCheckpointFilter(logging.Filter):
+    """Drops Ray's traceback for deleting a checkpoint that is already gone.
+
+    After ``Tuner.restore`` the snapshot may list a checkpoint that ``num_to_keep``
+    deleted before the driver died; Ray then fails to delete it again, logs the
+    FileNotFoundError and carries on (the trial is unaffected).
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        return not (isinstance(exc, FileNotFoundError) and "Error handling checkpoint" in str(record.msg))
 
 
 def concurrency(resources: dict[str, float], cpus_per_trial: float, gpus_per_trial: float) -> int:
