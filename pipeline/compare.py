@@ -55,6 +55,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        from pipeline import ray_runtime
+
+        ray_runtime.quiet_environment(False)
+        ray_runtime.quiet_loggers(False)
         out = _output(args.output)
         if args.experiments:
             for key in ("configs", "combos", "seeds"):

@@ -26,8 +26,8 @@ from pipeline import fields, hparams
 from pipeline.defaults import PIPELINES
 from pipeline.errors import UsageError
 from pipeline.registry import SCHEDULERS, SEARCHERS
-from pipeline.stages_config import (Budget, CVSpec, StageSpec, cv_to_yaml, fidelity_from, parse_stages,
-                                    stage_to_yaml)
+from pipeline.stages_config import (Budget, CVSpec, StageSpec, check_searcher, cv_to_yaml, fidelity_from,
+                                    parse_stages, stage_to_yaml)
 from pipeline.tasks import Fidelity, TaskOptions, TrialSetup, get_task, is_custom, load_custom_trainable
 from searchers.space import SearchSpace, SpaceError
 
@@ -158,6 +158,7 @@ def _pipeline(raw, task, task_name, options, space, check_data) -> tuple[tuple[S
         return parse_stages(raw["stages"], raw.get("cv"), task, options, space, check_data)
     if one_stage or raw.get("cv") is not None or task is None:
         stage = _one_stage(raw, task, options, check_data)
+        check_searcher(stage, space, "")
         if raw.get("cv") is None:
             return (stage,), None
         return parse_stages([stage_to_yaml(stage)], raw["cv"], task, options, space, check_data)

@@ -162,7 +162,8 @@ def _run_stage(cfg: ExperimentConfig, spec: StageSpec, index: int, points: list[
         return searcher, SCHEDULERS[spec.scheduler](ctx)
 
     grid, wall, _ = fit(run, algorithms)
-    outcomes = merge_completed(outcomes_from_grid(grid, cfg.metric), read_events(events_path), spec.name)
+    outcomes = merge_completed(outcomes_from_grid(grid, cfg.metric), read_events(events_path), spec.name,
+                               cfg.metric)
     return outcomes, wall
 
 
@@ -238,7 +239,7 @@ def _run_cv(cfg: ExperimentConfig, state: PipelineState, concurrent: int, events
                                                           seed=cfg.seed, max_t=cv.fidelity.max_epochs))
 
     grid, wall, _ = fit(run, algorithms)
-    outcomes = merge_completed(outcomes_from_grid(grid, cfg.metric), read_events(events_path), "cv")
+    outcomes = merge_completed(outcomes_from_grid(grid, cfg.metric), read_events(events_path), "cv", cfg.metric)
     scores = fold_scores(outcomes, len(finalists), cv.folds)
     rec.scores = [s.scores for s in scores]
     rec.winner = winner(scores, cfg.mode)
@@ -311,7 +312,8 @@ def _best(cfg: ExperimentConfig, state: PipelineState) -> dict[str, Any] | None:
     if cv is None or cv.status != DONE or cv.winner is None:
         top = last.top_k[0]
         return {**base, "value": top.value, "config": top.config, "trial_id": top.trial_id,
-                "iterations": top.iterations, "fidelity": vars(cfg.stages[-1].fidelity)}
+                "iterations": top.iterations, "fidelity": vars(cfg.stages[-1].fidelity),
+                "checkpoint": top.checkpoint}
     scores = [s for s in fold_scores_from_record(cv)]
     win = scores[cv.winner]
     finalists = [{"config": c.config, "stage_value": c.value, "trial_id": c.trial_id, "cv_scores": s.scores,
@@ -319,6 +321,7 @@ def _best(cfg: ExperimentConfig, state: PipelineState) -> dict[str, Any] | None:
     return {**base, "value": win.mean, "cv_mean": win.mean, "cv_std": win.std, "cv_scores": win.scores,
             "folds": cfg.cv.folds, "finalist": cv.winner + 1, "config": cv.finalists[cv.winner].config,
             "stage_value": cv.finalists[cv.winner].value, "trial_id": cv.finalists[cv.winner].trial_id,
+            "checkpoint": cv.finalists[cv.winner].checkpoint,
             "fidelity": vars(cfg.cv.fidelity), "finalists": finalists, "cv_epochs": cv.epochs}
 
 

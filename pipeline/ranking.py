@@ -27,6 +27,7 @@ class TrialOutcome:
     error: bool = False
     metrics: dict[str, Any] = field(default_factory=dict)  # the last result
     recovered: bool = False  # known only from the events log (see merge_completed)
+    checkpoint: str | None = None  # directory of the trial's last checkpoint
 
 
 def outcomes_from_grid(grid: Any, metric: str) -> list[TrialOutcome]:
@@ -38,11 +39,13 @@ def outcomes_from_grid(grid: Any, metric: str) -> list[TrialOutcome]:
             trial_id=str(trial_id), config=dict(result.config or {}),
             value=None if result.error else finite_or_none(metrics.get(metric)),
             iterations=int(metrics.get("training_iteration") or 0),
-            error=result.error is not None, metrics=metrics))
+            error=result.error is not None, metrics=metrics,
+            checkpoint=result.checkpoint.path if result.checkpoint else None))
     return out
 
 
-def merge_completed(outcomes: list[TrialOutcome], events: Iterable[dict[str, Any]], stage: str) -> list[TrialOutcome]:
+def merge_completed(outcomes: list[TrialOutcome], events: Iterable[dict[str, Any]], stage: str,
+                    metric: str) -> list[TrialOutcome]:
     """Add trials the events log saw complete but Ray's restored state does not hold.
 
     A driver killed between a trial's completion and Ray's next experiment snapshot
@@ -56,7 +59,7 @@ def merge_completed(outcomes: list[TrialOutcome], events: Iterable[dict[str, Any
         known.add(event["trial"])
         merged.append(TrialOutcome(trial_id=event["trial"], config=event.get("config") or {},
                                    value=event.get("value"), iterations=int(event.get("iter") or 0),
-                                   recovered=True))
+                                   metrics={metric: event.get("value")}, recovered=True))
     return merged
 
 
@@ -79,8 +82,8 @@ def rank(outcomes: Iterable[TrialOutcome], mode: str) -> list[TrialOutcome]:
 
 
 def top_k(outcomes: Iterable[TrialOutcome], mode: str, k: int) -> list[Candidate]:
-    return [Candidate(config=o.config, value=float(o.value), trial_id=o.trial_id, iterations=o.iterations)
-            for o in rank(outcomes, mode)[:k]]
+    return [Candidate(config=o.config, value=float(o.value), trial_id=o.trial_id, iterations=o.iterations,
+                      checkpoint=o.checkpoint) for o in rank(outcomes, mode)[:k]]
 
 
 def observations(outcomes: Iterable[TrialOutcome]) -> list[list[Any]]:

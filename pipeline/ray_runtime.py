@@ -31,6 +31,17 @@ def quiet_environment(verbose: bool) -> None:
     warnings.filterwarnings("ignore", category=FutureWarning, module=r"ray(\.|$)")
 
 
+def quiet_loggers(verbose: bool) -> None:
+    """Ray's loggers at ERROR (the CLI's own process only); Ray configures them on import."""
+    import ray  # noqa: F401  (importing Ray sets its loggers up; adjust them afterwards)
+
+    for name in ("ray", "ray.tune", "ray.train"):
+        logging.getLogger(name).setLevel(logging.INFO if verbose else logging.ERROR)
+    controller = logging.getLogger("ray.tune.execution.tune_controller")
+    if not verbose and not any(isinstance(f, StaleCheckpointFilter) for f in controller.filters):
+        controller.addFilter(StaleCheckpointFilter())
+
+
 def init(address: str | None, verbose: bool) -> dict[str, float]:
     """Start an embedded Ray (address None) or join a cluster; return its total resources."""
     import ray
@@ -38,12 +49,7 @@ def init(address: str | None, verbose: bool) -> dict[str, float]:
     if not ray.is_initialized():
         ray.init(address=address, log_to_driver=verbose, include_dashboard=False,
                  logging_level=logging.INFO if verbose else logging.ERROR)
-    if not verbose:
-        for name in ("ray", "ray.tune", "ray.train"):
-            logging.getLogger(name).setLevel(logging.ERROR)
-        controller = logging.getLogger("ray.tune.execution.tune_controller")
-        if not any(isinstance(f, StaleCheckpointFilter) for f in controller.filters):
-            controller.addFilter(StaleCheckpointFilter())
+    quiet_loggers(verbose)
     return {k: float(v) for k, v in ray.cluster_resources().items()}
 
 

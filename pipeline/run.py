@@ -91,6 +91,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from_flags = {k for k, v in vars(args).items() if v is not None}
     try:
+        from pipeline import ray_runtime
+
+        ray_runtime.quiet_environment(bool(args.verbose))
+        ray_runtime.quiet_loggers(bool(args.verbose))
         from pipeline.experiment import load_for_resume, run
 
         if args.resume:

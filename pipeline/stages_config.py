@@ -93,6 +93,8 @@ def parse_stages(raw_stages: Any, raw_cv: Any, task: Task | None, options: TaskO
         fields.check_keys(item, STAGE_KEYS, where)
         last = i == len(raw_stages) - 1
         stages.append(_stage(item, where, i, last, cv_top_k, task, options, check_data))
+    for i, stage in enumerate(stages):
+        check_searcher(stage, space, f"stages[{i}]")
     _check_chain(stages, space)
     cv = _cv(cv_raw, stages[-1], task, options, check_data) if cv_raw is not None else None
     return tuple(stages), cv
@@ -172,7 +174,7 @@ def _check_chain(stages: list[StageSpec], space: SearchSpace) -> None:
             raise UsageError(f"{where}.searcher", "hyperopt cannot start from the previous stage's configurations "
                                                   "in a space with a choice of dicts (Ray's HyperOptSearch hangs on "
                                                   "such points_to_evaluate); use another searcher here or a flat space")
-        if stage.warm_start and not _can_warm_start(stage, space):
+        if stage.warm_start and not _can_warm_start(check_searcher(stage, space, where)):
             raise UsageError(f"{where}.warm_start", f"searcher {stage.searcher} cannot take earlier observations "
                                                     "(it has no add_evaluated_point); set warm_start: false")
 
@@ -193,9 +195,22 @@ def _has_dict_choices(space: SearchSpace) -> bool:
         isinstance(c, dict) for p in space.params if p.is_categorical for c in p.choices)
 
 
-def _can_warm_start(stage: StageSpec, space: SearchSpace) -> bool:
+def check_searcher(stage: StageSpec, space: SearchSpace, where: str) -> object:
+    """Build the stage's searcher once, so a space it cannot take fails now, not in Ray.
+
+    (Ray's HyperOptSearch, for one, rejects conditional branches that share a
+    parameter name, such as ``lr`` under both ``sgd`` and ``adam``.)
+    """
+    ctx = SearchContext(space=space, metric="m", mode="max", seed=0, max_t=stage.fidelity.max_epochs)
+    try:
+        return SEARCHERS[stage.searcher](ctx)
+    except Exception as err:  # each library raises its own types
+        detail = str(err).splitlines()[0] if str(err) else ""
+        raise UsageError(fields.qualify(where, "searcher"), f"{stage.searcher} cannot search this space: "
+                                                            f"{type(err).__name__} {detail}".rstrip()) from None
+
+
+def _can_warm_start(searcher: object) -> bool:
     from ray.tune.search import Searcher
 
-    searcher = SEARCHERS[stage.searcher](SearchContext(space=space, metric="m", mode="max", seed=0,
-                                                       max_t=stage.fidelity.max_epochs))
     return type(searcher).add_evaluated_point is not Searcher.add_evaluated_point

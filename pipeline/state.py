@@ -30,6 +30,7 @@ class Candidate:
     value: float
     trial_id: str
     iterations: int
+    checkpoint: str | None = None  # the trial's last checkpoint (model trained at that stage's fidelity)
 
 
 @dataclass

@@ -14,6 +14,8 @@ from pipeline.run import main
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 STAGE = "{name: s1, resolution: 4, max_epochs: 3, budget: {trials: 4}, top_k: 2}"
+BRANCHES = ("search_space:\n  optimizer: {type: categorical, choices: [{name: sgd, momentum: {type: float, low: 0, "
+            "high: 0.9}}, {name: adam, beta1: {type: float, low: 0.8, high: 0.99}}]}\n")
 CASES = [
     ("stages: 3", "stages: must be a non-empty list of stages"),
     ("stages: []", "stages: must be a non-empty list"),
@@ -44,10 +46,13 @@ CASES = [
      "stages[0].warm_start: the first stage has no previous stage to start from"),
     (f"stages: [{STAGE}, {{budget: {{trials: 4}}, warm_start: yes-please}}]",
      "stages[1].warm_start: must be true or false"),
-    (f"stages: [{STAGE}, {{budget: {{trials: 4}}, searcher: hyperopt}}]",
+    (BRANCHES + f"stages: [{STAGE}, {{budget: {{trials: 4}}, searcher: hyperopt}}]",
      "stages[1].searcher: hyperopt cannot start from the previous stage's configurations"),
-    (f"stages: [{STAGE}, {{budget: {{trials: 4}}, searcher: hyperopt, warm_start: true}}]",
-     "stages[1].searcher: hyperopt cannot start"),
+    ("search_space: {lr: {type: float, low: 0.001, high: 0.1}}\n"
+     f"stages: [{STAGE}, {{budget: {{trials: 4}}, searcher: hyperopt, warm_start: true}}]",
+     "stages[1].warm_start: searcher hyperopt cannot take earlier observations"),
+    ("stages: [{budget: {trials: 2}, searcher: hyperopt}]",
+     "stages[0].searcher: hyperopt cannot search this space: DuplicateLabel optimizer/lr"),
     (f"stages: [{STAGE}]\ncv: {{folds: 1, top_k: 2}}", "cv.folds: must be an integer in [2, 50], got 1"),
     (f"stages: [{STAGE}]\ncv: {{top_k: 2}}", "cv.folds: required: the number of folds"),
     (f"stages: [{STAGE}]\ncv: {{folds: 3}}", "cv.top_k: required: how many of the last stage's best"),

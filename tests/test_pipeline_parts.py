@@ -34,8 +34,9 @@ def test_merge_keeps_results_only_the_events_log_saw():
               {"e": "complete", "stage": "s", "trial": "z", "iter": 3, "value": 0.7, "config": {"x": "z"}},
               {"e": "complete", "stage": "other", "trial": "y", "iter": 3, "value": 0.9, "config": {}},
               {"e": "result", "stage": "s", "trial": "w", "iter": 1, "value": 0.9}]
-    merged = merge_completed(outs, events, "s")
+    merged = merge_completed(outs, events, "s", "acc")
     assert [(m.trial_id, m.value, m.recovered) for m in merged] == [("a", 0.5, False), ("z", 0.7, True)]
+    assert merged[1].metrics == {"acc": 0.7} and merged[1].config == {"x": "z"}  # it has a table row
 
 
 def test_cv_points_cover_every_finalist_and_fold_once_and_fit_the_space():
