@@ -115,8 +115,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             field = "--" + field.replace("_", "-")
         print(f"{PROG}: error: {field}: {err.message}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print(f"{PROG}: interrupted", file=sys.stderr)
+    except KeyboardInterrupt as err:
+        print(f"{PROG}: interrupted" + (f": {err}" if str(err) else ""), file=sys.stderr)
         return 130
     return 0
 

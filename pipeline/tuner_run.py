@@ -58,16 +58,43 @@ def set_aside(path: Path) -> Path:
     return aside
 
 
+class Interrupted(KeyboardInterrupt):
+    """Tune was stopped (Ctrl-C, SIGUSR1) before the stage finished; its state is saved."""
+
+
+def unfinished_trials(path: Path) -> list[str]:
+    """Trials that the experiment's last saved state holds as neither finished nor failed.
+
+    ``Tuner.fit`` returns normally after a SIGINT (Ray catches it, snapshots and stops),
+    so this is how the pipeline tells a finished stage from an interrupted one.
+    """
+    from ray.tune import ExperimentAnalysis
+
+    trials = ExperimentAnalysis(str(path)).trials
+    return [t.trial_id for t in trials if t.status not in ("TERMINATED", "ERROR")]
+
+
 def fit(run: TunerRun, make_algorithms: Callable[[], tuple[Any, Any]]) -> tuple[Any, float, bool]:
     """Run or continue the experiment; return (ResultGrid, seconds, restored)."""
     from ray import tune
 
     start = time.monotonic()
-    if restorable(run.path):
+    restored = restorable(run.path)
+    if restored:
         tuner = tune.Tuner.restore(str(run.path), trainable=run.trainable, resume_unfinished=True,
                                    resume_errored=False, restart_errored=False)
-        grid = tuner.fit()
-        return grid, time.monotonic() - start, True
+    else:
+        tuner = _new_tuner(run, make_algorithms)
+    grid = tuner.fit()
+    if unfinished_trials(run.path):
+        raise Interrupted(f"stage {run.name} stopped before it finished; continue with --resume "
+                          f"{run.experiment_dir}")
+    return grid, time.monotonic() - start, restored
+
+
+def _new_tuner(run: TunerRun, make_algorithms: Callable[[], tuple[Any, Any]]) -> Any:
+    from ray import tune
+
     if run.path.exists():
         set_aside(run.path)
     searcher, scheduler = make_algorithms()
@@ -89,8 +116,7 @@ def fit(run: TunerRun, make_algorithms: Callable[[], tuple[Any, Any]]) -> tuple[
                        ProgressPrinter(run.metric, run.mode, run.num_samples if run.num_samples > 0 else None,
                                        run.label)]),
     )
-    grid = tuner.fit()
-    return grid, time.monotonic() - start, False
+    return tuner
 
 
 def trial_dirname(trial) -> str:
