@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 from typing import Any, Sequence
 
-from pipeline.errors import UsageError
+from pipeline.errors import UsageError, fail
 
 PROG = "python -m pipeline.compare"
 DEFAULT_COMBOS = ("random:fifo", "random:ray-asha", "hyperopt:fifo", "hyperopt:ray-asha")
@@ -73,14 +73,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         from pipeline.compare_report import write_comparison
 
         print(f"mftune: comparison report in {write_comparison(runs, out)}")
-    except UsageError as err:
-        field = "--" + err.field.replace("_", "-") if err.field in ("configs", "combos", "seeds", "experiments",
-                                                                    "output") else err.field
-        print(f"{PROG}: error: {field}: {err.message}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print(f"{PROG}: interrupted", file=sys.stderr)
-        return 130
+    except (UsageError, KeyboardInterrupt) as err:
+        return fail(PROG, err, {"configs", "combos", "seeds", "experiments", "output"})
     return 0
 
 

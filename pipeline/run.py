@@ -14,7 +14,7 @@ import argparse
 import sys
 from typing import Sequence
 
-from pipeline.errors import UsageError
+from pipeline.errors import UsageError, fail
 
 PROG = "python -m pipeline.run"
 
@@ -109,15 +109,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             raw, from_flags = settings_from(args)
             run(build(raw))
-    except UsageError as err:
-        field = err.field
-        if field in from_flags:
-            field = "--" + field.replace("_", "-")
-        print(f"{PROG}: error: {field}: {err.message}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt as err:
-        print(f"{PROG}: interrupted" + (f": {err}" if str(err) else ""), file=sys.stderr)
-        return 130
+    except (UsageError, KeyboardInterrupt) as err:
+        return fail(PROG, err, from_flags)
     return 0
 
 
