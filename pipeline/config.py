@@ -183,6 +183,9 @@ def _canonical(raw: Mapping[str, Any], cfg: ExperimentConfig) -> dict[str, Any]:
            if k not in WHERE_FIELDS and k not in ONE_STAGE_FIELDS and k not in ("stages", "cv")}
     out.update(task=cfg.task, metric=cfg.metric, mode=cfg.mode, seed=cfg.seed,
                stages=[stage_to_yaml(s) for s in cfg.stages])
+    for key, value in (("data", cfg.options.data_path), ("data_dir", cfg.options.data_dir)):
+        if value is not None:
+            out[key] = value
     if "search_space" not in out and not cfg.custom:
         out["search_space"] = get_task(cfg.task).default_space()
     if cfg.cv is not None:
@@ -255,5 +258,6 @@ def _output(raw, task_name) -> Path:
 
 
 def _path(raw, key):
+    """Absolute: trials run in their own working directories, and a resume may start elsewhere."""
     value = fields.text(raw, key, None)
-    return os.path.expanduser(value) if value else None
+    return os.path.abspath(os.path.expanduser(value)) if value else None

@@ -9,6 +9,9 @@ class UsageError(Exception):
         self.message = message
         super().__init__(f"{field}: {message}")
 
+    def __reduce__(self):  # Ray copies and pickles exceptions raised inside trials
+        return type(self), (self.field, self.message)
+
 
 def fail(prog: str, err: BaseException, flags: set[str]) -> int:
     """Print the one line a CLI shows for a usage error (exit 2) or an interruption (130).

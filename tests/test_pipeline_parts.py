@@ -109,3 +109,27 @@ def test_state_round_trips_and_is_replaced_atomically(tmp_path):
     assert [p for p in os.listdir(tmp_path) if p.startswith(".")] == []  # no temporary file left
     data = json.loads((tmp_path / "pipeline.json").read_text())
     assert data["format"] == 1 and data["stages"][0]["top_k"][0]["config"] == {"x": 1}
+
+
+def test_usage_error_survives_copy_and_pickle():
+    """Ray copies an exception raised in a trial; a UsageError must come through whole."""
+    import copy
+    import pickle
+
+    from pipeline.errors import UsageError
+
+    err = UsageError("data", "file not found: x.csv")
+    for clone in (copy.copy(err), pickle.loads(pickle.dumps(err))):
+        assert (clone.field, clone.message) == ("data", "file not found: x.csv")
+
+
+def test_relative_data_paths_become_absolute(tmp_path, monkeypatch):
+    """Trials run in their own working directories: a relative --data must still be found."""
+    import pandas as pd
+
+    from pipeline.config import build
+
+    pd.DataFrame({"a": range(20), "y": [0, 1] * 10}).to_csv(tmp_path / "t.csv", index=False)
+    monkeypatch.chdir(tmp_path)
+    cfg = build({"task": "tabular", "data": "t.csv", "target": "y", "num_samples": 2, "output": "o"})
+    assert cfg.options.data_path == str(tmp_path / "t.csv") and cfg.settings["data"] == str(tmp_path / "t.csv")
