@@ -22,8 +22,16 @@ from pipeline.errors import UsageError, fail
 
 PROG = "python -m pipeline.compare"
 DEFAULT_COMBOS = ("random:fifo", "random:ray-asha", "hyperopt:fifo", "hyperopt:ray-asha")
-#: the base experiment when no --configs are given: one stage, 20 trials x the task's epochs
-DEFAULT_BASE = {"task": "digits", "num_samples": 20}
+#: the base experiment when no --configs are given: one stage of digits, 20 trials x 15
+#: epochs, in a flat space (Ray's HyperOptSearch cannot take the default space's branches)
+DEFAULT_BASE = {
+    "task": "digits", "num_samples": 20,
+    "search_space": {"lr": {"type": "float", "low": 1e-4, "high": 3e-2, "log": True},
+                     "batch_size": {"type": "categorical", "choices": [16, 32, 64, 128]},
+                     "channels": {"type": "int", "low": 8, "high": 32, "step": 8},
+                     "hidden": {"type": "int", "low": 32, "high": 256, "log": True},
+                     "dropout": {"type": "float", "low": 0.0, "high": 0.5}},
+}
 
 
 class _Parser(argparse.ArgumentParser):
