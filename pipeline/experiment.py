@@ -10,9 +10,7 @@ again, the running one is continued by ``Tuner.restore``.
 
 from __future__ import annotations
 
-import os
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,7 +21,7 @@ import yaml
 
 from pipeline import ray_runtime
 from pipeline.config import ExperimentConfig, build, load_yaml
-from pipeline.cv import cv_points, cv_space, fold_scores, winner
+from pipeline.cv import FinalistScore, cv_points, cv_space, fold_scores, winner
 from pipeline.errors import UsageError
 from pipeline.events import EVENTS_FILE, read_events
 from pipeline.ranking import TrialOutcome, merge_completed, observations, outcomes_from_grid, rank, top_k
@@ -113,7 +111,7 @@ def run(cfg: ExperimentConfig, resume: bool = False) -> ExperimentResult:
             _say(f"mftune: {head} done: {rec.trials} trials ({rec.errors} failed), {rec.epochs} epochs, "
                  f"{rec.wall_s:.1f}s; best {cfg.metric} {best}; top {len(rec.top_k)} -> {nxt}")
         if not rec.top_k:
-            state.status = DONE
+            state.status = "failed"
             state.save(out)
             raise_no_result(cfg, spec)
         points = [c.config for c in rec.top_k]
@@ -218,7 +216,7 @@ def _run_cv(cfg: ExperimentConfig, state: PipelineState, concurrent: int, events
     cv, rec = cfg.cv, state.cv
     finalists = state.stages[-1].top_k[:cv.top_k]
     if rec.status == DONE:
-        _say(f"mftune: cv: finished before")
+        _say("mftune: cv: finished before")
         return
     rec.status, rec.finalists = RUNNING, finalists
     state.save(cfg.output)
@@ -314,7 +312,7 @@ def _best(cfg: ExperimentConfig, state: PipelineState) -> dict[str, Any] | None:
         return {**base, "value": top.value, "config": top.config, "trial_id": top.trial_id,
                 "iterations": top.iterations, "fidelity": vars(cfg.stages[-1].fidelity),
                 "checkpoint": top.checkpoint}
-    scores = [s for s in fold_scores_from_record(cv)]
+    scores = [FinalistScore(j, fold) for j, fold in enumerate(cv.scores)]
     win = scores[cv.winner]
     finalists = [{"config": c.config, "stage_value": c.value, "trial_id": c.trial_id, "cv_scores": s.scores,
                   "cv_mean": s.mean, "cv_std": s.std} for c, s in zip(cv.finalists, scores)]
@@ -323,12 +321,6 @@ def _best(cfg: ExperimentConfig, state: PipelineState) -> dict[str, Any] | None:
             "stage_value": cv.finalists[cv.winner].value, "trial_id": cv.finalists[cv.winner].trial_id,
             "checkpoint": cv.finalists[cv.winner].checkpoint,
             "fidelity": vars(cfg.cv.fidelity), "finalists": finalists, "cv_epochs": cv.epochs}
-
-
-def fold_scores_from_record(cv: CVRecord):
-    from pipeline.cv import FinalistScore
-
-    return [FinalistScore(j, scores) for j, scores in enumerate(cv.scores)]
 
 
 # ----------------------------------------------------------------------- text

@@ -2,7 +2,6 @@
 path, exit code 2, nothing started; good configs become the stages they say."""
 
 import os
-import textwrap
 
 import pytest
 import yaml
