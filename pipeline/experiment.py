@@ -228,7 +228,8 @@ def _run_cv(cfg: ExperimentConfig, state: PipelineState, concurrent: int, events
         name="cv", experiment_dir=cfg.output,
         trainable=tune.with_resources(fn, {"cpu": cfg.cpus_per_trial, "gpu": cfg.gpus_per_trial}),
         metric=cfg.metric, mode=cfg.mode, num_samples=n, concurrent=min(concurrent, n),
-        max_epochs_total=None, max_seconds=None, reuse_actors=cfg.reuse_actors, verbose=cfg.verbose, label="cv ")
+        max_epochs_total=None, max_seconds=None, reuse_actors=cfg.reuse_actors, verbose=cfg.verbose, label="cv ",
+        show_best=False)
 
     def algorithms():
         searcher = RandomSearcher(cv_space(cfg.space, len(finalists), cv.folds), metric=cfg.metric,

@@ -16,9 +16,10 @@ from ray.tune import Callback
 
 
 class ProgressPrinter(Callback):
-    def __init__(self, metric: str, mode: str, total: int | None, label: str = ""):
+    def __init__(self, metric: str, mode: str, total: int | None, label: str = "", show_best: bool = True):
         self.metric, self.mode, self.total = metric, mode, total
         self.label = label
+        self.show_best = show_best  # off for CV, where the best single fold means nothing
         self.every = max(1, math.ceil(total / 5)) if total else 10
         self.done = 0
         self.failed = 0
@@ -36,7 +37,10 @@ class ProgressPrinter(Callback):
         improved = finite and (self.best is None or (value > self.best if self.mode == "max" else value < self.best))
         if improved:
             self.best = value
-        if improved or self.done % self.every == 0:
+        if not self.show_best:
+            if self.done % self.every == 0:
+                self._line("trials finished", trials)
+        elif improved or self.done % self.every == 0:
             self._line(f"best {self.metric}={self.best:.4f}" if self.best is not None else "no finite result yet",
                        trials)
 

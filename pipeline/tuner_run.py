@@ -39,6 +39,7 @@ class TunerRun:
     verbose: bool
     trial_max_iterations: int | None = None  # stop each trial here (custom trainables)
     label: str = ""
+    show_best: bool = True  # progress lines name the best value so far
 
     @property
     def path(self) -> Path:
@@ -114,7 +115,7 @@ def _new_tuner(run: TunerRun, make_algorithms: Callable[[], tuple[Any, Any]]) ->
             callbacks=[budget, SchedulerState(scheduler),
                        EventLog(run.experiment_dir / EVENTS_FILE, run.name, run.metric),
                        ProgressPrinter(run.metric, run.mode, run.num_samples if run.num_samples > 0 else None,
-                                       run.label)]),
+                                       run.label, run.show_best)]),
     )
     return tuner
 

@@ -1,7 +1,11 @@
-"""Resume after SIGKILL: the driver is killed in the first stage, in the second and in
-cross-validation, and resumed each time with ``--resume``. Finished stages are never run
-again, the running stage continues through ``Tuner.restore``, and every result that had
-completed before a kill is in the final tables with the same value."""
+"""Resume after SIGKILL: the driver is stopped with Ctrl-C once, then killed (SIGKILL) in
+the first stage, in the second and in cross-validation, and resumed each time with
+``--resume``. Finished stages are never run again, the running stage continues through
+``Tuner.restore``, and every result that had completed before a kill is in the final
+tables with the same value."""
+
+import signal
+import time
 
 import pandas as pd
 import pytest
@@ -36,12 +40,25 @@ def test_resume_after_sigkill_in_each_part(tmp_path):
     cfg = tmp_path / "tiny.yaml"
     cfg.write_text(TINY)
     out = tmp_path / "exp"
+    # Ctrl-C first: Tune stops and snapshots, the pipeline must not take the stage as finished
+    proc = start(["--config", str(cfg), "--output", str(out)], tmp_path / "ctrl-c.log")
+    try:
+        wait_for(lambda: len(completed(out, "a")) >= 1, proc, SEGMENT_TIMEOUT_S, "a finished trial in a")
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=SEGMENT_TIMEOUT_S) == 130
+    finally:
+        kill_tree(proc)
+    assert "interrupted: stage a stopped before it finished; continue with --resume" in \
+        (tmp_path / "ctrl-c.log").read_text()
+    assert state(out)["stages"][0]["status"] == "running"
+    after_ctrl_c = len(completed(out, "a"))
+
     kills = [
-        ("a", lambda: len(completed(out, "a")) >= 2),
+        ("a", lambda: len(completed(out, "a")) >= after_ctrl_c + 1),
         ("b", lambda: len(completed(out, "b")) >= 1),
         ("cv", lambda: len(completed(out, "cv")) >= 1),
     ]
-    args = ["--config", str(cfg), "--output", str(out)]
+    args = ["--resume", str(out)]
     all_completed = []
     for i, (part, condition) in enumerate(kills):
         proc = start(args, tmp_path / f"run{i}.log")
@@ -50,15 +67,12 @@ def test_resume_after_sigkill_in_each_part(tmp_path):
         finally:
             kill_tree(proc)
         assert proc.returncode == -9
-        import time
-
         killed_at = time.time()
         st = state(out)
         running = [s["name"] for s in st["stages"] if s["status"] == "running"]
         assert running == ([part] if part != "cv" else []) and st["status"] == "running"
         before = snapshot(out)
         all_completed += [e for e in before[2] if e not in all_completed]
-        args = ["--resume", str(out)]
         if i > 0:
             check_after_resume(out, previous, previous_kill)
         previous, previous_kill = before, killed_at
@@ -70,10 +84,10 @@ def test_resume_after_sigkill_in_each_part(tmp_path):
         kill_tree(proc)
     check_after_resume(out, previous, previous_kill)
     log = (tmp_path / "final.log").read_text()
-    assert "resuming (session 4)" in log and "best val_accuracy =" in log and "Traceback" not in log
+    assert "resuming (session 5)" in log and "best val_accuracy =" in log and "Traceback" not in log
 
     st = state(out)
-    assert st["status"] == "done" and st["sessions"] == 4
+    assert st["status"] == "done" and st["sessions"] == 5
     assert [s["status"] for s in st["stages"]] == ["done", "done"] and st["cv"]["status"] == "done"
     assert not list(out.glob("*.incomplete-*"))  # every stage was continued, none started over
 
