@@ -2,13 +2,17 @@
 
 Everything a user can get wrong is checked here, before Ray starts: an unknown key or
 value, a malformed YAML file, an impossible search space, a hyperparameter the task
-does not have, a missing data file or target column. Each problem is one
-:class:`UsageError` naming the field and what is allowed.
+does not have, a missing data file or target column, a stage chain that cannot work.
+Each problem is one :class:`UsageError` naming the field and what is allowed.
+
+An experiment is a pipeline of stages (``pipeline.stages_config``). It comes from
+``stages``/``cv`` in the YAML file; or, when the one-stage settings (``--num-samples``,
+``--max-epochs``, ...) are given, it is that one stage; or else it is the task's default
+pipeline (``pipeline.defaults``).
 """
 
 from __future__ import annotations
 
-import math
 import os
 import time
 from dataclasses import dataclass, field
@@ -18,9 +22,12 @@ from typing import Any, Mapping
 import numpy as np
 import yaml
 
-from pipeline import hparams
+from pipeline import fields, hparams
+from pipeline.defaults import PIPELINES
 from pipeline.errors import UsageError
 from pipeline.registry import SCHEDULERS, SEARCHERS
+from pipeline.stages_config import (Budget, CVSpec, StageSpec, check_searcher, cv_to_yaml, fidelity_from,
+                                    parse_stages, stage_to_yaml)
 from pipeline.tasks import Fidelity, TaskOptions, TrialSetup, get_task, is_custom, load_custom_trainable
 from searchers.space import SearchSpace, SpaceError
 
@@ -31,13 +38,22 @@ DEFAULT_NUM_SAMPLES = 20
 TASK_METRICS = {"val_accuracy": "max", "val_loss": "min", "train_loss": "min",
                 "val_rmse": "min", "val_r2": "max"}
 
-#: every key a YAML file may hold (flags use the same names with dashes)
+#: settings that describe a one-stage experiment (flags); a config with `stages` sets them per stage
+ONE_STAGE_FIELDS = ("num_samples", "max_epochs", "data_fraction", "resolution", "searcher", "scheduler",
+                    "time_budget_s", "epochs_budget")
+
+#: every key a YAML file may hold (flags use the same names with dashes; stages, cv and
+#: search_space are YAML-only)
 FIELDS = (
     "task", "data", "target", "problem", "data_dir", "metric", "mode", "search_space",
-    "num_samples", "max_epochs", "data_fraction", "resolution", "searcher", "scheduler",
+    *ONE_STAGE_FIELDS, "stages", "cv",
     "seed", "output", "address", "cpus_per_trial", "gpus_per_trial", "max_concurrent",
-    "time_budget_s", "reuse_actors", "verbose",
+    "reuse_actors", "verbose",
 )
+#: keys of a YAML file that have no flag
+YAML_ONLY = ("search_space", "stages", "cv")
+#: settings that say where an experiment runs, not what it is: a resumed run may change them
+WHERE_FIELDS = ("output", "address", "verbose")
 
 
 @dataclass
@@ -46,33 +62,31 @@ class ExperimentConfig:
     space: SearchSpace
     metric: str
     mode: str
-    fidelity: Fidelity
     options: TaskOptions
-    num_samples: int
-    searcher: str
-    scheduler: str
+    stages: tuple[StageSpec, ...]
+    cv: CVSpec | None
     seed: int
     output: Path
     address: str | None = None
     cpus_per_trial: float = 1.0
     gpus_per_trial: float = 0.0
     max_concurrent: int | None = None
-    time_budget_s: float | None = None
     reuse_actors: bool = True
     verbose: bool = False
-    raw: dict[str, Any] = field(default_factory=dict)
+    #: the settings in canonical form (stages spelled out): what experiment.yaml holds
+    settings: dict[str, Any] = field(default_factory=dict)
 
     @property
     def custom(self) -> bool:
         return is_custom(self.task)
 
-    def setup(self) -> TrialSetup:
-        return TrialSetup(self.task, self.options, self.fidelity, self.seed, self.cpus_per_trial)
+    def setup(self, fidelity: Fidelity, cv_folds: int = 0) -> TrialSetup:
+        return TrialSetup(self.task, self.options, fidelity, self.seed, self.cpus_per_trial, cv_folds)
 
 
-def load_yaml(path: str) -> dict[str, Any]:
+def load_yaml(path: str, field_name: str = "config") -> dict[str, Any]:
     if not os.path.isfile(path):
-        raise UsageError("config", f"file not found: {path}")
+        raise UsageError(field_name, f"file not found: {path}")
     try:
         with open(path) as f:
             data = yaml.safe_load(f)
@@ -80,71 +94,108 @@ def load_yaml(path: str) -> dict[str, Any]:
         mark = getattr(err, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(err, "problem", None) or str(err).splitlines()[0]
-        raise UsageError("config", f"malformed YAML in {path}{where}: {problem}") from None
+        raise UsageError(field_name, f"malformed YAML in {path}{where}: {problem}") from None
     if data is None:
         return {}
     if not isinstance(data, Mapping):
-        raise UsageError("config", f"{path} must hold a mapping of settings, got {type(data).__name__}")
-    unknown = sorted(set(data) - set(FIELDS))
+        raise UsageError(field_name, f"{path} must hold a mapping of settings, got {type(data).__name__}")
+    unknown = sorted(str(k) for k in set(data) - set(FIELDS))
     if unknown:
-        raise UsageError(str(unknown[0]), f"unknown setting in {path}; allowed: {', '.join(FIELDS)}")
+        raise UsageError(unknown[0], f"unknown setting in {path}; allowed: {', '.join(FIELDS)}")
     return dict(data)
 
 
-def build(raw: Mapping[str, Any], check_data: bool = True) -> ExperimentConfig:
-    """Validate merged settings (YAML overridden by flags) into an ExperimentConfig."""
-    task_name = _str(raw, "task", DEFAULT_TASK)
+def build(raw: Mapping[str, Any], check_data: bool = True, existing_output: Path | None = None) -> ExperimentConfig:
+    """Validate merged settings (YAML overridden by flags) into an ExperimentConfig.
+
+    ``existing_output`` is the directory of an experiment being resumed (it exists).
+    """
+    task_name = fields.text(raw, "task", DEFAULT_TASK)
     custom = is_custom(task_name)
     task = None if custom else get_task(task_name)
     if custom:
         load_custom_trainable(task_name)  # import errors surface now, not in a trial
+        for key in ("data", "target", "problem", "data_dir"):
+            if raw.get(key) is not None:
+                raise UsageError(key, "applies to built-in tasks only; a custom trainable reads its own data")
 
     options = TaskOptions(
         data_dir=_path(raw, "data_dir"), data_path=_path(raw, "data"),
-        target=_str(raw, "target", None), problem=_str(raw, "problem", None))
-    fidelity = Fidelity(
-        data_fraction=_number(raw, "data_fraction", 1.0, float, lambda v: 0 < v <= 1, "a number in (0, 1]"),
-        resolution=_number(raw, "resolution", None, int, lambda v: v >= 1, "an integer >= 1"),
-        max_epochs=_number(raw, "max_epochs", task.default_max_epochs if task else 10, int,
-                           lambda v: v >= 1, "an integer >= 1"))
-    if custom:
-        for key in ("data_fraction", "resolution", "data", "target", "problem", "data_dir"):
-            if raw.get(key) is not None:
-                raise UsageError(key, "applies to built-in tasks only; a custom trainable reads its own data")
-    elif check_data:
-        task.check(options, fidelity)
+        target=fields.text(raw, "target", None), problem=fields.text(raw, "problem", None))
+    if task is not None and check_data:
+        task.check(options, Fidelity())  # data files and columns, before any stage
 
     metric, mode = _metric_and_mode(raw, task, options)
     space = _space(raw, task, task_name)
-
-    searcher = _choice(raw, "searcher", "random", tuple(SEARCHERS))
-    scheduler = _choice(raw, "scheduler", "fifo", tuple(SCHEDULERS))
-    seed = _number(raw, "seed", 0, int, lambda v: 0 <= v < 2**32, "an integer in [0, 2**32)")
+    stages, cv = _pipeline(raw, task, task_name, options, space, check_data)
     cfg = ExperimentConfig(
-        task=task_name, space=space, metric=metric, mode=mode, fidelity=fidelity, options=options,
-        num_samples=_number(raw, "num_samples", DEFAULT_NUM_SAMPLES, int, lambda v: v >= 1, "an integer >= 1"),
-        searcher=searcher, scheduler=scheduler, seed=seed,
-        output=_output(raw, task_name),
-        address=_str(raw, "address", None),
-        cpus_per_trial=_number(raw, "cpus_per_trial", 1.0, float, lambda v: v > 0, "a number > 0"),
-        gpus_per_trial=_number(raw, "gpus_per_trial", 0.0, float, lambda v: v >= 0, "a number >= 0 (fractions allowed)"),
-        max_concurrent=_number(raw, "max_concurrent", None, int, lambda v: v >= 1, "an integer >= 1"),
-        time_budget_s=_number(raw, "time_budget_s", None, float, lambda v: v > 0, "a number of seconds > 0"),
-        reuse_actors=_bool(raw, "reuse_actors", True),
-        verbose=_bool(raw, "verbose", False),
-        raw=dict(raw),
+        task=task_name, space=space, metric=metric, mode=mode, options=options, stages=stages, cv=cv,
+        seed=fields.number(raw, "seed", 0, int, lambda v: 0 <= v < 2**32, "an integer in [0, 2**32)"),
+        output=existing_output or _output(raw, task_name),
+        address=fields.text(raw, "address", None),
+        cpus_per_trial=fields.number(raw, "cpus_per_trial", 1.0, float, lambda v: v > 0, "a number > 0"),
+        gpus_per_trial=fields.number(raw, "gpus_per_trial", 0.0, float, lambda v: v >= 0,
+                                     "a number >= 0 (fractions allowed)"),
+        max_concurrent=fields.number(raw, "max_concurrent", None, int, lambda v: v >= 1, "an integer >= 1"),
+        reuse_actors=fields.flag(raw, "reuse_actors", True),
+        verbose=fields.flag(raw, "verbose", False),
     )
     if cfg.gpus_per_trial > 1 and cfg.gpus_per_trial != int(cfg.gpus_per_trial):
         raise UsageError("gpus_per_trial", f"above 1 it must be a whole number of GPUs, got {cfg.gpus_per_trial}")
+    cfg.settings = _canonical(raw, cfg)
     return cfg
 
 
 # ----------------------------------------------------------------------- fields
 
 
+def _pipeline(raw, task, task_name, options, space, check_data) -> tuple[tuple[StageSpec, ...], CVSpec | None]:
+    one_stage = [k for k in ONE_STAGE_FIELDS if raw.get(k) is not None]
+    if raw.get("stages") is not None:
+        if one_stage:
+            raise UsageError(one_stage[0], "sets up a one-stage experiment, but the config has `stages`: "
+                                           "set it in each stage instead")
+        return parse_stages(raw["stages"], raw.get("cv"), task, options, space, check_data)
+    if one_stage or raw.get("cv") is not None or task is None:
+        stage = _one_stage(raw, task, options, check_data)
+        check_searcher(stage, space, "")
+        if raw.get("cv") is None:
+            return (stage,), None
+        return parse_stages([stage_to_yaml(stage)], raw["cv"], task, options, space, check_data)
+    default = PIPELINES[task_name]
+    return parse_stages(default["stages"], default.get("cv"), task, options, space, check_data)
+
+
+def _one_stage(raw, task, options, check_data) -> StageSpec:
+    fidelity = fidelity_from(raw, "", task, task.default_max_epochs if task else 10, options, check_data)
+    budget = Budget(
+        trials=fields.number(raw, "num_samples", DEFAULT_NUM_SAMPLES, int, lambda v: v >= 1, "an integer >= 1"),
+        epochs=fields.number(raw, "epochs_budget", None, int, lambda v: v >= 1, "an integer >= 1"),
+        time_s=fields.number(raw, "time_budget_s", None, float, lambda v: v > 0, "a number of seconds > 0"))
+    return StageSpec(name="stage-1", fidelity=fidelity,
+                     searcher=fields.choice(raw, "searcher", "random", tuple(SEARCHERS)),
+                     scheduler=fields.choice(raw, "scheduler", "fifo", tuple(SCHEDULERS)),
+                     budget=budget, top_k=1)
+
+
+def _canonical(raw: Mapping[str, Any], cfg: ExperimentConfig) -> dict[str, Any]:
+    out = {k: v for k, v in raw.items()
+           if k not in WHERE_FIELDS and k not in ONE_STAGE_FIELDS and k not in ("stages", "cv")}
+    out.update(task=cfg.task, metric=cfg.metric, mode=cfg.mode, seed=cfg.seed,
+               stages=[stage_to_yaml(s) for s in cfg.stages])
+    for key, value in (("data", cfg.options.data_path), ("data_dir", cfg.options.data_dir)):
+        if value is not None:
+            out[key] = value
+    if "search_space" not in out and not cfg.custom:
+        out["search_space"] = get_task(cfg.task).default_space()
+    if cfg.cv is not None:
+        out["cv"] = cv_to_yaml(cfg.cv)
+    return out
+
+
 def _metric_and_mode(raw, task, options) -> tuple[str, str]:
-    metric = _str(raw, "metric", None)
-    mode = _str(raw, "mode", None)
+    metric = fields.text(raw, "metric", None)
+    mode = fields.text(raw, "mode", None)
     if mode is not None and mode not in ("min", "max"):
         raise UsageError("mode", f"must be min or max, got {mode!r}")
     if task is None:
@@ -201,52 +252,12 @@ def _output(raw, task_name) -> Path:
         value = os.path.join("results", f"{stem}-{time.strftime('%Y%m%d-%H%M%S')}")
     out = Path(value).expanduser().resolve()
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise UsageError("output", f"{out} already exists and is not an empty directory; choose a new path")
+        raise UsageError("output", f"{out} already exists and is not an empty directory; choose a new path "
+                                   "(or continue it with --resume)")
     return out
 
 
-def _str(raw, key, default):
-    value = raw.get(key)
-    if value is None:
-        return default
-    if not isinstance(value, str) or not value.strip():
-        raise UsageError(key, f"must be a non-empty string, got {value!r}")
-    return value.strip()
-
-
 def _path(raw, key):
-    value = _str(raw, key, None)
-    return os.path.expanduser(value) if value else None
-
-
-def _choice(raw, key, default, allowed):
-    value = _str(raw, key, default)
-    if value not in allowed:
-        raise UsageError(key, f"unknown {key} {value!r}; allowed: {', '.join(allowed)}")
-    return value
-
-
-def _bool(raw, key, default):
-    value = raw.get(key)
-    if value is None:
-        return default
-    if not isinstance(value, bool):
-        raise UsageError(key, f"must be true or false, got {value!r}")
-    return value
-
-
-def _number(raw, key, default, kind, ok, allowed):
-    value = raw.get(key)
-    if value is None:
-        return default
-    if isinstance(value, bool):
-        raise UsageError(key, f"must be {allowed}, got {value!r}")
-    try:
-        number = kind(value) if not isinstance(value, str) else kind(float(value) if kind is float else value)
-    except (TypeError, ValueError):
-        raise UsageError(key, f"must be {allowed}, got {value!r}") from None
-    if kind is int and not isinstance(value, str) and float(value) != number:
-        raise UsageError(key, f"must be {allowed}, got {value!r}")
-    if (kind is float and not math.isfinite(number)) or not ok(number):
-        raise UsageError(key, f"must be {allowed}, got {value!r}")
-    return number
+    """Absolute: trials run in their own working directories, and a resume may start elsewhere."""
+    value = fields.text(raw, key, None)
+    return os.path.abspath(os.path.expanduser(value)) if value else None

@@ -8,3 +8,22 @@ class UsageError(Exception):
         self.field = field
         self.message = message
         super().__init__(f"{field}: {message}")
+
+    def __reduce__(self):  # Ray copies and pickles exceptions raised inside trials
+        return type(self), (self.field, self.message)
+
+
+def fail(prog: str, err: BaseException, flags: set[str]) -> int:
+    """Print the one line a CLI shows for a usage error (exit 2) or an interruption (130).
+
+    ``flags`` are the settings that came from the command line: they are named as flags
+    (``--num-samples``), the others as config keys (``stages[1].top_k``).
+    """
+    import sys
+
+    if isinstance(err, UsageError):
+        field = "--" + err.field.replace("_", "-") if err.field in flags else err.field
+        print(f"{prog}: error: {field}: {err.message}", file=sys.stderr)
+        return 2
+    print(f"{prog}: interrupted" + (f": {err}" if str(err) else ""), file=sys.stderr)
+    return 130

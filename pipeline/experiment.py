@@ -1,18 +1,38 @@
-"""Run one validated experiment as one Ray Tune ``Tuner`` and write its results."""
+"""Run a validated experiment: its stages in order, then cross-validation; or resume one.
+
+Each stage is one Ray Tune experiment (``pipeline.tuner_run``) in ``<output>/<stage>``;
+the top-k configurations of a stage are the first trials of the next (the searcher's
+``points_to_evaluate``) and, with ``warm_start``, its observations are given to the next
+searcher. After every transition the pipeline's progress is saved atomically
+(``pipeline.state``), which is what ``--resume`` reads: finished stages are not run
+again, the running one is continued by ``Tuner.restore``.
+"""
 
 from __future__ import annotations
 
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import yaml
 
 from pipeline import ray_runtime
-from pipeline.config import ExperimentConfig
+from pipeline.config import ExperimentConfig, build, load_yaml
+from pipeline.cv import FinalistScore, cv_points, cv_space, fold_scores, winner
 from pipeline.errors import UsageError
+from pipeline.events import EVENTS_FILE, read_events
+from pipeline.ranking import TrialOutcome, merge_completed, observations, outcomes_from_grid, rank, top_k
 from pipeline.registry import SCHEDULERS, SEARCHERS, SearchContext
-from pipeline.results import write_json, write_trials
+from pipeline.results import atomic_write, write_json, write_trials
+from pipeline.stages_config import StageSpec
+from pipeline.state import (DONE, RUNNING, SETTINGS_FILE, CVRecord, PipelineState, StageRecord)
+from pipeline.tasks import Fidelity, get_task
+from pipeline.tuner_run import TunerRun, fit
+
+STAGE_TABLES = "stages"  # <output>/stages/<name>.csv: each finished stage's trials
 
 
 @dataclass
@@ -22,21 +42,38 @@ class ExperimentResult:
     n_trials: int
     n_errors: int
     wall_s: float
+    epochs: int
 
 
-def trial_dirname(trial) -> str:
-    """Short trial directories: Ray's default embeds the whole config in the name."""
-    return trial.trial_id
+def load_for_resume(out_dir: str, address: str | None, verbose: bool | None) -> ExperimentConfig:
+    """The configuration an experiment directory was started with, validated again."""
+    path = Path(out_dir).expanduser().resolve()
+    if not (path / SETTINGS_FILE).is_file():
+        raise UsageError("resume", f"{path} is not an mftune experiment directory (no {SETTINGS_FILE})")
+    raw = load_yaml(str(path / SETTINGS_FILE), field_name="resume")
+    raw.update({k: v for k, v in (("address", address), ("verbose", verbose)) if v is not None})
+    return build(raw, existing_output=path)
 
 
-def run(cfg: ExperimentConfig, stream: TextIO | None = None) -> ExperimentResult:
-    stream = stream or sys.stdout
+def stage_seed(seed: int, index: int) -> int:
+    """Stage 0 uses the seed itself; later stages draw different configurations."""
+    return seed if index == 0 else int(np.random.SeedSequence([seed, index]).generate_state(1)[0])
+
+
+def run(cfg: ExperimentConfig, resume: bool = False) -> ExperimentResult:
     ray_runtime.quiet_environment(cfg.verbose)
-    from ray import tune
-
-    from pipeline.progress import ProgressPrinter
-    from pipeline.tasks import load_custom_trainable
-    from pipeline.trainable import make_trainable
+    ray_runtime.snapshot_often()
+    out = cfg.output
+    if resume:
+        state = PipelineState.load(out)
+        state.sessions += 1
+    else:
+        out.mkdir(parents=True, exist_ok=True)
+        _write_settings(cfg.settings, out / SETTINGS_FILE)
+        state = PipelineState(stages=[StageRecord(s.name) for s in cfg.stages],
+                              cv=CVRecord() if cfg.cv else None)
+    state.status = RUNNING
+    state.save(out)
 
     resources = ray_runtime.init(cfg.address, cfg.verbose)
     fits = ray_runtime.concurrency(resources, cfg.cpus_per_trial, cfg.gpus_per_trial)
@@ -45,68 +82,282 @@ def run(cfg: ExperimentConfig, stream: TextIO | None = None) -> ExperimentResult
         raise UsageError("gpus_per_trial" if cfg.gpus_per_trial else "cpus_per_trial",
                          f"a trial asks for {cfg.cpus_per_trial:g} CPU / {cfg.gpus_per_trial:g} GPU "
                          f"but the cluster has {have}")
-    concurrent = min(cfg.max_concurrent or fits, cfg.num_samples)
+    concurrent = cfg.max_concurrent or fits
+    cv_text = f" + {cfg.cv.folds}-fold CV of the top {cfg.cv.top_k}" if cfg.cv else ""
+    verb = f"resuming (session {state.sessions})" if resume else "starting"
+    _say(f"mftune: {cfg.task}: {len(cfg.stages)} stage{'s' if len(cfg.stages) > 1 else ''}{cv_text}; "
+         f"{concurrent} trials at a time ({cfg.cpus_per_trial:g} CPU, {cfg.gpus_per_trial:g} GPU each); "
+         f"seed {cfg.seed}; {verb} in {out}")
 
-    ctx = SearchContext(space=cfg.space, metric=cfg.metric, mode=cfg.mode, seed=cfg.seed,
-                        max_t=cfg.fidelity.max_epochs)
-    searcher = SEARCHERS[cfg.searcher](ctx)
-    scheduler = SCHEDULERS[cfg.scheduler](ctx)
-    fn = load_custom_trainable(cfg.task) if cfg.custom else make_trainable(cfg.setup())
-    trainable = tune.with_resources(fn, {"cpu": cfg.cpus_per_trial, "gpu": cfg.gpus_per_trial})
+    events_path = out / EVENTS_FILE
+    points: list[dict[str, Any]] = []
+    obs: list[list[Any]] = []
+    for i, (spec, rec) in enumerate(zip(cfg.stages, state.stages)):
+        head = f"stage {i + 1}/{len(cfg.stages)} {spec.name}"
+        if rec.status == DONE:
+            _say(f"mftune: {head}: finished before ({rec.trials} trials); its top {len(rec.top_k)} go on")
+        else:
+            rec.status = RUNNING
+            state.save(out)
+            _say(f"mftune: {head}: {_describe(cfg, spec.fidelity)}; {spec.searcher} + {spec.scheduler}; "
+                 f"budget {_budget(spec)}" + (f"; first the top {len(points)} of the previous stage" if points else "")
+                 + ("; warm-started" if spec.warm_start and obs else ""))
+            outcomes, wall = _run_stage(cfg, spec, i, points, obs if spec.warm_start else [], concurrent,
+                                        events_path)
+            _finish_stage(rec, spec, outcomes, wall, cfg.mode, out)
+            state.save(out)
+            nxt = cfg.stages[i + 1].name if i + 1 < len(cfg.stages) else ("cv" if cfg.cv else "the result")
+            best = f"{rec.best:.4f}" if rec.best is not None else "none"
+            _say(f"mftune: {head} done: {rec.trials} trials ({rec.errors} failed), {rec.epochs} epochs, "
+                 f"{rec.wall_s:.1f}s; best {cfg.metric} {best}; top {len(rec.top_k)} -> {nxt}")
+        if not rec.top_k:
+            state.status = "failed"
+            state.save(out)
+            raise_no_result(cfg, spec)
+        points = [c.config for c in rec.top_k]
+        obs = rec.observations
 
-    cfg.output.parent.mkdir(parents=True, exist_ok=True)
-    print(f"mftune: {cfg.task}: {cfg.num_samples} trials x <= {cfg.fidelity.max_epochs} epochs, "
-          f"searcher={cfg.searcher}, scheduler={cfg.scheduler}, {concurrent} at a time "
-          f"({cfg.cpus_per_trial:g} CPU, {cfg.gpus_per_trial:g} GPU each); seed {cfg.seed}",
-          file=stream, flush=True)
-    tuner = tune.Tuner(
-        trainable,
-        param_space={},
-        tune_config=tune.TuneConfig(
-            metric=cfg.metric, mode=cfg.mode, search_alg=searcher, scheduler=scheduler,
-            num_samples=cfg.num_samples, max_concurrent_trials=concurrent,
-            reuse_actors=cfg.reuse_actors, time_budget_s=cfg.time_budget_s,
-            trial_dirname_creator=trial_dirname),
-        run_config=tune.RunConfig(
-            name=cfg.output.name, storage_path=str(cfg.output.parent),
-            stop={"training_iteration": cfg.fidelity.max_epochs} if cfg.custom else None,
-            checkpoint_config=tune.CheckpointConfig(num_to_keep=2),
-            failure_config=tune.FailureConfig(max_failures=0),
-            verbose=2 if cfg.verbose else 0,
-            callbacks=[ProgressPrinter(cfg.metric, cfg.mode, cfg.num_samples, stream)]),
-    )
-    start = time.monotonic()
-    grid = tuner.fit()
-    wall = time.monotonic() - start
-    return _finish(cfg, grid, wall, stream)
+    if cfg.cv is not None:
+        _run_cv(cfg, state, concurrent, events_path)
+    state.status = DONE
+    state.save(out)
+    return _write_results(cfg, state)
 
 
-def _finish(cfg: ExperimentConfig, grid, wall: float, stream: TextIO) -> ExperimentResult:
-    df = grid.get_dataframe()
-    write_trials(df, cfg.output)
-    best = None
+def raise_no_result(cfg: ExperimentConfig, spec: StageSpec) -> None:
+    print(f"mftune: stage {spec.name}: no trial reported a finite {cfg.metric}; stopping here "
+          f"(see {cfg.output / spec.name} for the trials' error.txt)", file=sys.stderr, flush=True)
+    raise SystemExit(1)
+
+
+# ---------------------------------------------------------------------- stages
+
+
+def _run_stage(cfg: ExperimentConfig, spec: StageSpec, index: int, points: list[dict[str, Any]],
+               warm: list[list[Any]], concurrent: int, events_path: Path) -> tuple[list[TrialOutcome], float]:
+    from ray import tune
+
+    from pipeline.tasks import load_custom_trainable
+    from pipeline.trainable import make_trainable
+
+    fn = load_custom_trainable(cfg.task) if cfg.custom else make_trainable(cfg.setup(spec.fidelity))
+    trials = spec.budget.trials
+    run = TunerRun(
+        name=spec.name, experiment_dir=cfg.output,
+        trainable=tune.with_resources(fn, {"cpu": cfg.cpus_per_trial, "gpu": cfg.gpus_per_trial}),
+        metric=cfg.metric, mode=cfg.mode, num_samples=trials if trials is not None else -1,
+        concurrent=min(concurrent, trials) if trials else concurrent,
+        max_epochs_total=spec.budget.epochs, max_seconds=spec.budget.time_s,
+        reuse_actors=cfg.reuse_actors, verbose=cfg.verbose,
+        trial_max_iterations=spec.fidelity.max_epochs if cfg.custom else None)
+
+    def algorithms():
+        ctx = SearchContext(space=cfg.space, metric=cfg.metric, mode=cfg.mode, seed=stage_seed(cfg.seed, index),
+                            max_t=spec.fidelity.max_epochs, points_to_evaluate=tuple(points))
+        searcher = SEARCHERS[spec.searcher](ctx)
+        for config, value in warm:
+            searcher.add_evaluated_point(config, value)
+        return searcher, SCHEDULERS[spec.scheduler](ctx)
+
+    grid, wall, _ = fit(run, algorithms)
+    outcomes = merge_completed(outcomes_from_grid(grid, cfg.metric), read_events(events_path), spec.name,
+                               cfg.metric)
+    return outcomes, wall
+
+
+def _finish_stage(rec: StageRecord, spec: StageSpec, outcomes: list[TrialOutcome], wall: float, mode: str,
+                  out: Path) -> None:
+    rec.top_k = top_k(outcomes, mode, spec.top_k)
+    rec.observations = observations(outcomes)
+    rec.trials = len(outcomes)
+    rec.errors = sum(o.error for o in outcomes)
+    rec.epochs = sum(o.iterations for o in outcomes)
+    rec.wall_s += wall
+    ranked = rank(outcomes, mode)
+    rec.best = ranked[0].value if ranked else None
+    (out / STAGE_TABLES).mkdir(exist_ok=True)
+    table = outcomes_table(outcomes, spec.name)
+    atomic_write(out / STAGE_TABLES / f"{spec.name}.csv", lambda p: table.to_csv(p, index=False))
+    rec.status = DONE
+
+
+def outcomes_table(outcomes: list[TrialOutcome], stage: str) -> pd.DataFrame:
+    rows = []
+    for o in outcomes:
+        row: dict[str, Any] = {"stage": stage, "trial_id": o.trial_id, "failed": o.error or o.value is None,
+                               "recovered": o.recovered, "training_iteration": o.iterations}
+        row.update({k: v for k, v in o.metrics.items()
+                    if isinstance(v, (int, float, str, bool)) and k not in row and k != "trial_id"})
+        row.update({f"config/{k}": v for k, v in _flatten(o.config).items()})
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _flatten(config: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in config.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            out.update(_flatten(value, name + "/"))
+        else:
+            out[name] = value
+    return out
+
+
+# -------------------------------------------------------------------------- cv
+
+
+def _run_cv(cfg: ExperimentConfig, state: PipelineState, concurrent: int, events_path: Path) -> None:
+    from ray import tune
+
+    from pipeline.trainable import make_trainable
+    from searchers.random_search import RandomSearcher
+
+    cv, rec = cfg.cv, state.cv
+    finalists = state.stages[-1].top_k[:cv.top_k]
+    if rec.status == DONE:
+        _say("mftune: cv: finished before")
+        return
+    rec.status, rec.finalists = RUNNING, finalists
+    state.save(cfg.output)
+    n = len(finalists) * cv.folds
+    _say(f"mftune: cv: {cv.folds} folds x {len(finalists)} finalists at {_describe(cfg, cv.fidelity)} "
+         f"({n} trials, folds stratified over every labelled row)")
+    fn = make_trainable(cfg.setup(cv.fidelity, cv_folds=cv.folds))
+    run = TunerRun(
+        name="cv", experiment_dir=cfg.output,
+        trainable=tune.with_resources(fn, {"cpu": cfg.cpus_per_trial, "gpu": cfg.gpus_per_trial}),
+        metric=cfg.metric, mode=cfg.mode, num_samples=n, concurrent=min(concurrent, n),
+        max_epochs_total=None, max_seconds=None, reuse_actors=cfg.reuse_actors, verbose=cfg.verbose, label="cv ",
+        show_best=False)
+
+    def algorithms():
+        searcher = RandomSearcher(cv_space(cfg.space, len(finalists), cv.folds), metric=cfg.metric,
+                                  mode=cfg.mode, seed=cfg.seed, points_to_evaluate=cv_points(finalists, cv.folds))
+        return searcher, SCHEDULERS["fifo"](SearchContext(space=cfg.space, metric=cfg.metric, mode=cfg.mode,
+                                                          seed=cfg.seed, max_t=cv.fidelity.max_epochs))
+
+    grid, wall, _ = fit(run, algorithms)
+    outcomes = merge_completed(outcomes_from_grid(grid, cfg.metric), read_events(events_path), "cv", cfg.metric)
+    scores = fold_scores(outcomes, len(finalists), cv.folds)
+    rec.scores = [s.scores for s in scores]
+    rec.winner = winner(scores, cfg.mode)
+    rec.epochs = sum(o.iterations for o in outcomes)
+    rec.wall_s += wall
+    rec.status = DONE
+    state.save(cfg.output)
+    for s, c in zip(scores, finalists):
+        mean = f"{s.mean:.4f} ± {s.std:.4f}" if s.std is not None else (f"{s.mean:.4f}" if s.mean is not None else "failed")
+        _say(f"  finalist {s.index + 1}: {cfg.metric} {mean} over {len(s.finite)}/{cv.folds} folds "
+             f"(stage {state.stages[-1].name}: {c.value:.4f})")
+
+
+# --------------------------------------------------------------------- results
+
+
+def _write_results(cfg: ExperimentConfig, state: PipelineState) -> ExperimentResult:
+    out = cfg.output
+    tables = [pd.read_csv(out / STAGE_TABLES / f"{s.name}.csv") for s in state.stages
+              if (out / STAGE_TABLES / f"{s.name}.csv").is_file()]
+    trials = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame()
+    write_trials(trials, out)
+    best = _best(cfg, state)
+    written = ["trials.csv", "trials.parquet"]
+    if state.cv is not None and state.cv.status == DONE:
+        rows = [{"finalist": j + 1, "fold": f, cfg.metric: v, "config": c.config}
+                for j, (c, scores) in enumerate(zip(state.cv.finalists, state.cv.scores)) for f, v in enumerate(scores)]
+        cv_table = pd.DataFrame(rows)
+        atomic_write(out / "cv.csv", lambda p: cv_table.to_csv(p, index=False))
+        written.append("cv.csv")
+    if best is not None:
+        write_json(best, out / "best.json")
+        written.append("best.json")
     try:
-        result = grid.get_best_result(metric=cfg.metric, mode=cfg.mode, scope="last",
-                                      filter_nan_and_inf=True)
-    except RuntimeError:
-        result = None
-    if result is not None and result.metrics and cfg.metric in result.metrics:
-        metrics = result.metrics
-        best = {
-            "task": cfg.task, "metric": cfg.metric, "mode": cfg.mode,
-            "value": metrics[cfg.metric], "config": result.config,
-            "trial_id": metrics.get("trial_id"), "iterations": metrics.get("training_iteration"),
-            "fidelity": vars(cfg.fidelity), "seed": cfg.seed,
-            "checkpoint": result.checkpoint.path if result.checkpoint else None,
-        }
-        write_json(best, cfg.output / "best.json")
-    n_errors = grid.num_errors
-    print(f"mftune: {len(grid)} trials ({n_errors} failed) in {wall:.1f}s", file=stream)
+        from pipeline.report import write_report
+
+        write_report(out)
+        written.append("report.md")
+    except ImportError as err:  # matplotlib missing: the tables are still there
+        _say(f"mftune: no report ({err})")
+    n_trials = sum(s.trials for s in state.stages) + (len(state.cv.finalists) * cfg.cv.folds if state.cv else 0)
+    n_errors = sum(s.errors for s in state.stages)
+    wall = sum(s.wall_s for s in state.stages) + (state.cv.wall_s if state.cv else 0.0)
+    epochs = sum(s.epochs for s in state.stages) + (state.cv.epochs if state.cv else 0)
+    _say(f"mftune: {n_trials} trials ({n_errors} failed) in {wall:.1f}s, {epochs} epochs")
     if best is None:
-        print("mftune: no trial reported a finite " + cfg.metric, file=stream)
+        _say(f"mftune: no trial reported a finite {cfg.metric}")
     else:
-        print(f"mftune: best {cfg.metric} = {best['value']:.4f} (trial {best['trial_id']})", file=stream)
-        print(f"mftune: best config: {best['config']}", file=stream)
-    print(f"mftune: results in {cfg.output} (trials.csv, trials.parquet"
-          f"{', best.json' if best else ''}, Ray state)", file=stream, flush=True)
-    return ExperimentResult(cfg.output, best, len(grid), n_errors, wall)
+        if "cv_mean" in best:
+            std = f" ± {best['cv_std']:.4f}" if best.get("cv_std") is not None else ""
+            _say(f"mftune: best {cfg.metric} = {best['value']:.4f}{std} ({cfg.cv.folds}-fold CV of finalist "
+                 f"{best['finalist']}; {best['stage_value']:.4f} in stage {state.stages[-1].name})")
+        else:
+            _say(f"mftune: best {cfg.metric} = {best['value']:.4f} (trial {best['trial_id']}, stage "
+                 f"{state.stages[-1].name})")
+        _say(f"mftune: best config: {best['config']}")
+    _say(f"mftune: results in {out} ({', '.join(written)}, Ray state per stage)")
+    return ExperimentResult(out, best, n_trials, n_errors, wall, epochs)
+
+
+def _best(cfg: ExperimentConfig, state: PipelineState) -> dict[str, Any] | None:
+    last = state.stages[-1]
+    if not last.top_k:
+        return None
+    base = {"task": cfg.task, "metric": cfg.metric, "mode": cfg.mode, "seed": cfg.seed,
+            "stages": [{"name": s.name, "trials": s.trials, "failed": s.errors, "epochs": s.epochs,
+                        "wall_s": s.wall_s, "best": s.best, "top_k": [c.value for c in s.top_k]}
+                       for s in state.stages]}
+    cv = state.cv
+    if cv is None or cv.status != DONE or cv.winner is None:
+        top = last.top_k[0]
+        return {**base, "value": top.value, "config": top.config, "trial_id": top.trial_id,
+                "iterations": top.iterations, "fidelity": vars(cfg.stages[-1].fidelity),
+                "checkpoint": top.checkpoint}
+    scores = [FinalistScore(j, fold) for j, fold in enumerate(cv.scores)]
+    win = scores[cv.winner]
+    finalists = [{"config": c.config, "stage_value": c.value, "trial_id": c.trial_id, "cv_scores": s.scores,
+                  "cv_mean": s.mean, "cv_std": s.std} for c, s in zip(cv.finalists, scores)]
+    return {**base, "value": win.mean, "cv_mean": win.mean, "cv_std": win.std, "cv_scores": win.scores,
+            "folds": cfg.cv.folds, "finalist": cv.winner + 1, "config": cv.finalists[cv.winner].config,
+            "stage_value": cv.finalists[cv.winner].value, "trial_id": cv.finalists[cv.winner].trial_id,
+            "checkpoint": cv.finalists[cv.winner].checkpoint,
+            "fidelity": vars(cfg.cv.fidelity), "finalists": finalists, "cv_epochs": cv.epochs}
+
+
+# ----------------------------------------------------------------------- text
+
+
+def _describe(cfg: ExperimentConfig, fidelity: Fidelity) -> str:
+    parts = []
+    if not cfg.custom:
+        task = get_task(cfg.task)
+        side = fidelity.resolution or getattr(task, "native_resolution", None)
+        if side:
+            parts.append(f"{side}x{side} px")
+        parts.append("all rows" if fidelity.data_fraction == 1 else f"{fidelity.data_fraction:.0%} of the rows")
+    parts.append(f"<= {fidelity.max_epochs} epochs")
+    return ", ".join(parts)
+
+
+def _budget(spec: StageSpec) -> str:
+    b = spec.budget
+    parts = [f"{b.trials} trials"] if b.trials else []
+    parts += [f"{b.epochs} epochs"] if b.epochs else []
+    parts += [f"{b.time_s:g}s"] if b.time_s else []
+    return " / ".join(parts)
+
+
+def _write_settings(settings: dict[str, Any], path: Path) -> None:
+    text = ("# The settings this experiment was started with (stages spelled out);\n"
+            "# `python -m pipeline.run --resume DIR` reads them, and `--config` accepts this file.\n"
+            + yaml.safe_dump(settings, sort_keys=False))
+
+    def write(tmp: str) -> None:
+        with open(tmp, "w") as f:
+            f.write(text)
+
+    atomic_write(path, write)
+
+
+def _say(text: str) -> None:
+    print(text, file=sys.stdout, flush=True)

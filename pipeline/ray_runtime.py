@@ -31,6 +31,17 @@ def quiet_environment(verbose: bool) -> None:
     warnings.filterwarnings("ignore", category=FutureWarning, module=r"ray(\.|$)")
 
 
+def quiet_loggers(verbose: bool) -> None:
+    """Ray's loggers at ERROR (the CLI's own process only); Ray configures them on import."""
+    import ray  # noqa: F401  (importing Ray sets its loggers up; adjust them afterwards)
+
+    for name in ("ray", "ray.tune", "ray.train"):
+        logging.getLogger(name).setLevel(logging.INFO if verbose else logging.ERROR)
+    controller = logging.getLogger("ray.tune.execution.tune_controller")
+    if not verbose and not any(isinstance(f, StaleCheckpointFilter) for f in controller.filters):
+        controller.addFilter(StaleCheckpointFilter())
+
+
 def init(address: str | None, verbose: bool) -> dict[str, float]:
     """Start an embedded Ray (address None) or join a cluster; return its total resources."""
     import ray
@@ -38,10 +49,21 @@ def init(address: str | None, verbose: bool) -> dict[str, float]:
     if not ray.is_initialized():
         ray.init(address=address, log_to_driver=verbose, include_dashboard=False,
                  logging_level=logging.INFO if verbose else logging.ERROR)
-    if not verbose:
-        for name in ("ray", "ray.tune", "ray.train"):
-            logging.getLogger(name).setLevel(logging.ERROR)
+    quiet_loggers(verbose)
     return {k: float(v) for k, v in ray.cluster_resources().items()}
+
+
+class StaleCheckpointFilter(logging.Filter):
+    """Drops Ray's traceback for deleting a checkpoint that is already gone.
+
+    After ``Tuner.restore`` the snapshot may list a checkpoint that ``num_to_keep``
+    deleted before the driver died; Ray then fails to delete it again, logs the
+    FileNotFoundError and carries on (the trial is unaffected).
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        return not (isinstance(exc, FileNotFoundError) and "Error handling checkpoint" in str(record.msg))
 
 
 def concurrency(resources: dict[str, float], cpus_per_trial: float, gpus_per_trial: float) -> int:
@@ -50,3 +72,15 @@ def concurrency(resources: dict[str, float], cpus_per_trial: float, gpus_per_tri
     if gpus_per_trial > 0:
         fits.append(int(resources.get("GPU", 0.0) // gpus_per_trial + 1e-9))
     return max(0, min(fits))
+
+
+#: Ray snapshots experiment state every max(10 s, 19 x save time) by default, so a killed
+#: driver could lose that much progress; once a second bounds it (measured cost in
+#: docs/benchmarks.md). Results themselves are also in the pipeline's events log.
+SNAPSHOT_ENV = {"TUNE_GLOBAL_CHECKPOINT_S": "1"}
+
+
+def snapshot_often() -> None:
+    """Set before a Tuner is built; a value the user set themselves wins."""
+    for key, value in SNAPSHOT_ENV.items():
+        os.environ.setdefault(key, value)

@@ -1,9 +1,11 @@
 """``python -m pipeline.run``: tune a task on an embedded Ray or an existing cluster.
 
-With no arguments it tunes the built-in ``digits`` task. Settings come from
-``--config FILE.yaml`` and flags (flags win); the YAML keys are the flag names with
-underscores. Bad input exits with code 2 and one line naming the setting, before
-anything starts.
+With no arguments it runs the default pipeline on the built-in ``digits`` task: 4x4
+images and 30 % of the rows, then 8x8 and all rows, then 5-fold cross-validation of the
+best 3. Settings come from ``--config FILE.yaml`` and flags (flags win); the YAML keys
+are the flag names with underscores, plus ``stages``, ``cv`` and ``search_space``. Bad
+input exits with code 2 and one line naming the setting, before anything starts.
+``--resume DIR`` continues an experiment whose driver was stopped or killed.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import argparse
 import sys
 from typing import Sequence
 
-from pipeline.errors import UsageError
+from pipeline.errors import UsageError, fail
 
 PROG = "python -m pipeline.run"
 
@@ -32,7 +34,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog=PROG, description=__doc__.split("\n\n")[0].split(": ", 1)[1],
                 formatter_class=argparse.RawDescriptionHelpFormatter,
                 epilog="Every flag can also be given as a key of --config FILE.yaml "
-                       "(e.g. num_samples: 30); `search_space` is YAML-only.")
+                       "(e.g. num_samples: 30); `stages`, `cv` and `search_space` are YAML-only "
+                       "(docs/pipeline.md). The one-stage flags (--num-samples ... --epochs-budget) "
+                       "make a one-stage experiment; without them and without `stages` the task's "
+                       "default pipeline runs.")
     a = p.add_argument_group("what to tune")
     a.add_argument("--task", help=f"built-in task ({', '.join(TASKS)}) or module:function, a Ray Tune "
                                   "function trainable of your own (default: digits)")
@@ -44,16 +49,18 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--problem", help="tabular task: classification or regression (default: inferred)")
     a.add_argument("--data-dir", metavar="DIR", help="fashion-mnist: directory with the IDX files "
                                                      "(else /usr/share/datasets/fashion-mnist, else download)")
-    f = p.add_argument_group("fidelity and budget")
+    f = p.add_argument_group("a one-stage experiment: fidelity, algorithms and budget")
     f.add_argument("--num-samples", metavar="N", help=f"number of trials (default: {DEFAULT_NUM_SAMPLES})")
     f.add_argument("--max-epochs", metavar="N", help="epochs per trial at most (default: the task's, 15 for digits)")
     f.add_argument("--data-fraction", metavar="F", help="share of the training rows, in (0, 1] (default: 1)")
     f.add_argument("--resolution", metavar="PX", help="image side: digits 8|4, fashion-mnist 28|14|7 (default: native)")
-    f.add_argument("--time-budget-s", metavar="S", help="stop starting trials after S seconds (default: none)")
-    s = p.add_argument_group("algorithms")
-    s.add_argument("--searcher", help=f"{' | '.join(SEARCHERS)} (default: random)")
-    s.add_argument("--scheduler", help=f"{' | '.join(SCHEDULERS)} (default: fifo)")
-    s.add_argument("--seed", metavar="N", help="seed of the searcher, scheduler, splits and weights (default: 0)")
+    f.add_argument("--time-budget-s", metavar="S", help="stop the stage after S seconds (default: none)")
+    f.add_argument("--epochs-budget", metavar="N", help="stop the stage when its trials have trained N epochs "
+                                                        "in all (default: none)")
+    f.add_argument("--searcher", help=f"{' | '.join(SEARCHERS)} (default: random)")
+    f.add_argument("--scheduler", help=f"{' | '.join(SCHEDULERS)} (default: fifo)")
+    s = p.add_argument_group("every experiment")
+    s.add_argument("--seed", metavar="N", help="seed of the searchers, splits, folds and weights (default: 0)")
     r = p.add_argument_group("where it runs")
     r.add_argument("--output", metavar="DIR", help="experiment directory, must be new "
                                                    "(default: results/<task>-<timestamp>)")
@@ -65,6 +72,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="run trials in reused worker processes (default: on; off costs ~1 s per trial)")
     r.add_argument("--verbose", action=argparse.BooleanOptionalAction, default=None,
                    help="show Ray's own output and trial logs (default: off)")
+    r.add_argument("--resume", metavar="DIR", help="continue the experiment in DIR with its own settings "
+                                                   "(only --address and --verbose may be added)")
     return p
 
 
@@ -73,7 +82,7 @@ def settings_from(args: argparse.Namespace) -> tuple[dict, set[str]]:
     from pipeline.config import load_yaml
 
     raw = load_yaml(args.config) if args.config else {}
-    flags = {k: v for k, v in vars(args).items() if k != "config" and v is not None}
+    flags = {k: v for k, v in vars(args).items() if k not in ("config", "resume") and v is not None}
     raw.update(flags)
     return raw, set(flags) | ({"config"} if args.config else set())
 
@@ -82,22 +91,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from_flags = {k for k, v in vars(args).items() if v is not None}
     try:
-        from pipeline.config import build
+        from pipeline import ray_runtime
 
-        raw, from_flags = settings_from(args)
-        cfg = build(raw)
-        from pipeline.experiment import run
+        ray_runtime.quiet_environment(bool(args.verbose))
+        ray_runtime.quiet_loggers(bool(args.verbose))
+        from pipeline.experiment import load_for_resume, run
 
-        run(cfg)
-    except UsageError as err:
-        field = err.field
-        if field in from_flags:
-            field = "--" + field.replace("_", "-")
-        print(f"{PROG}: error: {field}: {err.message}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print(f"{PROG}: interrupted", file=sys.stderr)
-        return 130
+        if args.resume:
+            extra = sorted(k for k, v in vars(args).items()
+                           if v is not None and k not in ("resume", "address", "verbose"))
+            if extra:
+                raise UsageError(extra[0], "cannot be combined with --resume: a resumed experiment keeps "
+                                           "its own settings (only --address and --verbose may be added)")
+            run(load_for_resume(args.resume, args.address, args.verbose), resume=True)
+        else:
+            from pipeline.config import build
+
+            raw, from_flags = settings_from(args)
+            run(build(raw))
+    except (UsageError, KeyboardInterrupt) as err:
+        return fail(PROG, err, from_flags)
     return 0
 
 

@@ -17,9 +17,12 @@ import torch
 from pipeline import hparams
 from pipeline.tasks import get_task
 from pipeline.tasks.base import TrialSetup
+from pipeline.tasks.data import Fold
 from pipeline.training import train_epochs
 
 _STATE_FILE = "state.pt"
+#: config keys of a cross-validation trial: which fold, and which finalist it scores
+CV_FOLD_KEY, CV_FINALIST_KEY = "cv_fold", "cv_finalist"
 
 
 class RaySession:
@@ -55,12 +58,21 @@ def pick_device() -> torch.device:
 
 
 def run_trial(config: dict[str, Any], setup: TrialSetup) -> None:
-    """Train one configuration of a built-in task, reporting every epoch."""
+    """Train one configuration of a built-in task, reporting every epoch.
+
+    In a cross-validation run (``setup.cv_folds``) the config also names its fold and
+    finalist; the fold selects the rows, the rest are the hyperparameters.
+    """
     task = get_task(setup.task)
     torch.set_num_threads(max(1, int(setup.cpus_per_trial)))
+    fold = None
+    if setup.cv_folds:
+        config = dict(config)
+        fold = Fold(int(config.pop(CV_FOLD_KEY)), setup.cv_folds)
+        config.pop(CV_FINALIST_KEY, None)
     hp = hparams.parse(config, task.model_keys)
     device = pick_device()
-    data = task.load(setup.options, setup.fidelity, setup.seed)
+    data = task.load(setup.options, setup.fidelity, setup.seed, fold)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(setup.seed)  # the same configuration starts from the same weights
         model = task.build_model(hp, data, setup.fidelity)

@@ -16,7 +16,7 @@ from torch import nn
 
 from pipeline.errors import UsageError
 from pipeline.models import SmallCNN
-from pipeline.tasks.data import ArrayData, downsample, holdout_split, nested_subset
+from pipeline.tasks.data import ArrayData, Fold, downsample, trial_rows
 
 
 @dataclass(frozen=True)
@@ -47,6 +47,8 @@ class TrialSetup:
     fidelity: Fidelity
     seed: int
     cpus_per_trial: float = 1.0
+    #: > 0: a cross-validation run; each trial's config names its fold (``cv_fold``)
+    cv_folds: int = 0
 
 
 class Task:
@@ -67,7 +69,8 @@ class Task:
     def check(self, options: TaskOptions, fidelity: Fidelity) -> None:
         """Driver-side validation; raise UsageError naming the field."""
 
-    def load(self, options: TaskOptions, fidelity: Fidelity, seed: int) -> ArrayData:
+    def load(self, options: TaskOptions, fidelity: Fidelity, seed: int, fold: Fold | None = None) -> ArrayData:
+        """Training and validation arrays: the holdout split, or ``fold`` of the CV pool."""
         raise NotImplementedError
 
     def build_model(self, hp: dict[str, Any], data: ArrayData, fidelity: Fidelity) -> nn.Module:
@@ -91,9 +94,9 @@ class ImageTask(Task):
             allowed = ", ".join(map(str, self.resolutions))
             raise UsageError("resolution", f"{self.name} allows {allowed}, got {fidelity.resolution}")
 
-    def load(self, options: TaskOptions, fidelity: Fidelity, seed: int) -> ArrayData:
+    def load(self, options: TaskOptions, fidelity: Fidelity, seed: int, fold: Fold | None = None) -> ArrayData:
         return _load_images(self, options, fidelity.data_fraction,
-                            fidelity.resolution or self.native_resolution, seed)
+                            fidelity.resolution or self.native_resolution, seed, fold)
 
     def build_model(self, hp: dict[str, Any], data: ArrayData, fidelity: Fidelity) -> nn.Module:
         return SmallCNN(resolution=data.x_train.shape[-1], n_classes=data.n_outputs,
@@ -102,10 +105,9 @@ class ImageTask(Task):
 
 @functools.lru_cache(maxsize=4)  # reused actors run many trials of one fidelity
 def _load_images(task: ImageTask, options: TaskOptions, fraction: float, resolution: int,
-                 seed: int) -> ArrayData:
+                 seed: int, fold: Fold | None) -> ArrayData:
     x, y = task.raw(options)
-    train_idx, val_idx = holdout_split(y, task.val_fraction, seed)
-    train_idx = train_idx[nested_subset(y[train_idx], fraction, seed)]
+    train_idx, val_idx = trial_rows(y, task.val_fraction, fraction, seed, fold)
     x_tr, x_va = x[train_idx], x[val_idx]
     if resolution != x.shape[-1]:
         x_tr, x_va = downsample(x_tr, resolution), downsample(x_va, resolution)

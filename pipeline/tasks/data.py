@@ -25,6 +25,14 @@ class ArrayData:
     y_scale: float = 1.0  # std of a standardised regression target, to report RMSE in its units
 
 
+@dataclass(frozen=True)
+class Fold:
+    """One fold of stratified k-fold cross-validation over a task's labelled rows."""
+
+    index: int
+    n_folds: int
+
+
 def _class_permutations(y: np.ndarray, rng: np.random.Generator) -> list[np.ndarray]:
     """Indices of each class (sorted by class label), each in a seeded random order."""
     return [rng.permutation(np.flatnonzero(y == c)) for c in np.unique(y)]
@@ -57,6 +65,53 @@ def nested_subset(y: np.ndarray, fraction: float, seed: int, stratify: bool = Tr
     groups = _class_permutations(y, rng) if stratify else [rng.permutation(len(y))]
     keep = [g[: max(1, int(round(fraction * len(g))))] for g in groups]
     return np.sort(np.concatenate(keep))
+
+
+def stratified_folds(y: np.ndarray, n_folds: int, seed: int, stratify: bool = True) -> np.ndarray:
+    """Fold number (0..n_folds-1) of every row: seeded, and per class as even as possible.
+
+    Rows of each class are dealt round-robin in a seeded order, with each class starting
+    where the previous one stopped, so fold sizes differ by at most one row overall and
+    every class's count differs by at most one between folds.
+    """
+    if n_folds < 2:
+        raise ValueError(f"n_folds must be >= 2, got {n_folds}")
+    if len(y) < n_folds:
+        raise ValueError(f"{len(y)} rows cannot fill {n_folds} folds")
+    rng = np.random.default_rng([seed, 0xF01D])
+    groups = _class_permutations(y, rng) if stratify else [rng.permutation(len(y))]
+    fold = np.empty(len(y), dtype=np.int64)
+    offset = 0
+    for g in groups:
+        fold[g] = (offset + np.arange(len(g))) % n_folds
+        offset += len(g)
+    return fold
+
+
+def kfold_split(y: np.ndarray, n_folds: int, index: int, seed: int, stratify: bool = True
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted (train, val) positions of fold ``index``: val is that fold, train the others."""
+    if not 0 <= index < n_folds:
+        raise ValueError(f"fold index must be in [0, {n_folds}), got {index}")
+    fold = stratified_folds(y, n_folds, seed, stratify)
+    return np.flatnonzero(fold != index), np.flatnonzero(fold == index)
+
+
+def trial_rows(y: np.ndarray, val_fraction: float, fraction: float, seed: int,
+               fold: Fold | None = None, stratify: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted (train, val) row positions one trial sees.
+
+    Tuning stages (``fold`` None) use the fixed holdout split, with the training rows
+    subsampled to ``fraction``. Cross-validation uses every labelled row (the tuning
+    pool: holdout train + val), subsampled to ``fraction``, split into folds; each task
+    then fits its preprocessing on the returned training rows only.
+    """
+    if fold is None:
+        train_idx, val_idx = holdout_split(y, val_fraction, seed, stratify)
+        return train_idx[nested_subset(y[train_idx], fraction, seed, stratify)], val_idx
+    pool = nested_subset(y, fraction, seed, stratify)
+    tr, va = kfold_split(y[pool], fold.n_folds, fold.index, seed, stratify)
+    return pool[tr], pool[va]
 
 
 def downsample(images: np.ndarray, resolution: int) -> np.ndarray:

@@ -19,7 +19,7 @@ from torch import nn
 from pipeline.errors import UsageError
 from pipeline.models import MLP
 from pipeline.tasks.base import Fidelity, Task, TaskOptions
-from pipeline.tasks.data import ArrayData, holdout_split, nested_subset
+from pipeline.tasks.data import ArrayData, Fold, trial_rows
 
 PROBLEMS = ("classification", "regression")
 MAX_CATEGORIES = 50  # per column; rarer values share one "other" column
@@ -141,8 +141,8 @@ class TabularTask(Task):
         if frame.shape[1] < 2:
             raise UsageError("data", "needs at least one feature column besides the target")
 
-    def load(self, options: TaskOptions, fidelity: Fidelity, seed: int) -> ArrayData:
-        return _load_tabular(options, fidelity.data_fraction, seed, self.problem(options))
+    def load(self, options: TaskOptions, fidelity: Fidelity, seed: int, fold: Fold | None = None) -> ArrayData:
+        return _load_tabular(options, fidelity.data_fraction, seed, self.problem(options), fold)
 
     def build_model(self, hp: dict[str, Any], data: ArrayData, fidelity: Fidelity) -> nn.Module:
         return MLP(data.x_train.shape[1], data.n_outputs, hidden=hp["hidden"], layers=hp["layers"],
@@ -167,7 +167,8 @@ class TabularTask(Task):
 
 
 @functools.lru_cache(maxsize=4)
-def _load_tabular(options: TaskOptions, fraction: float, seed: int, problem: str) -> ArrayData:
+def _load_tabular(options: TaskOptions, fraction: float, seed: int, problem: str,
+                  fold: Fold | None) -> ArrayData:
     frame = read_table(options.data_path)
     frame = frame[frame[options.target].notna()].reset_index(drop=True)
     target = frame[options.target]
@@ -179,8 +180,7 @@ def _load_tabular(options: TaskOptions, fraction: float, seed: int, problem: str
     else:
         y = target.to_numpy(dtype=np.float64)
     strata = y if classification else np.zeros(len(y))
-    train_idx, val_idx = holdout_split(strata, TabularTask.val_fraction, seed, stratify=classification)
-    train_idx = train_idx[nested_subset(strata[train_idx], fraction, seed, stratify=classification)]
+    train_idx, val_idx = trial_rows(strata, TabularTask.val_fraction, fraction, seed, fold, stratify=classification)
     prep = Preprocessor.for_frame(features).fit(features.iloc[train_idx])
     x_tr, x_va = prep.transform(features.iloc[train_idx]), prep.transform(features.iloc[val_idx])
     if classification:

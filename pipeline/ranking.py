@@ -1,0 +1,95 @@
+"""A stage's trials as outcomes, and the rule that picks the configurations it hands on.
+
+Ranking follows Hyperband's incumbent rule: results at a higher fidelity (more epochs
+reached) outrank results at a lower one, then the metric decides. Under FIFO every
+trial reaches the stage's epochs and only the metric matters; under ASHA the trials
+that survived every rung come first, whatever a trial stopped early happened to score.
+A configuration evaluated twice is handed on once.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+from pipeline.events import finite_or_none
+from pipeline.state import Candidate
+
+
+@dataclass
+class TrialOutcome:
+    trial_id: str
+    config: dict[str, Any]
+    value: float | None  # last reported metric; None: failed or never finite
+    iterations: int
+    error: bool = False
+    metrics: dict[str, Any] = field(default_factory=dict)  # the last result
+    recovered: bool = False  # known only from the events log (see merge_completed)
+    checkpoint: str | None = None  # directory of the trial's last checkpoint
+
+
+def outcomes_from_grid(grid: Any, metric: str) -> list[TrialOutcome]:
+    out = []
+    for result in grid:
+        metrics = dict(result.metrics or {})
+        trial_id = metrics.get("trial_id") or _trial_id_from_path(result.path)
+        out.append(TrialOutcome(
+            trial_id=str(trial_id), config=dict(result.config or {}),
+            value=None if result.error else finite_or_none(metrics.get(metric)),
+            iterations=int(metrics.get("training_iteration") or 0),
+            error=result.error is not None, metrics=metrics,
+            checkpoint=result.checkpoint.path if result.checkpoint else None))
+    return out
+
+
+def merge_completed(outcomes: list[TrialOutcome], events: Iterable[dict[str, Any]], stage: str,
+                    metric: str) -> list[TrialOutcome]:
+    """Add trials the events log saw complete but Ray's restored state does not hold.
+
+    A driver killed between a trial's completion and Ray's next experiment snapshot
+    restores without that trial; its result is still in the events log, so it is kept.
+    """
+    known = {o.trial_id for o in outcomes}
+    merged = list(outcomes)
+    for event in events:
+        if event.get("stage") != stage or event.get("e") != "complete" or event["trial"] in known:
+            continue
+        known.add(event["trial"])
+        merged.append(TrialOutcome(trial_id=event["trial"], config=event.get("config") or {},
+                                   value=event.get("value"), iterations=int(event.get("iter") or 0),
+                                   metrics={metric: event.get("value")}, recovered=True))
+    return merged
+
+
+def config_key(config: dict[str, Any]) -> str:
+    return json.dumps(config, sort_keys=True, default=str)
+
+
+def rank(outcomes: Iterable[TrialOutcome], mode: str) -> list[TrialOutcome]:
+    """Finite outcomes, best first, one per distinct configuration."""
+    sign = -1.0 if mode == "max" else 1.0
+    finite = [o for o in outcomes if o.value is not None and math.isfinite(o.value)]
+    finite.sort(key=lambda o: (-o.iterations, sign * o.value))
+    seen, ranked = set(), []
+    for o in finite:
+        key = config_key(o.config)
+        if key not in seen:
+            seen.add(key)
+            ranked.append(o)
+    return ranked
+
+
+def top_k(outcomes: Iterable[TrialOutcome], mode: str, k: int) -> list[Candidate]:
+    return [Candidate(config=o.config, value=float(o.value), trial_id=o.trial_id, iterations=o.iterations,
+                      checkpoint=o.checkpoint) for o in rank(outcomes, mode)[:k]]
+
+
+def observations(outcomes: Iterable[TrialOutcome]) -> list[list[Any]]:
+    """(config, last value) of every trial with a finite result, for a warm start."""
+    return [[o.config, float(o.value)] for o in outcomes if o.value is not None]
+
+
+def _trial_id_from_path(path: str | None) -> str:
+    return str(path).rstrip("/").rsplit("/", 1)[-1] if path else "?"

@@ -1,0 +1,125 @@
+"""One Ray Tune experiment of the pipeline (a stage or the CV run): started, or restored.
+
+A stage directory that holds ``tuner.pkl`` and an experiment snapshot is continued with
+``Tuner.restore(resume_unfinished=True)``: finished trials are kept, unfinished ones
+continue from the checkpoint in the snapshot, the searcher comes back from its saved
+state, the scheduler and the budget from callback state (``SchedulerState``,
+``StageBudget``). A directory without a snapshot (killed before the first one) holds no
+result Ray could restore: it is moved aside and the stage starts again.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from pipeline.budget import StageBudget
+from pipeline.events import EVENTS_FILE, EventLog
+from pipeline.progress import ProgressPrinter
+from pipeline.scheduler_state import SchedulerState
+
+
+@dataclass
+class TunerRun:
+    """What a pipeline Tuner needs besides the searcher and scheduler."""
+
+    name: str
+    experiment_dir: Path  # Ray's storage_path: the stage lives in experiment_dir / name
+    trainable: Any  # already wrapped with tune.with_resources
+    metric: str
+    mode: str
+    num_samples: int  # -1: until the budget stops it
+    concurrent: int
+    max_epochs_total: int | None
+    max_seconds: float | None
+    reuse_actors: bool
+    verbose: bool
+    trial_max_iterations: int | None = None  # stop each trial here (custom trainables)
+    label: str = ""
+    show_best: bool = True  # progress lines name the best value so far
+
+    @property
+    def path(self) -> Path:
+        return self.experiment_dir / self.name
+
+
+def restorable(path: Path) -> bool:
+    return (path / "tuner.pkl").is_file() and any(path.glob("experiment_state-*.json"))
+
+
+def set_aside(path: Path) -> Path:
+    """Move an unusable stage directory out of the way (nothing is deleted)."""
+    n = 1
+    while (aside := path.with_name(f"{path.name}.incomplete-{n}")).exists():
+        n += 1
+    shutil.move(str(path), str(aside))
+    return aside
+
+
+class Interrupted(KeyboardInterrupt):
+    """Tune was stopped (Ctrl-C, SIGUSR1) before the stage finished; its state is saved."""
+
+
+def unfinished_trials(path: Path) -> list[str]:
+    """Trials that the experiment's last saved state holds as neither finished nor failed.
+
+    ``Tuner.fit`` returns normally after a SIGINT (Ray catches it, snapshots and stops),
+    so this is how the pipeline tells a finished stage from an interrupted one.
+    """
+    from ray.tune import ExperimentAnalysis
+
+    trials = ExperimentAnalysis(str(path)).trials
+    return [t.trial_id for t in trials if t.status not in ("TERMINATED", "ERROR")]
+
+
+def fit(run: TunerRun, make_algorithms: Callable[[], tuple[Any, Any]]) -> tuple[Any, float, bool]:
+    """Run or continue the experiment; return (ResultGrid, seconds, restored)."""
+    from ray import tune
+
+    start = time.monotonic()
+    restored = restorable(run.path)
+    if restored:
+        tuner = tune.Tuner.restore(str(run.path), trainable=run.trainable, resume_unfinished=True,
+                                   resume_errored=False, restart_errored=False)
+    else:
+        tuner = _new_tuner(run, make_algorithms)
+    grid = tuner.fit()
+    if unfinished_trials(run.path):
+        raise Interrupted(f"stage {run.name} stopped before it finished; continue with --resume "
+                          f"{run.experiment_dir}")
+    return grid, time.monotonic() - start, restored
+
+
+def _new_tuner(run: TunerRun, make_algorithms: Callable[[], tuple[Any, Any]]) -> Any:
+    from ray import tune
+
+    if run.path.exists():
+        set_aside(run.path)
+    searcher, scheduler = make_algorithms()
+    budget = StageBudget(run.max_epochs_total, run.max_seconds, trial_max_iterations=run.trial_max_iterations)
+    tuner = tune.Tuner(
+        run.trainable,
+        param_space={},
+        tune_config=tune.TuneConfig(
+            metric=run.metric, mode=run.mode, search_alg=searcher, scheduler=scheduler,
+            num_samples=run.num_samples, max_concurrent_trials=run.concurrent,
+            reuse_actors=run.reuse_actors, trial_dirname_creator=trial_dirname),
+        run_config=tune.RunConfig(
+            name=run.name, storage_path=str(run.experiment_dir), stop=budget,
+            checkpoint_config=tune.CheckpointConfig(num_to_keep=2),
+            failure_config=tune.FailureConfig(max_failures=0),
+            verbose=2 if run.verbose else 0,
+            callbacks=[budget, SchedulerState(scheduler),
+                       EventLog(run.experiment_dir / EVENTS_FILE, run.name, run.metric),
+                       ProgressPrinter(run.metric, run.mode, run.num_samples if run.num_samples > 0 else None,
+                                       run.label, run.show_best)]),
+    )
+    return tuner
+
+
+def trial_dirname(trial) -> str:
+    """Short trial directories: Ray's default embeds the whole config in the name."""
+    return trial.trial_id
