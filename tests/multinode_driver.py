@@ -115,8 +115,11 @@ def make_node_killer(cluster, workers: dict, observed_dir: Path, log: dict):
             finished = [t.trial_id for t in trials if t.status == "TERMINATED"]
             if role is None or not any(last_node(observed_dir, t) == node_id for t in finished):
                 return  # wait until a trial has finished on this very node
-            running_there = [t.trial_id for t in trials
-                             if t.status == "RUNNING" and last_node(observed_dir, t.trial_id) == node_id]
+            # The last epoch the driver has seen from each trial running there (this
+            # callback runs before Tune stores `result` as the trigger's last result).
+            running_there = {t.trial_id: int((t.last_result or {}).get("epoch", 0)) for t in trials
+                             if t.status == "RUNNING" and last_node(observed_dir, t.trial_id) == node_id}
+            running_there[trial.trial_id] = epoch
             log.update(killed_node=node_id, killed_role=role, trigger_trial=trial.trial_id,
                        trigger_epoch=epoch, finished_before_kill=finished,
                        running_on_killed_node=running_there, kill_time=time.time())

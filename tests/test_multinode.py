@@ -156,19 +156,20 @@ def test_trials_on_a_lost_worker_node_resume_from_their_checkpoints(run):
             continue  # it died on the lost node before its first line (no epoch yet)
         before, after = records
         assert before["node_id"] == kill["killed_node"]
-        rows = run.results("fault", trial_id)
-        reported_before = _epochs([r for r in rows if r["pid"] == before["pid"]])
-        reported_after = _epochs([r for r in rows if r["pid"] == after["pid"]])
+        # The retry loaded the last checkpoint Ray had registered for the trial: at least
+        # the one of the epoch before the last one the driver had seen at the kill (epoch
+        # k is reported only once the checkpoint of epoch k-1 is registered); a result
+        # already on its way when the node died can make it later.
+        last_seen = kill["running_on_killed_node"].get(trial_id, 0)  # 0: killed before its first report
         resumed = after["resumed_from_epoch"]
-        # The retry loaded the last checkpoint Ray had registered for the trial and
-        # trained on from the next epoch to the end, not from epoch 1.
-        assert resumed <= max(reported_before, default=0)
-        if max(reported_before, default=0) >= 2:
-            assert resumed >= 1
-        assert reported_after == list(range(resumed + 1, run.max_epochs + 1))
-        if trial_id == kill["trigger_trial"]:
-            # Its epoch k-1 checkpoint was registered before epoch k was reported.
-            assert resumed >= kill["trigger_epoch"] - 1 >= 1
+        assert max(last_seen - 1, 0) <= resumed < run.max_epochs, (trial_id, last_seen, resumed)
+        # ... and trained on from the next epoch to the end, not from epoch 1. (Rows
+        # reported before the kill are not checked here: on a restart Ray 2.60 copies the
+        # trial's result.json back from storage, which may lag; see docs/cluster.md.)
+        rows = run.results("fault", trial_id)
+        assert _epochs([r for r in rows if r["pid"] == after["pid"]]) == list(range(resumed + 1, run.max_epochs + 1))
+    assert kill["trigger_epoch"] >= 2
+    assert starts[kill["trigger_trial"]][-1]["resumed_from_epoch"] >= 1  # a resume, not a restart
     for trial_id in set(fault["trials"]) - retried:
         assert len(starts[trial_id]) == 1
 
