@@ -72,7 +72,9 @@ def run(tmp_path_factory) -> Run:
     out = tmp_path_factory.mktemp("multinode")
     ray_tmp = tempfile.mkdtemp(prefix="mft-", dir="/tmp")  # short: Ray puts its sockets under it
     env = {k: v for k, v in os.environ.items() if k not in ("RAY_ADDRESS", "CUDA_VISIBLE_DEVICES")}
-    env["RAY_TMPDIR"] = ray_tmp
+    # TMPDIR too: a worker killed with its node leaves its half-written checkpoint
+    # directory behind (pipeline.trainable.RaySession.report), here instead of in /tmp.
+    env["RAY_TMPDIR"] = env["TMPDIR"] = ray_tmp
     proc = subprocess.Popen([sys.executable, str(DRIVER), str(out)], cwd=ROOT, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
