@@ -12,7 +12,7 @@ budget of B resource units is the best *full-level* loss seen minus Hartmann6's 
 (a user keeps a fully trained configuration).
 
 Methods: the GP with ``fidelity="highest"`` (fit on the highest level with enough
-trials; the default), the GP with ``fidelity="final"`` (every trial's last loss, levels
+trials), the GP with ``fidelity="final"`` (the default: every trial's last loss, levels
 mixed), the GP without early stopping (every trial to R: no multi-fidelity), and random
 search under the same halving.
 

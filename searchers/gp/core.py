@@ -41,7 +41,7 @@ class GPCore:
     """The searcher's algorithm; see :class:`searchers.gp.GPSearcher` for the arguments."""
 
     def __init__(self, acquisition: str = "log-ei", kappa: float = 2.0, kappa_schedule: str = "constant",
-                 n_initial: int = 10, fidelity: str = "highest", max_points: int = 1000,
+                 n_initial: int = 10, fidelity: str = "final", max_points: int = 1000,
                  fit_points: int = 200, fit_restarts: int = 4, n_candidates: int = 1024,
                  n_starts: int = 5, lengthscale_prior: str = "optuna"):
         if acquisition not in ACQUISITIONS:

@@ -26,8 +26,11 @@ class GPSearcher(SpaceSearcher):
         kappa_schedule: "constant" (kappa) or "srinivas" (GP-UCB's growing beta_t).
         n_initial: random configurations before the GP takes over; also the number of
             observations a fidelity level needs before the GP is fitted on it.
-        fidelity: "highest" (fit on the highest resource level with n_initial trials,
-            as BOHB) or "final" (each finished trial's last loss).
+        fidelity: "final" (default: each finished trial's last loss, so a trial an
+            early-stopping scheduler cut off counts with its worse low-fidelity loss)
+            or "highest" (fit on the highest resource level with n_initial trials, as
+            BOHB; trials stopped below it are left out). "final" won on the measured
+            multi-fidelity problem (docs/benchmarks.md).
         max_points: most observations the posterior uses (best half kept, the rest a
             random sample) so a suggestion's cost stops growing.
         fit_points: most observations the hyperparameter fit uses (a random subset).
@@ -42,7 +45,7 @@ class GPSearcher(SpaceSearcher):
                  points_to_evaluate: Sequence[Mapping[str, Any]] | None = None, seed: int = 0,
                  resource_attr: str = "training_iteration", acquisition: str = "log-ei",
                  kappa: float = 2.0, kappa_schedule: str = "constant", n_initial: int = 10,
-                 fidelity: str = "highest", max_points: int = 1000, fit_points: int = 200,
+                 fidelity: str = "final", max_points: int = 1000, fit_points: int = 200,
                  fit_restarts: int = 4, n_candidates: int = 1024, n_starts: int = 5,
                  lengthscale_prior: str = "optuna"):
         self.core = GPCore(acquisition=acquisition, kappa=kappa, kappa_schedule=kappa_schedule,
