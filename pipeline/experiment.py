@@ -25,7 +25,7 @@ from pipeline.cv import FinalistScore, cv_points, cv_space, fold_scores, winner
 from pipeline.errors import UsageError
 from pipeline.events import EVENTS_FILE, read_events
 from pipeline.ranking import TrialOutcome, merge_completed, observations, outcomes_from_grid, rank, top_k
-from pipeline.registry import SCHEDULERS, SEARCHERS, SearchContext
+from pipeline.registry import PAUSING, SCHEDULERS, SEARCHERS, SearchContext
 from pipeline.results import atomic_write, write_json, write_trials
 from pipeline.stages_config import StageSpec
 from pipeline.state import (DONE, RUNNING, SETTINGS_FILE, CVRecord, PipelineState, StageRecord)
@@ -146,7 +146,7 @@ def _run_stage(cfg: ExperimentConfig, spec: StageSpec, index: int, points: list[
         name=spec.name, experiment_dir=cfg.output,
         trainable=tune.with_resources(fn, {"cpu": cfg.cpus_per_trial, "gpu": cfg.gpus_per_trial}),
         metric=cfg.metric, mode=cfg.mode, num_samples=trials if trials is not None else -1,
-        concurrent=min(concurrent, trials) if trials else concurrent,
+        concurrent=_limit(cfg, spec, concurrent),
         max_epochs_total=spec.budget.epochs, max_seconds=spec.budget.time_s,
         reuse_actors=cfg.reuse_actors, verbose=cfg.verbose,
         trial_max_iterations=spec.fidelity.max_epochs if cfg.custom else None)
@@ -205,6 +205,17 @@ def _flatten(config: dict[str, Any], prefix: str = "") -> dict[str, Any]:
 
 
 # -------------------------------------------------------------------------- cv
+
+
+def _limit(cfg: ExperimentConfig, spec: StageSpec, concurrent: int) -> int | None:
+    """max_concurrent_trials for a stage. None under a pausing scheduler unless the user set
+    --max-concurrent: Tune's limiter counts paused trials as running and would hold new
+    ones back while trials wait at a rung (docs/schedulers.md); the trials' CPU/GPU
+    requests still bound how many run at once."""
+    if spec.scheduler in PAUSING and cfg.max_concurrent is None:
+        return None
+    trials = spec.budget.trials
+    return min(concurrent, trials) if trials else concurrent
 
 
 def _run_cv(cfg: ExperimentConfig, state: PipelineState, concurrent: int, events_path: Path) -> None:

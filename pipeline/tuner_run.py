@@ -20,6 +20,7 @@ from pipeline.budget import StageBudget
 from pipeline.events import EVENTS_FILE, EventLog
 from pipeline.progress import ProgressPrinter
 from pipeline.scheduler_state import SchedulerState
+from schedulers.state_file import ended_trials
 
 
 @dataclass
@@ -32,7 +33,7 @@ class TunerRun:
     metric: str
     mode: str
     num_samples: int  # -1: until the budget stops it
-    concurrent: int
+    concurrent: int | None  # max_concurrent_trials; None: trial resources alone decide
     max_epochs_total: int | None
     max_seconds: float | None
     reuse_actors: bool
@@ -72,7 +73,8 @@ def unfinished_trials(path: Path) -> list[str]:
     from ray.tune import ExperimentAnalysis
 
     trials = ExperimentAnalysis(str(path)).trials
-    return [t.trial_id for t in trials if t.status not in ("TERMINATED", "ERROR")]
+    ended = ended_trials(str(path))  # mftune's pausing schedulers: see that function
+    return [t.trial_id for t in trials if t.status not in ("TERMINATED", "ERROR") and t.trial_id not in ended]
 
 
 def fit(run: TunerRun, make_algorithms: Callable[[], tuple[Any, Any]]) -> tuple[Any, float, bool]:

@@ -40,3 +40,20 @@ def read_state(path: str) -> dict[str, Any]:
     if state.get("format") != FORMAT:
         raise ValueError(f"{path}: scheduler state format {state.get('format')!r}, expected {FORMAT}")
     return state
+
+
+def ended_trials(experiment_dir: str) -> set[str]:
+    """Ids of the trials that the scheduler state saved in ``experiment_dir`` has ended.
+
+    Ray 2.60 refreshes a trial's entry in its experiment snapshot only when the trial has
+    a live actor (``TuneController._schedule_trial_stop`` marks no other trial), so a
+    PAUSED trial stopped while its worker serves another trial stays PAUSED in
+    ``experiment_state-*.json`` after the run has finished. The scheduler's own file is
+    written after every change and says which trials are over. Empty without the file.
+    """
+    from schedulers.core import DONE
+
+    path = os.path.join(experiment_dir, FILE_NAME)
+    if not os.path.exists(path):
+        return set()
+    return {t["trial_id"] for t in read_state(path)["core"]["trials"] if t["status"] == DONE}
