@@ -25,9 +25,8 @@ import yaml
 from pipeline import fields, hparams
 from pipeline.defaults import PIPELINES
 from pipeline.errors import UsageError
-from pipeline.registry import SCHEDULERS, SEARCHERS
-from pipeline.stages_config import (Budget, CVSpec, StageSpec, check_searcher, cv_to_yaml, fidelity_from,
-                                    parse_stages, stage_to_yaml)
+from pipeline.stages_config import (Budget, CVSpec, StageSpec, algorithms, check_searcher, cv_to_yaml,
+                                    fidelity_from, parse_stages, stage_to_yaml)
 from pipeline.tasks import Fidelity, TaskOptions, TrialSetup, get_task, is_custom, load_custom_trainable
 from searchers.space import SearchSpace, SpaceError
 
@@ -173,9 +172,7 @@ def _one_stage(raw, task, options, check_data) -> StageSpec:
         epochs=fields.number(raw, "epochs_budget", None, int, lambda v: v >= 1, "an integer >= 1"),
         time_s=fields.number(raw, "time_budget_s", None, float, lambda v: v > 0, "a number of seconds > 0"))
     return StageSpec(name="stage-1", fidelity=fidelity,
-                     searcher=fields.choice(raw, "searcher", "random", tuple(SEARCHERS)),
-                     scheduler=fields.choice(raw, "scheduler", "fifo", tuple(SCHEDULERS)),
-                     budget=budget, top_k=1)
+                     **algorithms(raw), budget=budget, top_k=1)
 
 
 def _canonical(raw: Mapping[str, Any], cfg: ExperimentConfig) -> dict[str, Any]:

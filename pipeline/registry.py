@@ -88,11 +88,23 @@ def _mftune_hyperband(ctx: SearchContext):
                               reduction_factor=3)
 
 
+def _bohb(synchronous: bool) -> Callable[[SearchContext], Any]:
+    """BOHB's scheduler half; the stage's searcher must be ``tpe`` (see SEARCHER_FOR)."""
+
+    def factory(ctx: SearchContext):
+        from schedulers import HyperbandScheduler
+
+        return HyperbandScheduler(resource_attr=ctx.time_attr, min_resource=1, max_resource=ctx.max_t,
+                                  reduction_factor=3, synchronous=synchronous, seed=ctx.seed)
+
+    return factory
+
+
 SEARCHERS: dict[str, Callable[[SearchContext], Any]] = {
     "random": _random,
     "tpe": _tpe,
-    "hyperopt": _hyperopt,
     "gp": _gp,
+    "hyperopt": _hyperopt,
 }
 
 SCHEDULERS: dict[str, Callable[[SearchContext], Any]] = {
@@ -102,4 +114,26 @@ SCHEDULERS: dict[str, Callable[[SearchContext], Any]] = {
     "asha": _mftune_asha("stopping"),
     "asha-promotion": _mftune_asha("promotion"),
     "hyperband": _mftune_hyperband,
+    "bohb": _bohb(synchronous=False),
+    "bohb-sync": _bohb(synchronous=True),
 }
+
+#: Schedulers that are half of a pairing: the searcher they need (the stage default too).
+SEARCHER_FOR: dict[str, str] = {"bohb": "tpe", "bohb-sync": "tpe"}
+
+#: Schedulers that pause trials at rungs. Tune's ConcurrencyLimiter (max_concurrent_trials)
+#: counts paused trials as running and starves such runs (docs/schedulers.md), so with
+#: these the number of trials at a time is left to trial resources.
+PAUSING: frozenset[str] = frozenset({"asha-promotion", "hyperband", "bohb", "bohb-sync"})
+
+
+def stage_searcher(searcher: str | None, scheduler: str) -> str:
+    """The searcher a stage runs: the one named, else the one its scheduler pairs with,
+    else random. Raises ValueError when the named one cannot pair with the scheduler."""
+    paired = SEARCHER_FOR.get(scheduler)
+    if searcher is None:
+        return paired or "random"
+    if paired is not None and searcher != paired:
+        raise ValueError(f"scheduler {scheduler} is Hyperband with the {paired} searcher; use searcher "
+                         f"{paired}, or scheduler hyperband with {searcher}")
+    return searcher

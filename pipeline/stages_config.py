@@ -14,7 +14,7 @@ from typing import Any, Mapping
 
 from pipeline import fields
 from pipeline.errors import UsageError
-from pipeline.registry import SCHEDULERS, SEARCHERS, SearchContext
+from pipeline.registry import SCHEDULERS, SEARCHERS, SearchContext, stage_searcher
 from pipeline.tasks import Fidelity, Task, TaskOptions
 from searchers.space import SearchSpace
 
@@ -151,9 +151,20 @@ def _stage(raw, where, index, last, cv_top_k, task, options, check_data) -> Stag
         raise UsageError(field, f"({top_k}) cannot exceed {where}.budget.trials ({budget.trials})")
     return StageSpec(
         name=name, fidelity=fidelity,
-        searcher=fields.choice(raw, "searcher", "random", tuple(SEARCHERS), where),
-        scheduler=fields.choice(raw, "scheduler", "fifo", tuple(SCHEDULERS), where),
-        budget=budget, top_k=top_k, warm_start=fields.flag(raw, "warm_start", False, where))
+        **algorithms(raw, where), budget=budget, top_k=top_k, warm_start=fields.flag(raw, "warm_start", False, where))
+
+
+def algorithms(raw: Mapping[str, Any], where: str = "") -> dict[str, str]:
+    """A stage's searcher and scheduler by name; a paired scheduler (bohb) brings its searcher."""
+    scheduler = fields.choice(raw, "scheduler", "fifo", tuple(SCHEDULERS), where)
+    searcher = raw.get("searcher")
+    if searcher is not None:
+        searcher = fields.choice(raw, "searcher", "random", tuple(SEARCHERS), where)
+    try:
+        searcher = stage_searcher(searcher, scheduler)
+    except ValueError as err:
+        raise UsageError(fields.qualify(where, "searcher"), str(err)) from None
+    return {"searcher": searcher, "scheduler": scheduler}
 
 
 def _check_chain(stages: list[StageSpec], space: SearchSpace) -> None:

@@ -3,8 +3,8 @@
 ``core``, ``async_core``, ``sync_core``, ``rung``, ``stopping``, ``promotion``,
 ``sync_bracket`` and ``levels`` are pure Python/numpy (no Ray); ``ray_adapter``,
 ``asha`` and ``hyperband`` are the thin Ray ``TrialScheduler`` layer, imported lazily
-here so the core stays usable without Ray. Nothing here imports the ``pipeline``
-package.
+here so the core stays usable without Ray; ``bohb`` pairs ``HyperbandScheduler`` with
+``searchers.TPESearcher``. Nothing here imports the ``pipeline`` package.
 """
 
 from __future__ import annotations
@@ -16,11 +16,11 @@ from schedulers.core import CONTINUE, PAUSE, STOP, RungCore
 from schedulers.levels import bracket_sizes, rung_levels
 from schedulers.sync_core import SyncHyperband
 
-__all__ = ["ASHAScheduler", "AsyncHyperband", "CONTINUE", "HyperbandScheduler", "PAUSE", "RungCore", "STOP",
-           "SyncHyperband", "bracket_sizes", "data_size_trainable", "rung_levels"]
+__all__ = ["ASHAScheduler", "AsyncHyperband", "BOHB", "CONTINUE", "HyperbandScheduler", "PAUSE", "RungCore", "STOP",
+           "SyncHyperband", "bracket_sizes", "data_size_trainable", "make_bohb", "rung_levels"]
 
 _LAZY = {"ASHAScheduler": "schedulers.asha", "HyperbandScheduler": "schedulers.hyperband",
-         "data_size_trainable": "schedulers.data_size"}
+         "data_size_trainable": "schedulers.data_size", "BOHB": "schedulers.bohb", "make_bohb": "schedulers.bohb"}
 
 
 def __getattr__(name: str) -> Any:

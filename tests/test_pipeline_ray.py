@@ -147,5 +147,5 @@ def test_compare_bad_input_is_one_line(tmp_path):
                            str(tmp_path / "c")], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2 and proc.stdout == ""
     assert proc.stderr.strip().splitlines() == [
-        "python -m pipeline.compare: error: --combos: unknown scheduler 'sha'; allowed: fifo, ray-asha, ray-hyperband"]
+        "python -m pipeline.compare: error: --combos: unknown scheduler 'sha'; allowed: fifo, ray-asha, ray-hyperband, asha, asha-promotion, hyperband, bohb, bohb-sync"]
     assert not (tmp_path / "c").exists()
