@@ -35,11 +35,11 @@ FASHION_SCALED = {
     "task": "fashion-mnist",
     "stages": [
         {"name": "7px", "data_fraction": 0.05, "resolution": 7, "max_epochs": 3,
-         "searcher": "random", "scheduler": "ray-asha", "budget": {"trials": 12}, "top_k": 3},
+         "searcher": "tpe", "scheduler": "asha", "budget": {"trials": 12}, "top_k": 3},
         {"name": "14px", "data_fraction": 0.05, "resolution": 14, "max_epochs": 3,
-         "searcher": "random", "scheduler": "fifo", "budget": {"trials": 4}, "top_k": 2},
+         "searcher": "tpe", "scheduler": "fifo", "budget": {"trials": 4}, "top_k": 2},
         {"name": "28px", "data_fraction": 0.05, "resolution": 28, "max_epochs": 3,
-         "searcher": "random", "scheduler": "fifo", "budget": {"trials": 2}},
+         "searcher": "tpe", "scheduler": "fifo", "budget": {"trials": 2}},
     ],
     "cv": {"folds": 3, "top_k": 2, "data_fraction": 0.05},
 }

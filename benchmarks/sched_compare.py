@@ -1,9 +1,9 @@
 """Schedulers on a synthetic multi-fidelity problem, in simulated time (no Ray runtime).
 
 Every row is ``searcher+scheduler``, both by name: the names of ``pipeline.registry``
-(what ``python -m pipeline.run`` offers) plus :data:`EXTRA_SCHEDULERS`. A new
-searcher or scheduler (BOHB: a multi-fidelity TPE with ``hyperband`` or
-``hyperband-async``) becomes a row by adding a factory there. Each row runs on
+(what ``python -m pipeline.run`` offers) plus :data:`EXTRA_SCHEDULERS`; BOHB is
+``tpe+bohb`` (asynchronous) and ``tpe+bohb-sync``. A new searcher or scheduler becomes a
+row by adding a factory there. Each row runs on
 :class:`benchmarks.sched_sim.SimController` (Ray's trial loop emulated on a simulated
 clock) with the same seeds, so two rows see the same configurations from the same
 searcher seed and the same noise.
@@ -71,9 +71,9 @@ EXTRA_SCHEDULERS: dict[str, Callable[[SearchContext], Any]] = {
     "hyperband-async": _hyperband_async, "sha": _successive_halving}
 
 DEFAULT_ROWS = ("random+fifo", "random+asha", "random+asha-promotion", "random+hyperband",
-                "random+hyperband-async", "random+ray-asha", "random+ray-hyperband")
+                "random+hyperband-async", "tpe+bohb", "tpe+bohb-sync", "random+ray-asha", "random+ray-hyperband")
 SYNC_VS_ASYNC_ROWS = ("random+asha-promotion", "random+sha", "random+hyperband-async", "random+hyperband",
-                      "random+ray-hyperband")
+                      "tpe+bohb", "tpe+bohb-sync", "random+ray-hyperband")
 
 LIMITER_ROWS = ("random+fifo", "random+asha", "random+asha-promotion", "random+hyperband", "random+ray-hyperband")
 

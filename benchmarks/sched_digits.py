@@ -13,7 +13,7 @@ slot utilization (sum of ``time_this_iter_s`` over 2 slots x wall time: the shar
 slot time spent training, the rest is Ray's per-trial, per-report and pause/resume
 overhead and idle slots); trials started and resumes from a checkpoint.
 
-    python benchmarks/sched_digits.py [--seeds 3] [--max-epochs 9] [--budget-trials 20]
+    python benchmarks/sched_digits.py [--seeds 5] [--max-epochs 9] [--budget-trials 20]
         [--resolution 4] [--data-fraction 0.5] [--rows random+fifo,random+asha,...]
 """
 
@@ -38,8 +38,8 @@ from pipeline import ray_runtime  # noqa: E402
 from pipeline.registry import SearchContext  # noqa: E402
 from searchers.space import SearchSpace  # noqa: E402
 
-DEFAULT_ROWS = ("random+fifo", "random+asha", "random+asha-promotion", "random+hyperband",
-                "random+hyperband-async", "random+ray-asha", "random+ray-hyperband")
+DEFAULT_ROWS = ("random+fifo", "random+asha", "random+asha-promotion", "random+hyperband", "tpe+bohb",
+                "tpe+bohb-sync", "random+ray-asha", "random+ray-hyperband")
 SLOTS = 2
 
 
@@ -165,7 +165,7 @@ def report(runs: dict[str, list[Run]], args: argparse.Namespace) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--seeds", type=int, default=3)
+    ap.add_argument("--seeds", type=int, default=5)
     ap.add_argument("--max-epochs", type=int, default=9)
     ap.add_argument("--budget-trials", type=int, default=20, help="budget in full trainings (x max epochs)")
     ap.add_argument("--resolution", type=int, default=4)

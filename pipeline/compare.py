@@ -21,7 +21,7 @@ from typing import Any, Sequence
 from pipeline.errors import UsageError, fail
 
 PROG = "python -m pipeline.compare"
-DEFAULT_COMBOS = ("random:fifo", "random:ray-asha", "hyperopt:fifo", "hyperopt:ray-asha")
+DEFAULT_COMBOS = ("random:fifo", "random:ray-asha", "hyperopt:ray-asha", "tpe:asha", "tpe:bohb", "gp:asha")
 #: the base experiment when no --configs are given: one stage of digits, 20 trials x 15
 #: epochs, in a flat space (Ray's HyperOptSearch cannot take the default space's branches)
 DEFAULT_BASE = {

@@ -15,9 +15,9 @@ from typing import Any
 DIGITS = {
     "stages": [
         {"name": "coarse", "data_fraction": 0.3, "resolution": 4, "max_epochs": 10,
-         "searcher": "random", "scheduler": "ray-asha", "budget": {"trials": 40}, "top_k": 6},
+         "searcher": "tpe", "scheduler": "asha", "budget": {"trials": 40}, "top_k": 6},
         {"name": "full", "data_fraction": 1.0, "resolution": 8, "max_epochs": 15,
-         "searcher": "random", "scheduler": "fifo", "budget": {"trials": 10}},
+         "searcher": "tpe", "scheduler": "fifo", "budget": {"trials": 10}},
     ],
     "cv": {"folds": 5, "top_k": 3},
 }
@@ -26,11 +26,11 @@ DIGITS = {
 FASHION_MNIST = {
     "stages": [
         {"name": "7px", "data_fraction": 0.2, "resolution": 7, "max_epochs": 6,
-         "searcher": "random", "scheduler": "ray-asha", "budget": {"trials": 60}, "top_k": 12},
+         "searcher": "tpe", "scheduler": "asha", "budget": {"trials": 60}, "top_k": 12},
         {"name": "14px", "data_fraction": 0.5, "resolution": 14, "max_epochs": 8,
-         "searcher": "random", "scheduler": "ray-asha", "budget": {"trials": 24}, "top_k": 4},
+         "searcher": "tpe", "scheduler": "asha", "budget": {"trials": 24}, "top_k": 4},
         {"name": "28px", "data_fraction": 1.0, "resolution": 28, "max_epochs": 10,
-         "searcher": "random", "scheduler": "fifo", "budget": {"trials": 6}},
+         "searcher": "tpe", "scheduler": "fifo", "budget": {"trials": 6}},
     ],
     "cv": {"folds": 5, "top_k": 3},
 }
@@ -38,9 +38,9 @@ FASHION_MNIST = {
 TABULAR = {
     "stages": [
         {"name": "coarse", "data_fraction": 0.3, "max_epochs": 30,
-         "searcher": "random", "scheduler": "ray-asha", "budget": {"trials": 40}, "top_k": 6},
+         "searcher": "tpe", "scheduler": "asha", "budget": {"trials": 40}, "top_k": 6},
         {"name": "full", "data_fraction": 1.0, "max_epochs": 30,
-         "searcher": "random", "scheduler": "fifo", "budget": {"trials": 10}},
+         "searcher": "tpe", "scheduler": "fifo", "budget": {"trials": 10}},
     ],
     "cv": {"folds": 5, "top_k": 3},
 }

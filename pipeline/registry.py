@@ -129,10 +129,10 @@ PAUSING: frozenset[str] = frozenset({"asha-promotion", "hyperband", "bohb", "boh
 
 def stage_searcher(searcher: str | None, scheduler: str) -> str:
     """The searcher a stage runs: the one named, else the one its scheduler pairs with,
-    else random. Raises ValueError when the named one cannot pair with the scheduler."""
+    else mftune's TPE. Raises ValueError when the named one cannot pair with the scheduler."""
     paired = SEARCHER_FOR.get(scheduler)
     if searcher is None:
-        return paired or "random"
+        return paired or "tpe"
     if paired is not None and searcher != paired:
         raise ValueError(f"scheduler {scheduler} is Hyperband with the {paired} searcher; use searcher "
                          f"{paired}, or scheduler hyperband with {searcher}")
