@@ -47,7 +47,7 @@ FIELDS = (
     "task", "data", "target", "problem", "data_dir", "metric", "mode", "search_space",
     *ONE_STAGE_FIELDS, "stages", "cv",
     "seed", "output", "address", "cpus_per_trial", "gpus_per_trial", "max_concurrent",
-    "reuse_actors", "verbose",
+    "max_failures", "reuse_actors", "verbose",
 )
 #: keys of a YAML file that have no flag
 YAML_ONLY = ("search_space", "stages", "cv")
@@ -70,6 +70,7 @@ class ExperimentConfig:
     cpus_per_trial: float = 1.0
     gpus_per_trial: float = 0.0
     max_concurrent: int | None = None
+    max_failures: int = 0  # retries of a trial whose worker died or raised, from its checkpoint
     reuse_actors: bool = True
     verbose: bool = False
     #: the settings in canonical form (stages spelled out): what experiment.yaml holds
@@ -136,6 +137,7 @@ def build(raw: Mapping[str, Any], check_data: bool = True, existing_output: Path
         gpus_per_trial=fields.number(raw, "gpus_per_trial", 0.0, float, lambda v: v >= 0,
                                      "a number >= 0 (fractions allowed)"),
         max_concurrent=fields.number(raw, "max_concurrent", None, int, lambda v: v >= 1, "an integer >= 1"),
+        max_failures=fields.number(raw, "max_failures", 0, int, lambda v: v >= 0, "an integer >= 0"),
         reuse_actors=fields.flag(raw, "reuse_actors", True),
         verbose=fields.flag(raw, "verbose", False),
     )
@@ -243,6 +245,9 @@ def _check_hyperparameters(space: SearchSpace, task) -> None:
 
 
 def _output(raw, task_name) -> Path:
+    if "://" in str(raw.get("output") or ""):
+        raise UsageError("output", "cloud storage URIs are not supported; give a directory on a filesystem "
+                                   "that every node mounts (see docs/cluster.md)")
     value = _path(raw, "output")
     if value is None:
         stem = task_name.replace(":", "-").replace(".", "-")

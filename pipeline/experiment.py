@@ -148,7 +148,7 @@ def _run_stage(cfg: ExperimentConfig, spec: StageSpec, index: int, points: list[
         metric=cfg.metric, mode=cfg.mode, num_samples=trials if trials is not None else -1,
         concurrent=_limit(cfg, spec, concurrent),
         max_epochs_total=spec.budget.epochs, max_seconds=spec.budget.time_s,
-        reuse_actors=cfg.reuse_actors, verbose=cfg.verbose,
+        reuse_actors=cfg.reuse_actors, verbose=cfg.verbose, max_failures=cfg.max_failures,
         trial_max_iterations=spec.fidelity.max_epochs if cfg.custom else None)
 
     def algorithms():
@@ -239,7 +239,8 @@ def _run_cv(cfg: ExperimentConfig, state: PipelineState, concurrent: int, events
         name="cv", experiment_dir=cfg.output,
         trainable=tune.with_resources(fn, {"cpu": cfg.cpus_per_trial, "gpu": cfg.gpus_per_trial}),
         metric=cfg.metric, mode=cfg.mode, num_samples=n, concurrent=min(concurrent, n),
-        max_epochs_total=None, max_seconds=None, reuse_actors=cfg.reuse_actors, verbose=cfg.verbose, label="cv ",
+        max_epochs_total=None, max_seconds=None, reuse_actors=cfg.reuse_actors, verbose=cfg.verbose,
+        max_failures=cfg.max_failures, label="cv ",
         show_best=False)
 
     def algorithms():

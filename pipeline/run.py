@@ -68,6 +68,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--cpus-per-trial", metavar="C", help="CPUs per trial, fractions allowed (default: 1)")
     r.add_argument("--gpus-per-trial", metavar="G", help="GPUs per trial, fractions such as 0.25 share a GPU (default: 0)")
     r.add_argument("--max-concurrent", metavar="N", help="trials at a time (default: as many as the resources fit)")
+    r.add_argument("--max-failures", metavar="N", help="retry a trial whose worker died or that raised up to N "
+                                                        "times, from its last checkpoint (default: 0; on a "
+                                                        "cluster with preemptible nodes e.g. 3)")
     r.add_argument("--reuse-actors", action=argparse.BooleanOptionalAction, default=None,
                    help="run trials in reused worker processes (default: on; off costs ~1 s per trial)")
     r.add_argument("--verbose", action=argparse.BooleanOptionalAction, default=None,

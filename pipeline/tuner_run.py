@@ -38,6 +38,7 @@ class TunerRun:
     max_seconds: float | None
     reuse_actors: bool
     verbose: bool
+    max_failures: int = 0
     trial_max_iterations: int | None = None  # stop each trial here (custom trainables)
     label: str = ""
     show_best: bool = True  # progress lines name the best value so far
@@ -112,7 +113,7 @@ def _new_tuner(run: TunerRun, make_algorithms: Callable[[], tuple[Any, Any]]) ->
         run_config=tune.RunConfig(
             name=run.name, storage_path=str(run.experiment_dir), stop=budget,
             checkpoint_config=tune.CheckpointConfig(num_to_keep=2),
-            failure_config=tune.FailureConfig(max_failures=0),
+            failure_config=tune.FailureConfig(max_failures=run.max_failures),
             verbose=2 if run.verbose else 0,
             callbacks=[budget, SchedulerState(scheduler),
                        EventLog(run.experiment_dir / EVENTS_FILE, run.name, run.metric),

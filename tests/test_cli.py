@@ -164,3 +164,51 @@ def test_custom_trainable_by_import_path(tmp_path):
     assert len(df) == 4 and (df["training_iteration"] == 2).all()  # max_epochs caps iterations
     best = json.loads((out / "best.json").read_text())
     assert best["value"] == pytest.approx(df["score"].max())
+
+
+@pytest.mark.ray
+def test_max_failures_retries_a_crashed_trial_from_its_checkpoint(tmp_path):
+    # The trial dies after its second epoch the first time (as when its node is lost);
+    # with --max-failures 1 Tune retries it, and it goes on from the checkpoint of epoch 2.
+    write(tmp_path / "flaky.py", f"""
+        import json, os, tempfile
+        from ray import tune
+
+        MARKER = {str(tmp_path / "crashed")!r}
+        STARTS = {str(tmp_path / "starts.txt")!r}
+
+        def train(config):
+            start = 0
+            checkpoint = tune.get_checkpoint()
+            if checkpoint is not None:
+                with checkpoint.as_directory() as d, open(os.path.join(d, "e.json")) as f:
+                    start = json.load(f)["epoch"]
+            with open(STARTS, "a") as f:
+                f.write(f"{{start}}\\n")
+            for epoch in range(start + 1, 5):
+                with tempfile.TemporaryDirectory() as d:
+                    with open(os.path.join(d, "e.json"), "w") as f:
+                        json.dump({{"epoch": epoch}}, f)
+                    tune.report({{"score": config["x"] * epoch}}, checkpoint=tune.Checkpoint.from_directory(d))
+                if epoch == 2 and not os.path.exists(MARKER):
+                    open(MARKER, "w").close()
+                    os._exit(1)
+        """)
+    cfg = write(tmp_path / "exp.yaml", """
+        task: flaky:train
+        metric: score
+        mode: max
+        num_samples: 1
+        max_epochs: 4
+        search_space:
+          x: {type: float, low: 0, high: 1}
+        """)
+    env = {**os.environ, "PYTHONPATH": f"{tmp_path}{os.pathsep}{ROOT}"}
+    out = tmp_path / "exp"
+    proc = subprocess.run([sys.executable, "-m", "pipeline.run", "--config", cfg, "--output", str(out),
+                           "--max-failures", "1"], cwd=ROOT, capture_output=True, text=True, timeout=300, env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "crashed").exists()
+    assert (tmp_path / "starts.txt").read_text().split() == ["0", "2"]  # retried from epoch 2's checkpoint
+    df = pd.read_csv(out / "trials.csv")
+    assert len(df) == 1 and df["training_iteration"].iloc[0] == 4
