@@ -18,11 +18,27 @@ FILE_NAME = "mftune-scheduler-state.json"
 
 
 def write_state(path: str, state: dict[str, Any]) -> None:
+    """Write ``state`` to ``path`` atomically.
+
+    The temporary file goes into the parent of ``path``'s directory when that is
+    writable and on the same filesystem: the adapter's default directory is Ray's driver
+    staging directory, which Ray uploads file by file while we write, and a temporary
+    file it listed but we renamed before it was copied failed that whole upload
+    (``FileNotFoundError`` logged by Ray's experiment_state.py, seen on Ray 2.60).
+    """
     directory = os.path.dirname(os.path.abspath(path))
     os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".json")
+    text = json.dumps({"format": FORMAT, **state})
+    scratch = os.path.dirname(directory)
+    if scratch != directory and os.access(scratch, os.W_OK) and os.stat(scratch).st_dev == os.stat(directory).st_dev:
+        _write_via(scratch, path, text)
+    else:
+        _write_via(directory, path, text)
+
+
+def _write_via(scratch: str, path: str, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(dir=scratch, prefix=".mftune-state-", suffix=".json")
     try:
-        text = json.dumps({"format": FORMAT, **state})
         with os.fdopen(fd, "w") as f:
             f.write(text)
             f.flush()

@@ -151,3 +151,17 @@ def test_a_restore_from_a_stale_snapshot_loses_no_decision_and_finishes(tmp_path
         ray_trial = next(t for t in result.trials if t.trial_id == tid)
         assert ray_trial.status == TERMINATED
         assert core.trial(tid).reason == run.scheduler.core.trial(tid).reason
+
+
+def test_the_state_file_is_written_atomically_without_a_temporary_file_beside_it(tmp_path):
+    # Ray uploads the directory that holds the state file while the scheduler writes it;
+    # a temporary file there, renamed before Ray copies it, made that upload fail.
+    from schedulers.state_file import read_state, write_state
+
+    staging = tmp_path / "driver_artifacts"
+    path = staging / "mftune-scheduler-state.json"
+    for version in range(3):
+        write_state(str(path), {"version": version})
+        assert [p.name for p in staging.iterdir()] == ["mftune-scheduler-state.json"]
+    assert read_state(str(path))["version"] == 2
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".mftune-state-")]  # no leftovers
