@@ -19,6 +19,21 @@ from pipeline.models import SmallCNN
 from pipeline.tasks.data import ArrayData, Fold, downsample, trial_rows
 
 
+def optimizer_choice(adam_lr_high: float = 3e-2) -> dict[str, Any]:
+    """The optimizer branch every built-in default space shares (YAML form): SGD with its
+    momentum, or Adam with its beta1 and weight decay; each branch has its own lr range
+    because the two want learning rates an order of magnitude apart."""
+    return {"type": "categorical", "choices": [
+        {"name": "sgd",
+         "lr": {"type": "float", "low": 1e-3, "high": 0.3, "log": True},
+         "momentum": {"type": "float", "low": 0.0, "high": 0.99}},
+        {"name": "adam",
+         "lr": {"type": "float", "low": 1e-4, "high": adam_lr_high, "log": True},
+         "beta1": {"type": "float", "low": 0.8, "high": 0.99},
+         "weight_decay": {"type": "float", "low": 1e-6, "high": 1e-2, "log": True}},
+    ]}
+
+
 @dataclass(frozen=True)
 class Fidelity:
     """How cheaply a trial trains: share of the training rows, image size, epochs."""

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from pipeline.tasks.base import ImageTask, TaskOptions
+from pipeline.tasks.base import ImageTask, TaskOptions, optimizer_choice
 
 
 @functools.lru_cache(maxsize=1)
@@ -31,15 +31,7 @@ class DigitsTask(ImageTask):
 
     def default_space(self) -> dict[str, Any]:
         return {
-            "optimizer": {"type": "categorical", "choices": [
-                {"name": "sgd",
-                 "lr": {"type": "float", "low": 1e-3, "high": 0.3, "log": True},
-                 "momentum": {"type": "float", "low": 0.0, "high": 0.99}},
-                {"name": "adam",
-                 "lr": {"type": "float", "low": 1e-4, "high": 3e-2, "log": True},
-                 "beta1": {"type": "float", "low": 0.8, "high": 0.99},
-                 "weight_decay": {"type": "float", "low": 1e-6, "high": 1e-2, "log": True}},
-            ]},
+            "optimizer": optimizer_choice(),
             "batch_size": {"type": "categorical", "choices": [16, 32, 64, 128]},
             "channels": {"type": "int", "low": 8, "high": 32, "step": 8},
             "hidden": {"type": "int", "low": 32, "high": 256, "log": True},

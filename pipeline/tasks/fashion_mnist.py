@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from pipeline.errors import UsageError
-from pipeline.tasks.base import Fidelity, ImageTask, TaskOptions
+from pipeline.tasks.base import Fidelity, ImageTask, TaskOptions, optimizer_choice
 
 DEBIAN_DIR = "/usr/share/datasets/fashion-mnist"
 CACHE_DIR = os.path.join(os.path.expanduser("~"), ".cache", "mftune", "fashion-mnist")
@@ -149,15 +149,7 @@ class FashionMNISTTask(ImageTask):
 
     def default_space(self) -> dict[str, Any]:
         return {
-            "optimizer": {"type": "categorical", "choices": [
-                {"name": "sgd",
-                 "lr": {"type": "float", "low": 1e-3, "high": 0.3, "log": True},
-                 "momentum": {"type": "float", "low": 0.0, "high": 0.99}},
-                {"name": "adam",
-                 "lr": {"type": "float", "low": 1e-4, "high": 1e-2, "log": True},
-                 "beta1": {"type": "float", "low": 0.8, "high": 0.99},
-                 "weight_decay": {"type": "float", "low": 1e-6, "high": 1e-2, "log": True}},
-            ]},
+            "optimizer": optimizer_choice(adam_lr_high=1e-2),
             "batch_size": {"type": "categorical", "choices": [32, 64, 128, 256]},
             "channels": {"type": "int", "low": 8, "high": 32, "step": 8},
             "hidden": {"type": "int", "low": 32, "high": 256, "log": True},

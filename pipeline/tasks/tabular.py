@@ -18,7 +18,7 @@ from torch import nn
 
 from pipeline.errors import UsageError
 from pipeline.models import MLP
-from pipeline.tasks.base import Fidelity, Task, TaskOptions
+from pipeline.tasks.base import Fidelity, Task, TaskOptions, optimizer_choice
 from pipeline.tasks.data import ArrayData, Fold, trial_rows
 
 PROBLEMS = ("classification", "regression")
@@ -150,15 +150,7 @@ class TabularTask(Task):
 
     def default_space(self) -> dict[str, Any]:
         return {
-            "optimizer": {"type": "categorical", "choices": [
-                {"name": "sgd",
-                 "lr": {"type": "float", "low": 1e-3, "high": 0.3, "log": True},
-                 "momentum": {"type": "float", "low": 0.0, "high": 0.99}},
-                {"name": "adam",
-                 "lr": {"type": "float", "low": 1e-4, "high": 3e-2, "log": True},
-                 "beta1": {"type": "float", "low": 0.8, "high": 0.99},
-                 "weight_decay": {"type": "float", "low": 1e-6, "high": 1e-2, "log": True}},
-            ]},
+            "optimizer": optimizer_choice(),
             "batch_size": {"type": "categorical", "choices": [32, 64, 128, 256]},
             "hidden": {"type": "int", "low": 16, "high": 256, "log": True},
             "layers": {"type": "int", "low": 1, "high": 3},
