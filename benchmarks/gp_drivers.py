@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
+from benchmarks.tpe_drivers import OptunaDriver, optuna_distributions  # noqa: F401 (shared; gp_latency imports them here)
 from searchers.space import SearchSpace
 
 
@@ -41,50 +42,6 @@ class SearcherDriver:
 
     def tell(self, token: str, loss: float) -> None:
         self.searcher.on_trial_complete(token, {"loss": loss})
-
-
-class OptunaDriver:
-    """An Optuna sampler through ask/tell, parameters suggested define-by-run."""
-
-    def __init__(self, space: SearchSpace, sampler: Any):
-        import optuna
-
-        self.space = space
-        self.study = optuna.create_study(sampler=sampler)
-
-    def ask(self) -> tuple[Any, dict[str, Any]]:
-        trial = self.study.ask()
-        flat: dict[str, Any] = {}
-        for p in self.space.params:  # DFS order: a branch is chosen before its parameters
-            if not self.space.is_active(p, flat):
-                continue
-            if p.is_categorical:
-                flat[p.name] = trial.suggest_categorical(p.name, list(range(p.n_choices)))
-            elif p.kind == "int":
-                flat[p.name] = trial.suggest_int(p.name, int(p.low), int(p.high), step=int(p.step), log=p.log)
-            else:
-                flat[p.name] = trial.suggest_float(p.name, p.low, p.high, step=p.step, log=p.log)
-        return trial, flat
-
-    def tell(self, token: Any, loss: float) -> None:
-        self.study.tell(token, loss)
-
-
-def optuna_distributions(space: SearchSpace, flat: dict[str, Any]) -> dict[str, Any]:
-    """Optuna distributions of the active parameters of ``flat`` (as OptunaDriver asks them)."""
-    from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
-
-    out: dict[str, Any] = {}
-    for p in space.params:
-        if p.name not in flat:
-            continue
-        if p.is_categorical:
-            out[p.name] = CategoricalDistribution(list(range(p.n_choices)))
-        elif p.kind == "int":
-            out[p.name] = IntDistribution(int(p.low), int(p.high), step=int(p.step), log=p.log)
-        else:
-            out[p.name] = FloatDistribution(p.low, p.high, step=p.step, log=p.log)
-    return out
 
 
 def _gp(space: SearchSpace, seed: int) -> SearcherDriver:

@@ -52,13 +52,13 @@ class MftuneDriver:
 
 
 class OptunaDriver:
-    """Optuna's default TPESampler through ask/tell."""
+    """An Optuna sampler through ask/tell, parameters suggested define-by-run."""
 
-    def __init__(self, space: SearchSpace, seed: int):
+    def __init__(self, space: SearchSpace, sampler: Any):
         import optuna
 
         self.space = space
-        self.study = optuna.create_study(sampler=optuna.samplers.TPESampler(seed=seed))
+        self.study = optuna.create_study(sampler=sampler)
 
     def ask(self) -> tuple[Any, dict[str, Any]]:
         trial = self.study.ask()
@@ -79,18 +79,26 @@ class OptunaDriver:
 
     def add_completed(self, flat: dict[str, Any], loss: float) -> None:
         import optuna
-        from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 
-        dists = {}
-        for name in flat:
-            p = self.space[name]
-            if p.is_categorical:
-                dists[name] = CategoricalDistribution(list(range(p.n_choices)))
-            elif p.kind == "int":
-                dists[name] = IntDistribution(int(p.low), int(p.high), step=int(p.step), log=p.log)
-            else:
-                dists[name] = FloatDistribution(p.low, p.high, step=p.step, log=p.log)
-        self.study.add_trial(optuna.trial.create_trial(params=dict(flat), distributions=dists, value=loss))
+        self.study.add_trial(optuna.trial.create_trial(params=dict(flat), value=loss,
+                                                       distributions=optuna_distributions(self.space, flat)))
+
+
+def optuna_distributions(space: SearchSpace, flat: dict[str, Any]) -> dict[str, Any]:
+    """Optuna distributions of the active parameters of ``flat`` (as OptunaDriver asks them)."""
+    from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
+
+    out: dict[str, Any] = {}
+    for p in space.params:
+        if p.name not in flat:
+            continue
+        if p.is_categorical:
+            out[p.name] = CategoricalDistribution(list(range(p.n_choices)))
+        elif p.kind == "int":
+            out[p.name] = IntDistribution(int(p.low), int(p.high), step=int(p.step), log=p.log)
+        else:
+            out[p.name] = FloatDistribution(p.low, p.high, step=p.step, log=p.log)
+    return out
 
 
 class HyperoptDriver:
@@ -176,7 +184,9 @@ def make_driver(method: str, space: SearchSpace, seed: int) -> Any:
 
         return MftuneDriver(RandomSearcher(space, metric="loss", mode="min", seed=seed))
     if method == "optuna-tpe":
-        return OptunaDriver(space, seed)
+        import optuna
+
+        return OptunaDriver(space, optuna.samplers.TPESampler(seed=seed))
     if method == "hyperopt-tpe":
         return HyperoptDriver(space, seed)
     raise ValueError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
