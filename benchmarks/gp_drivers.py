@@ -12,8 +12,7 @@ same protocol on the same objective:
   space asked define-by-run so conditional parameters are suggested only when active.
 * ``gp-gamma-prior`` / ``gp-dim-scaled-prior``: the GP with another length-scale prior
   (ablation).
-* ``mftune-tpe``: our TPE, listed once ``searchers.TPESearcher`` exists (it is built on
-  another branch); until then the column is reported as pending.
+* ``mftune-tpe``: our ``TPESearcher`` with its defaults.
 
 ``FACTORIES`` maps each name to ``factory(space, seed) -> driver``; a new method is one
 entry.
@@ -83,16 +82,6 @@ def _mftune_tpe(space: SearchSpace, seed: int) -> SearcherDriver:
     from searchers import TPESearcher
 
     return SearcherDriver(TPESearcher(space, metric="loss", mode="min", seed=seed))
-
-
-def tpe_available() -> bool:
-    import searchers
-
-    try:
-        getattr(searchers, "TPESearcher")
-    except (AttributeError, ImportError):
-        return False
-    return True
 
 
 FACTORIES: dict[str, Callable[[SearchSpace, int], Any]] = {

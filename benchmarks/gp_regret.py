@@ -37,7 +37,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from benchmarks.functions import PROBLEMS  # noqa: E402
-from benchmarks.gp_drivers import FACTORIES, tpe_available  # noqa: E402
+from benchmarks.gp_drivers import FACTORIES  # noqa: E402
 
 BUDGETS = (25, 50, 100)
 
@@ -99,7 +99,7 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, default=10)
     ap.add_argument("--evals", type=int, default=100)
     ap.add_argument("--functions", default="branin,hartmann6,rosenbrock10,mixed")
-    default_methods = ["gp", "optuna-gp"] + (["mftune-tpe"] if tpe_available() else []) + ["optuna-tpe", "random"]
+    default_methods = ["gp", "optuna-gp", "mftune-tpe", "optuna-tpe", "random"]
     ap.add_argument("--methods", default=",".join(default_methods))
     ap.add_argument("--jobs", type=int, default=1, help="worker processes (each single-threaded)")
     ap.add_argument("--json", default=None, help="also write every run's regret curve here")
@@ -122,8 +122,6 @@ def main() -> None:
     else:
         runs = [run_one(*j) for j in jobs]
     print(f"{args.seeds} seeds x {args.evals} evaluations, sequential; {time.perf_counter() - start:.0f} s total")
-    if not tpe_available():
-        print("mftune-tpe: pending (TPESearcher is not on this branch yet)")
     print(summarise(runs, methods, problems, budgets))
     if args.json:
         Path(args.json).write_text(json.dumps(runs))
