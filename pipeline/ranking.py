@@ -46,18 +46,35 @@ def outcomes_from_grid(grid: Any, metric: str) -> list[TrialOutcome]:
 
 def merge_completed(outcomes: list[TrialOutcome], events: Iterable[dict[str, Any]], stage: str,
                     metric: str) -> list[TrialOutcome]:
-    """Add trials the events log saw complete but Ray's restored state does not hold.
+    """Put back completed results that Ray's restored state lost or ran over.
 
     A driver killed between a trial's completion and Ray's next experiment snapshot
-    restores without that trial; its result is still in the events log, so it is kept.
+    restores either without that trial, or with it still unfinished, and Ray runs it
+    again: from an older checkpoint or from scratch, under a scheduler that may stop it
+    sooner than the first time (Ray's own schedulers restore empty). The events log holds
+    the first completion either way. A trial Ray does not hold is added from the log
+    (``recovered``); one whose logged completion went further (more iterations), or that
+    only the log saw end with a value, takes the logged result, and its checkpoint is
+    dropped since it belongs to the later run.
     """
-    known = {o.trial_id for o in outcomes}
-    merged = list(outcomes)
+    logged: dict[str, dict[str, Any]] = {}
     for event in events:
-        if event.get("stage") != stage or event.get("e") != "complete" or event["trial"] in known:
+        if event.get("stage") != stage or event.get("e") != "complete":
             continue
-        known.add(event["trial"])
-        merged.append(TrialOutcome(trial_id=event["trial"], config=event.get("config") or {},
+        first = logged.get(event["trial"])
+        if first is None or int(event.get("iter") or 0) > int(first.get("iter") or 0):
+            logged[event["trial"]] = event  # the furthest completion; on a tie the first
+    merged = []
+    for o in outcomes:
+        event = logged.pop(o.trial_id, None)
+        value = None if event is None else finite_or_none(event.get("value"))
+        iters = 0 if event is None else int(event.get("iter") or 0)
+        if value is not None and (o.value is None or iters > o.iterations):
+            o = TrialOutcome(trial_id=o.trial_id, config=o.config, value=value, iterations=iters,
+                             metrics={metric: value})
+        merged.append(o)
+    for trial_id, event in logged.items():
+        merged.append(TrialOutcome(trial_id=trial_id, config=event.get("config") or {},
                                    value=event.get("value"), iterations=int(event.get("iter") or 0),
                                    metrics={metric: event.get("value")}, recovered=True))
     return merged

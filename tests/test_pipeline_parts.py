@@ -39,6 +39,23 @@ def test_merge_keeps_results_only_the_events_log_saw():
     assert merged[1].metrics == {"acc": 0.7} and merged[1].config == {"x": "z"}  # it has a table row
 
 
+def test_merge_keeps_the_furthest_completion_when_a_stale_restore_ran_a_trial_again():
+    # "b" completed at iteration 2; the restored Ray ran it again from scratch and its
+    # scheduler stopped it at 1 with a worse value: the first completion stands.
+    # "c" went further in Ray's run than in the log; "d" errored in the re-run.
+    outs = [o("b", 0.56, 1), o("c", 0.9, 3), TrialOutcome("d", {"x": "d"}, None, 1, error=True)]
+    events = [{"e": "complete", "stage": "s", "trial": "b", "iter": 2, "value": 0.66, "config": {"x": "b"}},
+              {"e": "complete", "stage": "s", "trial": "b", "iter": 1, "value": 0.56, "config": {"x": "b"}},
+              {"e": "complete", "stage": "s", "trial": "c", "iter": 2, "value": 0.8, "config": {"x": "c"}},
+              {"e": "complete", "stage": "s", "trial": "d", "iter": 2, "value": 0.7, "config": {"x": "d"}}]
+    merged = {m.trial_id: m for m in merge_completed(outs, events, "s", "acc")}
+    assert (merged["b"].value, merged["b"].iterations, merged["b"].recovered) == (0.66, 2, False)
+    assert merged["b"].metrics == {"acc": 0.66} and merged["b"].checkpoint is None
+    assert (merged["c"].value, merged["c"].iterations) == (0.9, 3)
+    assert (merged["d"].value, merged["d"].iterations, merged["d"].error) == (0.7, 2, False)
+    assert [m.trial_id for m in rank(merged.values(), "max")] == ["c", "d", "b"]
+
+
 def test_cv_points_cover_every_finalist_and_fold_once_and_fit_the_space():
     space = SearchSpace({"lr": {"type": "float", "low": 0.001, "high": 0.1, "log": True}})
     finalists = [Candidate({"lr": 0.01}, 0.9, "t1", 5), Candidate({"lr": 0.05}, 0.8, "t2", 5)]
