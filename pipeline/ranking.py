@@ -50,34 +50,39 @@ def merge_completed(outcomes: list[TrialOutcome], events: Iterable[dict[str, Any
 
     A driver killed between a trial's completion and Ray's next experiment snapshot
     restores either without that trial, or with it still unfinished, and Ray runs it
-    again: from an older checkpoint or from scratch, under a scheduler that may stop it
-    sooner than the first time (Ray's own schedulers restore empty). The events log holds
-    the first completion either way. A trial Ray does not hold is added from the log
-    (``recovered``); one whose logged completion went further (more iterations), or that
-    only the log saw end with a value, takes the logged result, and its checkpoint is
-    dropped since it belongs to the later run.
+    again, possibly from an older checkpoint or from scratch and under a scheduler that
+    stops it sooner than the first time. The events log holds the first completion
+    either way. A trial Ray does not hold is added from the log (``recovered``); one whose
+    logged completion went further (more iterations), or that only the log saw end with a
+    value, takes the logged result, without the checkpoint, which belongs to the later run.
     """
     logged: dict[str, dict[str, Any]] = {}
     for event in events:
         if event.get("stage") != stage or event.get("e") != "complete":
             continue
         first = logged.get(event["trial"])
-        if first is None or int(event.get("iter") or 0) > int(first.get("iter") or 0):
+        if first is None or _iterations(event) > _iterations(first):
             logged[event["trial"]] = event  # the furthest completion; on a tie the first
     merged = []
     for o in outcomes:
         event = logged.pop(o.trial_id, None)
-        value = None if event is None else finite_or_none(event.get("value"))
-        iters = 0 if event is None else int(event.get("iter") or 0)
-        if value is not None and (o.value is None or iters > o.iterations):
-            o = TrialOutcome(trial_id=o.trial_id, config=o.config, value=value, iterations=iters,
-                             metrics={metric: value})
+        if event is not None and finite_or_none(event.get("value")) is not None \
+                and (o.value is None or _iterations(event) > o.iterations):
+            o = _logged_outcome(event, metric, config=o.config, recovered=False)
         merged.append(o)
-    for trial_id, event in logged.items():
-        merged.append(TrialOutcome(trial_id=trial_id, config=event.get("config") or {},
-                                   value=event.get("value"), iterations=int(event.get("iter") or 0),
-                                   metrics={metric: event.get("value")}, recovered=True))
+    merged += [_logged_outcome(event, metric, config=event.get("config") or {}, recovered=True)
+               for event in logged.values()]
     return merged
+
+
+def _iterations(event: dict[str, Any]) -> int:
+    return int(event.get("iter") or 0)
+
+
+def _logged_outcome(event: dict[str, Any], metric: str, config: dict[str, Any], recovered: bool) -> TrialOutcome:
+    """A trial's outcome as the events log recorded its completion: the metric only, no checkpoint."""
+    return TrialOutcome(trial_id=event["trial"], config=config, value=event.get("value"),
+                        iterations=_iterations(event), metrics={metric: event.get("value")}, recovered=recovered)
 
 
 def config_key(config: dict[str, Any]) -> str:

@@ -43,7 +43,8 @@ def test_merge_keeps_the_furthest_completion_when_a_stale_restore_ran_a_trial_ag
     # "b" completed at iteration 2; the restored Ray ran it again from scratch and its
     # scheduler stopped it at 1 with a worse value: the first completion stands.
     # "c" went further in Ray's run than in the log; "d" errored in the re-run.
-    outs = [o("b", 0.56, 1), o("c", 0.9, 3), TrialOutcome("d", {"x": "d"}, None, 1, error=True)]
+    outs = [TrialOutcome("b", {"x": "b"}, 0.56, 1, checkpoint="/exp/a/b/checkpoint_000000"), o("c", 0.9, 3),
+            TrialOutcome("d", {"x": "d"}, None, 1, error=True)]
     events = [{"e": "complete", "stage": "s", "trial": "b", "iter": 2, "value": 0.66, "config": {"x": "b"}},
               {"e": "complete", "stage": "s", "trial": "b", "iter": 1, "value": 0.56, "config": {"x": "b"}},
               {"e": "complete", "stage": "s", "trial": "c", "iter": 2, "value": 0.8, "config": {"x": "c"}},
