@@ -24,8 +24,14 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def one_run(reuse: bool, one_stage: list[int] | None, out: Path) -> tuple[int, float, float, float]:
-    cmd = [sys.executable, "-m", "pipeline.run", "--output", str(out),
-           "--reuse-actors" if reuse else "--no-reuse-actors"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "pipeline.run",
+        "--output",
+        str(out),
+        "--reuse-actors" if reuse else "--no-reuse-actors",
+    ]
     if one_stage:
         cmd += ["--num-samples", str(one_stage[0]), "--max-epochs", str(one_stage[1])]
     start = time.monotonic()
@@ -39,19 +45,29 @@ def one_run(reuse: bool, one_stage: list[int] | None, out: Path) -> tuple[int, f
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--repeats", type=int, default=2)
-    ap.add_argument("--one-stage", type=int, nargs=2, metavar=("TRIALS", "EPOCHS"),
-                    help="one stage of TRIALS x EPOCHS instead of the default pipeline")
+    ap.add_argument(
+        "--one-stage",
+        type=int,
+        nargs=2,
+        metavar=("TRIALS", "EPOCHS"),
+        help="one stage of TRIALS x EPOCHS instead of the default pipeline",
+    )
     args = ap.parse_args()
     rows: dict[bool, list[tuple[int, float, float, float]]] = {True: [], False: []}
     with tempfile.TemporaryDirectory() as tmp:
         for r in range(args.repeats):
             for reuse in (True, False):
                 rows[reuse].append(one_run(reuse, args.one_stage, Path(tmp) / f"run-{r}-{reuse}"))
-    what = (f"one stage, {args.one_stage[0]} trials x {args.one_stage[1]} epochs" if args.one_stage
-            else "the default pipeline")
+    what = (
+        f"one stage, {args.one_stage[0]} trials x {args.one_stage[1]} epochs"
+        if args.one_stage
+        else "the default pipeline"
+    )
     print(f"digits, {what}; {args.repeats} runs each (alternating)")
-    print("| reuse_actors | trials | fit s (each run) | process wall s | trials/min (fit) "
-          "| best val_accuracy (each run) | fit time / reuse |")
+    print(
+        "| reuse_actors | trials | fit s (each run) | process wall s | trials/min (fit) "
+        "| best val_accuracy (each run) | fit time / reuse |"
+    )
     print("|---|---|---|---|---|---|---|")
     base = statistics.median(f for _, f, _, _ in rows[True])
     for reuse in (True, False):
@@ -59,8 +75,10 @@ def main() -> None:
         walls = [w for _, _, w, _ in rows[reuse]]
         n = rows[reuse][0][0]
         med = statistics.median(fits)
-        print(f"| {reuse} | {n} | {', '.join(f'{f:.1f}' for f in fits)} | {statistics.median(walls):.1f} "
-              f"| {60 * n / med:.1f} | {', '.join(f'{b:.4f}' for *_, b in rows[reuse])} | {med / base:.2f} |")
+        print(
+            f"| {reuse} | {n} | {', '.join(f'{f:.1f}' for f in fits)} | {statistics.median(walls):.1f} "
+            f"| {60 * n / med:.1f} | {', '.join(f'{b:.4f}' for *_, b in rows[reuse])} | {med / base:.2f} |"
+        )
 
 
 if __name__ == "__main__":

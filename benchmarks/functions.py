@@ -14,18 +14,25 @@ import numpy as np
 
 from searchers.space import Categorical, Float, Int
 
-_H6_A = np.array([[10, 3, 17, 3.5, 1.7, 8], [0.05, 10, 17, 0.1, 8, 14],
-                  [3, 3.5, 1.7, 10, 17, 8], [17, 8, 0.05, 10, 0.1, 14]])
-_H6_P = 1e-4 * np.array([[1312, 1696, 5569, 124, 8283, 5886], [2329, 4135, 8307, 3736, 1004, 9991],
-                         [2348, 1451, 3522, 2883, 3047, 6650], [4047, 8828, 8732, 5743, 1091, 381]])
+_H6_A = np.array(
+    [[10, 3, 17, 3.5, 1.7, 8], [0.05, 10, 17, 0.1, 8, 14], [3, 3.5, 1.7, 10, 17, 8], [17, 8, 0.05, 10, 0.1, 14]]
+)
+_H6_P = 1e-4 * np.array(
+    [
+        [1312, 1696, 5569, 124, 8283, 5886],
+        [2329, 4135, 8307, 3736, 1004, 9991],
+        [2348, 1451, 3522, 2883, 3047, 6650],
+        [4047, 8828, 8732, 5743, 1091, 381],
+    ]
+)
 _H3_A = np.array([[3.0, 10, 30], [0.1, 10, 35], [3.0, 10, 30], [0.1, 10, 35]])
 _H3_P = 1e-4 * np.array([[3689, 1170, 2673], [4699, 4387, 7470], [1091, 8732, 5547], [381, 5743, 8828]])
 _ALPHA = np.array([1.0, 1.2, 3.0, 3.2])
 
 
 def branin(x1: float, x2: float) -> float:
-    b, c, t = 5.1 / (4 * np.pi ** 2), 5 / np.pi, 1 / (8 * np.pi)
-    return float((x2 - b * x1 ** 2 + c * x1 - 6) ** 2 + 10 * (1 - t) * np.cos(x1) + 10)
+    b, c, t = 5.1 / (4 * np.pi**2), 5 / np.pi, 1 / (8 * np.pi)
+    return float((x2 - b * x1**2 + c * x1 - 6) ** 2 + 10 * (1 - t) * np.cos(x1) + 10)
 
 
 def hartmann(x: np.ndarray, a: np.ndarray = _H6_A, p: np.ndarray = _H6_P) -> float:
@@ -61,23 +68,46 @@ def _mixed(c: dict[str, Any]) -> float:
 
 
 PROBLEMS: dict[str, Problem] = {
-    "branin": Problem("branin", {"x1": Float(-5.0, 10.0), "x2": Float(0.0, 15.0)},
-                      lambda c: branin(c["x1"], c["x2"]), 0.397887357729738),
-    "hartmann6": Problem("hartmann6", {f"x{i}": Float(0.0, 1.0) for i in range(6)},
-                         lambda c: hartmann([c[f"x{i}"] for i in range(6)]), -3.322368011391339),
-    "rosenbrock10": Problem("rosenbrock10", {f"x{i}": Float(-5.0, 10.0) for i in range(10)},
-                            lambda c: rosenbrock([c[f"x{i}"] for i in range(10)]), 0.0),
+    "branin": Problem(
+        "branin",
+        {"x1": Float(-5.0, 10.0), "x2": Float(0.0, 15.0)},
+        lambda c: branin(c["x1"], c["x2"]),
+        0.397887357729738,
+    ),
+    "hartmann6": Problem(
+        "hartmann6",
+        {f"x{i}": Float(0.0, 1.0) for i in range(6)},
+        lambda c: hartmann([c[f"x{i}"] for i in range(6)]),
+        -3.322368011391339,
+    ),
+    "rosenbrock10": Problem(
+        "rosenbrock10",
+        {f"x{i}": Float(-5.0, 10.0) for i in range(10)},
+        lambda c: rosenbrock([c[f"x{i}"] for i in range(10)]),
+        0.0,
+    ),
     # Three branches with their own parameters; the best lies in the branin branch
     # (0.3979), the others bottom out at 0.5 and 0.6372: a searcher must model each.
-    "conditional": Problem("conditional", {
-        "s": Float(-1.0, 1.0),
-        "model": Categorical([
-            {"kind": "branin", "x": Float(-5.0, 10.0), "y": Float(0.0, 15.0)},
-            {"kind": "hartmann3", "u0": Float(0.0, 1.0), "u1": Float(0.0, 1.0), "u2": Float(0.0, 1.0)},
-            {"kind": "quadratic", "n": Int(1, 20), "z": Float(0.0, 1.0)},
-        ]),
-    }, _conditional, 0.397887357729738),
+    "conditional": Problem(
+        "conditional",
+        {
+            "s": Float(-1.0, 1.0),
+            "model": Categorical(
+                [
+                    {"kind": "branin", "x": Float(-5.0, 10.0), "y": Float(0.0, 15.0)},
+                    {"kind": "hartmann3", "u0": Float(0.0, 1.0), "u1": Float(0.0, 1.0), "u2": Float(0.0, 1.0)},
+                    {"kind": "quadratic", "n": Int(1, 20), "z": Float(0.0, 1.0)},
+                ]
+            ),
+        },
+        _conditional,
+        0.397887357729738,
+    ),
     # Floats, an integer and a categorical; optimum at k=3, cat=a on a branin minimum.
-    "mixed": Problem("mixed", {"x1": Float(-5.0, 10.0), "x2": Float(0.0, 15.0), "k": Int(0, 10),
-                               "cat": Categorical(["a", "b", "c"])}, _mixed, 0.397887357729738),
+    "mixed": Problem(
+        "mixed",
+        {"x1": Float(-5.0, 10.0), "x2": Float(0.0, 15.0), "k": Int(0, 10), "cat": Categorical(["a", "b", "c"])},
+        _mixed,
+        0.397887357729738,
+    ),
 }

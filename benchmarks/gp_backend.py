@@ -55,7 +55,7 @@ def torch_mll(torch, X, y, theta_np):
 
 def torch_posterior(torch, Xtr, L, alpha, hyper, Xq_np, with_grad):
     P = Xtr.shape[1]
-    inv_sq = torch.tensor(1.0 / hyper.lengthscales ** 2, dtype=torch.float64)
+    inv_sq = torch.tensor(1.0 / hyper.lengthscales**2, dtype=torch.float64)
     Xq = torch.tensor(Xq_np, dtype=torch.float64, requires_grad=with_grad)
     sqd = (Xq.unsqueeze(1) - Xtr.unsqueeze(0)).square()
     r2 = sqd @ inv_sq
@@ -109,10 +109,12 @@ def main() -> None:
             rows.append((n, "likelihood + gradient", t_np, t_t, err))
 
             hyper = Hyper.from_vector(theta)
-            post = Posterior(X, y, hyper, 1.0 / hyper.lengthscales ** 2)
+            post = Posterior(X, y, hyper, 1.0 / hyper.lengthscales**2)
             Lt, at = torch.tensor(post.L), torch.tensor(post.alpha)
-            for m, label, grad in ((5, "posterior + input gradient, 5 points", True),
-                                   (1024, "posterior, 1024 candidates", False)):
+            for m, label, grad in (
+                (5, "posterior + input gradient, 5 points", True),
+                (1024, "posterior, 1024 candidates", False),
+            ):
                 Xq = rng.random((m, D))
                 if grad:
                     mean, var, dm, dv = post.predict_with_grad(Xq)
@@ -125,8 +127,10 @@ def main() -> None:
                 t_np = timed(f_np, args.repeats)
                 t_t = timed(lambda: torch_posterior(torch, Xt, Lt, at, hyper, Xq, grad), args.repeats)
                 rows.append((n, label, t_np, t_t, err))
-    print(f"{D} dimensions, median of {args.repeats} calls, one thread each (torch {torch.__version__}, "
-          f"numpy {np.__version__})")
+    print(
+        f"{D} dimensions, median of {args.repeats} calls, one thread each (torch {torch.__version__}, "
+        f"numpy {np.__version__})"
+    )
     print("| n | operation | numpy ms | torch ms | torch / numpy | max abs difference |")
     print("|---|---|---|---|---|---|")
     for n, label, a, b, err in rows:

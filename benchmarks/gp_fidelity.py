@@ -97,12 +97,17 @@ def main() -> None:
     for seed in range(args.seeds):
         for m in methods:
             res[m].append(run_one(m, seed, args.budget, checkpoints))
-    print(f"multi-fidelity Hartmann6 (rungs {RUNGS}, eta {ETA}), {args.seeds} seeds, "
-          f"{time.perf_counter() - start:.0f} s total; regret of the best full-level loss")
+    print(
+        f"multi-fidelity Hartmann6 (rungs {RUNGS}, eta {ETA}), {args.seeds} seeds, "
+        f"{time.perf_counter() - start:.0f} s total; regret of the best full-level loss"
+    )
     from scipy.stats import wilcoxon
 
-    print("| method | " + " | ".join(f"@{c} units mean ± se / median" for c in checkpoints)
-          + f" | vs gp-highest @{checkpoints[-1]}: p / highest better |")
+    print(
+        "| method | "
+        + " | ".join(f"@{c} units mean ± se / median" for c in checkpoints)
+        + f" | vs gp-highest @{checkpoints[-1]}: p / highest better |"
+    )
     print("|---|" + "---|" * (len(checkpoints) + 1))
     base = np.array(res["gp-highest"])
     for m in methods:

@@ -64,8 +64,12 @@ def optuna_gp(space: SearchSpace, flats, values, objective, k: int, seed: int) -
     import optuna
 
     driver = OptunaDriver(space, optuna.samplers.GPSampler(seed=seed))
-    driver.study.add_trials([optuna.trial.create_trial(params=flat, distributions=optuna_distributions(space, flat),
-                                                       value=v) for flat, v in zip(flats, values)])
+    driver.study.add_trials(
+        [
+            optuna.trial.create_trial(params=flat, distributions=optuna_distributions(space, flat), value=v)
+            for flat, v in zip(flats, values)
+        ]
+    )
     return _time_suggests(driver, objective, k)
 
 
@@ -102,9 +106,13 @@ def main() -> None:
                 cold[(m, n)].append(times[0])
                 warm[(m, n)].extend(times[1:])
     threads = {v: os.environ[v] for v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS")}
-    print(f"{args.function} ({space.dim} columns), {args.repeats} repeats x {args.suggests} suggestions "
-          f"per size, {threads}, torch threads {torch.get_num_threads()}; median ms")
-    print("| observations | gp warm | optuna-gp warm | gp / optuna (warm) | gp cold | optuna-gp cold | gp / optuna (cold) |")
+    print(
+        f"{args.function} ({space.dim} columns), {args.repeats} repeats x {args.suggests} suggestions "
+        f"per size, {threads}, torch threads {torch.get_num_threads()}; median ms"
+    )
+    print(
+        "| observations | gp warm | optuna-gp warm | gp / optuna (warm) | gp cold | optuna-gp cold | gp / optuna (cold) |"
+    )
     print("|---|---|---|---|---|---|---|")
     for n in sizes:
         gw, ow = statistics.median(warm[("gp", n)]) * 1e3, statistics.median(warm[("optuna-gp", n)]) * 1e3

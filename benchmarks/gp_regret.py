@@ -73,9 +73,14 @@ def summarise(runs: list[dict], methods: list[str], problems: list[str], budgets
 
     by = {(r["method"], r["problem"], r["seed"]): r for r in runs}
     seeds = sorted({r["seed"] for r in runs})
-    lines = ["| function | method | " + " | ".join(f"regret@{b} mean ± se / median" for b in budgets)
-             + " | " + " | ".join(f"vs gp @{b}: p / gp better" for b in budgets) + " | s/run |",
-             "|---|---|" + "---|" * (2 * len(budgets) + 1)]
+    lines = [
+        "| function | method | "
+        + " | ".join(f"regret@{b} mean ± se / median" for b in budgets)
+        + " | "
+        + " | ".join(f"vs gp @{b}: p / gp better" for b in budgets)
+        + " | s/run |",
+        "|---|---|" + "---|" * (2 * len(budgets) + 1),
+    ]
     for prob in problems:
         for m in methods:
             cells, tests = [], []

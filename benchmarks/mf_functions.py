@@ -72,8 +72,11 @@ class MFProblem:
 
 
 def _noise_rng(seed: int, x: np.ndarray, resource: float) -> np.random.Generator:
-    digest = hashlib.blake2b(np.ascontiguousarray(x, dtype=float).tobytes() + repr(float(resource)).encode(),
-                             digest_size=8, key=int(seed).to_bytes(8, "little", signed=True)).digest()
+    digest = hashlib.blake2b(
+        np.ascontiguousarray(x, dtype=float).tobytes() + repr(float(resource)).encode(),
+        digest_size=8,
+        key=int(seed).to_bytes(8, "little", signed=True),
+    ).digest()
     return np.random.default_rng(int.from_bytes(digest, "little"))
 
 
@@ -83,16 +86,25 @@ def _branin_vec(c: dict[str, Any]) -> np.ndarray:
 
 MF_PROBLEMS: dict[str, MFProblem] = {
     "hartmann6": MFProblem(
-        "hartmann6", {f"x{i}": Float(0.0, 1.0) for i in range(6)}, 27, -3.322368011391339,
+        "hartmann6",
+        {f"x{i}": Float(0.0, 1.0) for i in range(6)},
+        27,
+        -3.322368011391339,
         lambda c: np.array([c[f"x{i}"] for i in range(6)], dtype=float),
         lambda x, u: _h6(x, _ALPHA - 0.1 * u),
         lambda x: 0.5 + x[3],  # the optimum has x3 = 0.2753: neither end is safe
-        lambda x: 0.5 + x[5]),
+        lambda x: 0.5 + x[5],
+    ),
     "branin": MFProblem(
-        "branin", {"x1": Float(-5.0, 10.0), "x2": Float(0.0, 15.0)}, 27, 0.397887357729738,
+        "branin",
+        {"x1": Float(-5.0, 10.0), "x2": Float(0.0, 15.0)},
+        27,
+        0.397887357729738,
         _branin_vec,
         lambda x, u: branin(x[0] - 1.5 * u, x[1]),
         lambda x: 0.5 + x[1] / 15.0,
         lambda x: 0.5 + (x[0] + 5.0) / 15.0,
-        curve=20.0, noise=2.0),
+        curve=20.0,
+        noise=2.0,
+    ),
 }

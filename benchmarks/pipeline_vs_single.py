@@ -34,12 +34,35 @@ sys.path.insert(0, str(ROOT))
 FASHION_SCALED = {
     "task": "fashion-mnist",
     "stages": [
-        {"name": "7px", "data_fraction": 0.05, "resolution": 7, "max_epochs": 3,
-         "searcher": "tpe", "scheduler": "asha", "budget": {"trials": 12}, "top_k": 3},
-        {"name": "14px", "data_fraction": 0.05, "resolution": 14, "max_epochs": 3,
-         "searcher": "tpe", "scheduler": "fifo", "budget": {"trials": 4}, "top_k": 2},
-        {"name": "28px", "data_fraction": 0.05, "resolution": 28, "max_epochs": 3,
-         "searcher": "tpe", "scheduler": "fifo", "budget": {"trials": 2}},
+        {
+            "name": "7px",
+            "data_fraction": 0.05,
+            "resolution": 7,
+            "max_epochs": 3,
+            "searcher": "tpe",
+            "scheduler": "asha",
+            "budget": {"trials": 12},
+            "top_k": 3,
+        },
+        {
+            "name": "14px",
+            "data_fraction": 0.05,
+            "resolution": 14,
+            "max_epochs": 3,
+            "searcher": "tpe",
+            "scheduler": "fifo",
+            "budget": {"trials": 4},
+            "top_k": 2,
+        },
+        {
+            "name": "28px",
+            "data_fraction": 0.05,
+            "resolution": 28,
+            "max_epochs": 3,
+            "searcher": "tpe",
+            "scheduler": "fifo",
+            "budget": {"trials": 2},
+        },
     ],
     "cv": {"folds": 3, "top_k": 2, "data_fraction": 0.05},
 }
@@ -54,14 +77,24 @@ def pipeline_settings(task: str) -> dict:
 def baseline_settings(task: str, pipeline_cfg, epochs: int) -> dict:
     """One stage at the pipeline's last-stage fidelity, random + FIFO, an epoch budget."""
     last = pipeline_cfg.stages[-1]
-    stage = {"name": "single", "data_fraction": last.fidelity.data_fraction, "max_epochs": last.fidelity.max_epochs,
-             "searcher": "random", "scheduler": "fifo", "budget": {"epochs": epochs}}
+    stage = {
+        "name": "single",
+        "data_fraction": last.fidelity.data_fraction,
+        "max_epochs": last.fidelity.max_epochs,
+        "searcher": "random",
+        "scheduler": "fifo",
+        "budget": {"epochs": epochs},
+    }
     if last.fidelity.resolution is not None:
         stage["resolution"] = last.fidelity.resolution
     settings = {"task": task, "stages": [stage]}
     cv = pipeline_cfg.cv
-    settings["cv"] = {"folds": cv.folds, "top_k": cv.top_k, "max_epochs": cv.fidelity.max_epochs,
-                      "data_fraction": cv.fidelity.data_fraction}
+    settings["cv"] = {
+        "folds": cv.folds,
+        "top_k": cv.top_k,
+        "max_epochs": cv.fidelity.max_epochs,
+        "data_fraction": cv.fidelity.data_fraction,
+    }
     if cv.fidelity.resolution is not None:
         settings["cv"]["resolution"] = cv.fidelity.resolution
     return settings
@@ -84,20 +117,29 @@ def main() -> None:
     out = Path(args.output).resolve()
     runs = []
     for seed in args.seeds:
-        cfg = build({**pipeline_settings(args.task), "seed": seed,
-                     "output": str(out / "runs" / "pipeline" / f"seed-{seed}")})
+        cfg = build(
+            {**pipeline_settings(args.task), "seed": seed, "output": str(out / "runs" / "pipeline" / f"seed-{seed}")}
+        )
         result = experiment.run(cfg)
         spent = result.epochs - (result.best or {}).get("cv_epochs", 0)
         runs.append(("pipeline", cfg.output))
-        base = build({**baseline_settings(args.task, cfg, spent), "seed": seed,
-                      "output": str(out / "runs" / "single-full-fidelity" / f"seed-{seed}")})
+        base = build(
+            {
+                **baseline_settings(args.task, cfg, spent),
+                "seed": seed,
+                "output": str(out / "runs" / "single-full-fidelity" / f"seed-{seed}"),
+            }
+        )
         experiment.run(base)
         runs.append(("single-full-fidelity", base.output))
     report = write_comparison(runs, out / "report")
     rows = run_rows(runs)
     print("\n" + report.read_text().split("## Runs")[0])
-    print(rows[["label", "seed", "final_score", "cv_std", "tuning_epochs", "cv_epochs", "wall_s", "trials"]]
-          .to_string(index=False))
+    print(
+        rows[["label", "seed", "final_score", "cv_std", "tuning_epochs", "cv_epochs", "wall_s", "trials"]].to_string(
+            index=False
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -53,27 +53,52 @@ from searchers.space import SearchSpace  # noqa: E402
 def _hyperband_async(ctx: SearchContext):
     from schedulers import HyperbandScheduler
 
-    return HyperbandScheduler(resource_attr=ctx.time_attr, min_resource=1, max_resource=ctx.max_t,
-                              reduction_factor=3, synchronous=False, seed=ctx.seed)
+    return HyperbandScheduler(
+        resource_attr=ctx.time_attr,
+        min_resource=1,
+        max_resource=ctx.max_t,
+        reduction_factor=3,
+        synchronous=False,
+        seed=ctx.seed,
+    )
 
 
 def _successive_halving(ctx: SearchContext):
     from schedulers import HyperbandScheduler
 
-    return HyperbandScheduler(resource_attr=ctx.time_attr, min_resource=1, max_resource=ctx.max_t,
-                              reduction_factor=3, brackets=1)
+    return HyperbandScheduler(
+        resource_attr=ctx.time_attr, min_resource=1, max_resource=ctx.max_t, reduction_factor=3, brackets=1
+    )
 
 
 #: Benchmark-only schedulers, by name, beside pipeline.registry.SCHEDULERS:
 #: asynchronous Hyperband (ASHA promotion over all brackets) and synchronous successive
 #: halving (Hyperband's most aggressive bracket only: the synchronous twin of ASHA).
 EXTRA_SCHEDULERS: dict[str, Callable[[SearchContext], Any]] = {
-    "hyperband-async": _hyperband_async, "sha": _successive_halving}
+    "hyperband-async": _hyperband_async,
+    "sha": _successive_halving,
+}
 
-DEFAULT_ROWS = ("random+fifo", "random+asha", "random+asha-promotion", "random+hyperband",
-                "random+hyperband-async", "tpe+bohb", "tpe+bohb-sync", "random+ray-asha", "random+ray-hyperband")
-SYNC_VS_ASYNC_ROWS = ("random+asha-promotion", "random+sha", "random+hyperband-async", "random+hyperband",
-                      "tpe+bohb", "tpe+bohb-sync", "random+ray-hyperband")
+DEFAULT_ROWS = (
+    "random+fifo",
+    "random+asha",
+    "random+asha-promotion",
+    "random+hyperband",
+    "random+hyperband-async",
+    "tpe+bohb",
+    "tpe+bohb-sync",
+    "random+ray-asha",
+    "random+ray-hyperband",
+)
+SYNC_VS_ASYNC_ROWS = (
+    "random+asha-promotion",
+    "random+sha",
+    "random+hyperband-async",
+    "random+hyperband",
+    "tpe+bohb",
+    "tpe+bohb-sync",
+    "random+ray-hyperband",
+)
 
 LIMITER_ROWS = ("random+fifo", "random+asha", "random+asha-promotion", "random+hyperband", "random+ray-hyperband")
 
@@ -86,26 +111,48 @@ def parse_row(row: str) -> tuple[str, str]:
     searchers, schedulers = factories()
     searcher, _, scheduler = row.partition("+")
     if searcher not in searchers or scheduler not in schedulers:
-        raise SystemExit(f"row {row!r}: expected searcher+scheduler with searcher in {sorted(searchers)} "
-                         f"and scheduler in {sorted(schedulers)}")
+        raise SystemExit(
+            f"row {row!r}: expected searcher+scheduler with searcher in {sorted(searchers)} "
+            f"and scheduler in {sorted(schedulers)}"
+        )
     return searcher, scheduler
 
 
-def run_row(row: str, problem: MFProblem, seed: int, slots: int, costs: dict[str, float], *,
-            budget: int | None = None, max_trials: int | None = None, limit: int | None = None) -> SimRun:
+def run_row(
+    row: str,
+    problem: MFProblem,
+    seed: int,
+    slots: int,
+    costs: dict[str, float],
+    *,
+    budget: int | None = None,
+    max_trials: int | None = None,
+    limit: int | None = None,
+) -> SimRun:
     """One run; ``limit`` wraps the searcher as ``max_concurrent_trials=limit`` does."""
     searcher_name, scheduler_name = parse_row(row)
     searchers, schedulers = factories()
-    ctx = SearchContext(space=SearchSpace(problem.space), metric="loss", mode="min", seed=seed,
-                        max_t=problem.max_resource)
+    ctx = SearchContext(
+        space=SearchSpace(problem.space), metric="loss", mode="min", seed=seed, max_t=problem.max_resource
+    )
     searcher = searchers[searcher_name](ctx)
     if limit is not None:
         from ray.tune.search import ConcurrencyLimiter
 
         searcher = ConcurrencyLimiter(searcher, max_concurrent=limit)
-    sim = SimController(searcher, schedulers[scheduler_name](ctx), problem, metric="loss",
-                        mode="min", max_t=problem.max_resource, slots=slots, budget=budget,
-                        max_trials=max_trials, seed=seed, **costs)
+    sim = SimController(
+        searcher,
+        schedulers[scheduler_name](ctx),
+        problem,
+        metric="loss",
+        mode="min",
+        max_t=problem.max_resource,
+        slots=slots,
+        budget=budget,
+        max_trials=max_trials,
+        seed=seed,
+        **costs,
+    )
     return sim.run()
 
 
@@ -135,15 +182,19 @@ def regret_at(curve: list[tuple[int, float, float]], limit: float, axis: int) ->
 def _fmt(values: list[float]) -> str:
     finite = [v for v in values if math.isfinite(v)]
     if len(finite) < len(values):
-        return f"- ({len(values) - len(finite)} none)" if not finite else \
-            f"{statistics.mean(finite):.3f} ({len(values) - len(finite)} none)"
+        return (
+            f"- ({len(values) - len(finite)} none)"
+            if not finite
+            else f"{statistics.mean(finite):.3f} ({len(values) - len(finite)} none)"
+        )
     mean = statistics.mean(values)
     sem = statistics.stdev(values) / math.sqrt(len(values)) if len(values) > 1 else 0.0
     return f"{mean:.3f} ± {sem:.3f}"
 
 
-def budget_tables(rows: list[str], problem: MFProblem, seeds: list[int], slots: int, budget: int,
-                  costs: dict[str, float]) -> None:
+def budget_tables(
+    rows: list[str], problem: MFProblem, seeds: list[int], slots: int, budget: int, costs: dict[str, float]
+) -> None:
     runs = {row: [run_row(row, problem, s, slots, costs, budget=budget) for s in seeds] for row in rows}
     curves = {row: [incumbent_regret(r, problem) for r in runs[row]] for row in rows}
     fractions = (1 / 16, 1 / 8, 1 / 4, 1 / 2, 1)
@@ -155,10 +206,15 @@ def budget_tables(rows: list[str], problem: MFProblem, seeds: list[int], slots: 
         print(f"| {row} | " + " | ".join(cells) + " |")
 
     fifo = "random+fifo" if "random+fifo" in rows else None
-    horizon = statistics.median(r.time for r in runs[fifo]) if fifo else max(
-        statistics.median(r.time for r in runs[row]) for row in rows)
-    print(f"\n### Best-so-far simple regret against simulated time (time units; median makespan of "
-          f"{fifo or 'the slowest row'} = {horizon:.0f})\n")
+    horizon = (
+        statistics.median(r.time for r in runs[fifo])
+        if fifo
+        else max(statistics.median(r.time for r in runs[row]) for row in rows)
+    )
+    print(
+        f"\n### Best-so-far simple regret against simulated time (time units; median makespan of "
+        f"{fifo or 'the slowest row'} = {horizon:.0f})\n"
+    )
     print("| row | " + " | ".join(f"t={f * horizon:.0f}" for f in fractions) + " | makespan (median) |")
     print("|---|" + "---|" * (len(fractions) + 1))
     for row in rows:
@@ -173,8 +229,10 @@ def budget_tables(rows: list[str], problem: MFProblem, seeds: list[int], slots: 
     print("|---|---|---|---|---|" + ("---|" if fifo else ""))
     for row in rows:
         full = [sum(1 for rep in r.reports if rep.resource >= problem.max_resource) for r in runs[row]]
-        line = (f"| {row} | {statistics.mean(len(r.trials) for r in runs[row]):.0f} | {statistics.mean(full):.1f} | "
-                f"{statistics.mean(r.utilization for r in runs[row]):.3f} | {sum(r.stalled for r in runs[row])} |")
+        line = (
+            f"| {row} | {statistics.mean(len(r.trials) for r in runs[row]):.0f} | {statistics.mean(full):.1f} | "
+            f"{statistics.mean(r.utilization for r in runs[row]):.3f} | {sum(r.stalled for r in runs[row])} |"
+        )
         if fifo:
             reach = []
             for curve, target_curve in zip(curves[row], curves[fifo]):
@@ -186,49 +244,73 @@ def budget_tables(rows: list[str], problem: MFProblem, seeds: list[int], slots: 
         print(line)
 
 
-def trials_table(rows: list[str], problem: MFProblem, seeds: list[int], slots: int, trials: int,
-                 costs: dict[str, float]) -> None:
+def trials_table(
+    rows: list[str], problem: MFProblem, seeds: list[int], slots: int, trials: int, costs: dict[str, float]
+) -> None:
     print(f"\n### {trials} trials run to completion ({slots} slots): synchronous brackets wait for stragglers\n")
-    print("| row | makespan (mean) | slot utilization (mean) | epochs (mean) | final regret (mean ± s.e.m.) | runs that stalled |")
+    print(
+        "| row | makespan (mean) | slot utilization (mean) | epochs (mean) | final regret (mean ± s.e.m.) | runs that stalled |"
+    )
     print("|---|---|---|---|---|---|")
     for row in rows:
         runs = [run_row(row, problem, s, slots, costs, max_trials=trials) for s in seeds]
         regrets = [incumbent_regret(r, problem)[-1][2] if incumbent_regret(r, problem) else math.inf for r in runs]
-        print(f"| {row} | {statistics.mean(r.time for r in runs):.1f} | {statistics.mean(r.utilization for r in runs):.3f} "
-              f"| {statistics.mean(r.epochs for r in runs):.0f} | {_fmt(regrets)} | {sum(r.stalled for r in runs)} |")
+        print(
+            f"| {row} | {statistics.mean(r.time for r in runs):.1f} | {statistics.mean(r.utilization for r in runs):.3f} "
+            f"| {statistics.mean(r.epochs for r in runs):.0f} | {_fmt(regrets)} | {sum(r.stalled for r in runs)} |"
+        )
 
 
-def limiter_table(rows: list[str], problem: MFProblem, seeds: list[int], slots: int, trials: int,
-                  costs: dict[str, float]) -> None:
+def limiter_table(
+    rows: list[str], problem: MFProblem, seeds: list[int], slots: int, trials: int, costs: dict[str, float]
+) -> None:
     print(f"\n### {trials} trials to completion, {slots} slots, with and without max_concurrent_trials={slots}\n")
-    print("A ConcurrencyLimiter counts paused trials as running, so it holds new trials back while trials "
-          "wait at a rung; the stall rule keeps such runs going.\n")
-    print("| row | makespan, resources limit | makespan, limiter | utilization, resources limit "
-          "| utilization, limiter | final regret, limiter | runs that stalled |")
+    print(
+        "A ConcurrencyLimiter counts paused trials as running, so it holds new trials back while trials "
+        "wait at a rung; the stall rule keeps such runs going.\n"
+    )
+    print(
+        "| row | makespan, resources limit | makespan, limiter | utilization, resources limit "
+        "| utilization, limiter | final regret, limiter | runs that stalled |"
+    )
     print("|---|---|---|---|---|---|---|")
     for row in rows:
         free = [run_row(row, problem, s, slots, costs, max_trials=trials) for s in seeds]
         held = [run_row(row, problem, s, slots, costs, max_trials=trials, limit=slots) for s in seeds]
         regrets = [c[-1][2] if (c := incumbent_regret(r, problem)) else math.inf for r in held]
-        print(f"| {row} | {statistics.mean(r.time for r in free):.1f} | {statistics.mean(r.time for r in held):.1f} "
-              f"| {statistics.mean(r.utilization for r in free):.3f} | {statistics.mean(r.utilization for r in held):.3f} "
-              f"| {_fmt(regrets)} | {sum(r.stalled for r in free + held)} |")
+        print(
+            f"| {row} | {statistics.mean(r.time for r in free):.1f} | {statistics.mean(r.time for r in held):.1f} "
+            f"| {statistics.mean(r.utilization for r in free):.3f} | {statistics.mean(r.utilization for r in held):.3f} "
+            f"| {_fmt(regrets)} | {sum(r.stalled for r in free + held)} |"
+        )
 
 
-def restored_run(row: str, problem: MFProblem, seed: int, slots: int, costs: dict[str, float], trials: int,
-                 cut: int, workdir: str) -> SimRun:
+def restored_run(
+    row: str, problem: MFProblem, seed: int, slots: int, costs: dict[str, float], trials: int, cut: int, workdir: str
+) -> SimRun:
     """Interrupt after ``cut`` epochs, then restore as ``Tuner.restore`` does: the searcher
     from its saved state, the scheduler *fresh* (Ray never saves one), every trial re-added,
     unfinished ones PENDING at their last epoch."""
     searcher_name, scheduler_name = parse_row(row)
     searchers, schedulers = factories()
-    ctx = SearchContext(space=SearchSpace(problem.space), metric="loss", mode="min", seed=seed,
-                        max_t=problem.max_resource)
+    ctx = SearchContext(
+        space=SearchSpace(problem.space), metric="loss", mode="min", seed=seed, max_t=problem.max_resource
+    )
     experiment = tempfile.mkdtemp(dir=workdir)
     searcher = searchers[searcher_name](ctx)
-    sim = SimController(searcher, schedulers[scheduler_name](ctx), problem, metric="loss", mode="min",
-                        max_t=problem.max_resource, slots=slots, max_trials=trials, seed=seed,
-                        experiment_dir=experiment, **costs)
+    sim = SimController(
+        searcher,
+        schedulers[scheduler_name](ctx),
+        problem,
+        metric="loss",
+        mode="min",
+        max_t=problem.max_resource,
+        slots=slots,
+        max_trials=trials,
+        seed=seed,
+        experiment_dir=experiment,
+        **costs,
+    )
     sim.run(until_epochs=cut)
     searcher.save(os.path.join(experiment, "searcher.pkl"))
     snapshot = sim.snapshot()
@@ -237,25 +319,32 @@ def restored_run(row: str, problem: MFProblem, seed: int, slots: int, costs: dic
     return SimController.restored(snapshot, sim, resumed, schedulers[scheduler_name](ctx)).run()
 
 
-def restore_table(rows: list[str], problem: MFProblem, seeds: list[int], slots: int, trials: int,
-                  costs: dict[str, float]) -> None:
+def restore_table(
+    rows: list[str], problem: MFProblem, seeds: list[int], slots: int, trials: int, costs: dict[str, float]
+) -> None:
     print(f"\n### {trials} trials, interrupted halfway and restored into a fresh scheduler ({slots} slots)\n")
-    print("| row | runs that stalled after the restore | final regret, uninterrupted | final regret, restored "
-          "| epochs, uninterrupted | epochs, restored |")
+    print(
+        "| row | runs that stalled after the restore | final regret, uninterrupted | final regret, restored "
+        "| epochs, uninterrupted | epochs, restored |"
+    )
     print("|---|---|---|---|---|---|")
     with tempfile.TemporaryDirectory(prefix="mftune-sched-restore-") as workdir:
         for row in rows:
             straight = [run_row(row, problem, s, slots, costs, max_trials=trials) for s in seeds]
-            restored = [restored_run(row, problem, s, slots, costs, trials, r.epochs // 2, workdir)
-                        for s, r in zip(seeds, straight)]
+            restored = [
+                restored_run(row, problem, s, slots, costs, trials, r.epochs // 2, workdir)
+                for s, r in zip(seeds, straight)
+            ]
 
             def final(run: SimRun) -> float:
                 curve = incumbent_regret(run, problem)
                 return curve[-1][2] if curve else math.inf
 
-            print(f"| {row} | {sum(r.stalled for r in restored)}/{len(seeds)} | {_fmt([final(r) for r in straight])} "
-                  f"| {_fmt([final(r) for r in restored])} | {statistics.mean(r.epochs for r in straight):.0f} "
-                  f"| {statistics.mean(r.epochs for r in restored):.0f} |")
+            print(
+                f"| {row} | {sum(r.stalled for r in restored)}/{len(seeds)} | {_fmt([final(r) for r in straight])} "
+                f"| {_fmt([final(r) for r in restored])} | {statistics.mean(r.epochs for r in straight):.0f} "
+                f"| {statistics.mean(r.epochs for r in restored):.0f} |"
+            )
 
 
 def main() -> None:
@@ -282,8 +371,10 @@ def main() -> None:
     seeds = list(range(args.seeds))
     budget = args.budget_trials * problem.max_resource
     started = time.monotonic()
-    print(f"{problem.name} (max resource {problem.max_resource}, optimum {problem.optimum:g}); {len(seeds)} seeds; "
-          f"{args.slots} slots; budget {budget} epochs; costs {costs}")
+    print(
+        f"{problem.name} (max resource {problem.max_resource}, optimum {problem.optimum:g}); {len(seeds)} seeds; "
+        f"{args.slots} slots; budget {budget} epochs; costs {costs}"
+    )
     budget_tables(rows, problem, seeds, args.slots, budget, costs)
     if args.trials:
         trials_table([r for r in args.sync_rows.split(",") if r], problem, seeds, args.slots, args.trials, costs)

@@ -38,8 +38,16 @@ from pipeline import ray_runtime  # noqa: E402
 from pipeline.registry import SearchContext  # noqa: E402
 from searchers.space import SearchSpace  # noqa: E402
 
-DEFAULT_ROWS = ("random+fifo", "random+asha", "random+asha-promotion", "random+hyperband", "tpe+bohb",
-                "tpe+bohb-sync", "random+ray-asha", "random+ray-hyperband")
+DEFAULT_ROWS = (
+    "random+fifo",
+    "random+asha",
+    "random+asha-promotion",
+    "random+hyperband",
+    "tpe+bohb",
+    "tpe+bohb-sync",
+    "random+ray-asha",
+    "random+ray-hyperband",
+)
 SLOTS = 2
 
 
@@ -67,19 +75,32 @@ def run_once(row: str, seed: int, args: argparse.Namespace, storage: str) -> Run
 
     searcher_name, scheduler_name = parse_row(row)
     searchers, schedulers = factories()
-    ctx = SearchContext(space=SearchSpace(get_task("digits").default_space()), metric="val_accuracy", mode="max",
-                        seed=seed, max_t=args.max_epochs)
-    setup = TrialSetup("digits", TaskOptions(), Fidelity(args.data_fraction, args.resolution, args.max_epochs),
-                       seed=seed)
+    ctx = SearchContext(
+        space=SearchSpace(get_task("digits").default_space()),
+        metric="val_accuracy",
+        mode="max",
+        seed=seed,
+        max_t=args.max_epochs,
+    )
+    setup = TrialSetup(
+        "digits", TaskOptions(), Fidelity(args.data_fraction, args.resolution, args.max_epochs), seed=seed
+    )
     run = Run()
     start = time.monotonic()
     budget = args.budget_trials * args.max_epochs
 
     class Recorder(tune.Callback):
         def on_trial_result(self, iteration, trials, trial, result, **info):
-            run.records.append(Record(time.monotonic() - start, trial.trial_id, int(result["epoch"]),
-                                      float(result["val_accuracy"]), float(result["time_this_iter_s"]),
-                                      result["iterations_since_restore"] == 1 and result["epoch"] > 1))
+            run.records.append(
+                Record(
+                    time.monotonic() - start,
+                    trial.trial_id,
+                    int(result["epoch"]),
+                    float(result["val_accuracy"]),
+                    float(result["time_this_iter_s"]),
+                    result["iterations_since_restore"] == 1 and result["epoch"] > 1,
+                )
+            )
 
     class EpochBudget(tune.Stopper):
         def __init__(self):
@@ -95,12 +116,23 @@ def run_once(row: str, seed: int, args: argparse.Namespace, storage: str) -> Run
 
     tuner = tune.Tuner(
         tune.with_resources(make_trainable(setup), {"cpu": 1}),
-        tune_config=tune.TuneConfig(metric="val_accuracy", mode="max", num_samples=-1,
-                                    search_alg=searchers[searcher_name](ctx),
-                                    scheduler=schedulers[scheduler_name](ctx), reuse_actors=True),
-        run_config=tune.RunConfig(storage_path=storage, name=f"{row.replace('+', '_')}-{seed}", verbose=0,
-                                  stop=EpochBudget(), callbacks=[Recorder()],
-                                  checkpoint_config=tune.CheckpointConfig(num_to_keep=2)))
+        tune_config=tune.TuneConfig(
+            metric="val_accuracy",
+            mode="max",
+            num_samples=-1,
+            search_alg=searchers[searcher_name](ctx),
+            scheduler=schedulers[scheduler_name](ctx),
+            reuse_actors=True,
+        ),
+        run_config=tune.RunConfig(
+            storage_path=storage,
+            name=f"{row.replace('+', '_')}-{seed}",
+            verbose=0,
+            stop=EpochBudget(),
+            callbacks=[Recorder()],
+            checkpoint_config=tune.CheckpointConfig(num_to_keep=2),
+        ),
+    )
     start = time.monotonic()
     tuner.fit()
     run.wall = time.monotonic() - start
@@ -136,31 +168,46 @@ def report(runs: dict[str, list[Run]], args: argparse.Namespace) -> None:
     print("| row | " + " | ".join(f"{f * budget:.0f} epochs" for f in fractions) + " |")
     print("|---|" + "---|" * len(fractions))
     for row, rs in runs.items():
-        print(f"| {row} | " + " | ".join(_fmt([best_so_far(r, args.max_epochs, f * budget, False) for r in rs])
-                                        for f in fractions) + " |")
+        print(
+            f"| {row} | "
+            + " | ".join(_fmt([best_so_far(r, args.max_epochs, f * budget, False) for r in rs]) for f in fractions)
+            + " |"
+        )
     fifo = runs.get("random+fifo")
-    horizon = statistics.median(r.wall for r in fifo) if fifo else max(
-        statistics.median(r.wall for r in rs) for rs in runs.values())
-    print(f"\n### Best full-fidelity val_accuracy against wall time (s since fit() started; median fit time of "
-          f"{'random+fifo' if fifo else 'the slowest row'} = {horizon:.0f} s)\n")
+    horizon = (
+        statistics.median(r.wall for r in fifo)
+        if fifo
+        else max(statistics.median(r.wall for r in rs) for rs in runs.values())
+    )
+    print(
+        f"\n### Best full-fidelity val_accuracy against wall time (s since fit() started; median fit time of "
+        f"{'random+fifo' if fifo else 'the slowest row'} = {horizon:.0f} s)\n"
+    )
     print("| row | " + " | ".join(f"{f * horizon:.0f} s" for f in fractions) + " | fit s (median) |")
     print("|---|" + "---|" * (len(fractions) + 1))
     for row, rs in runs.items():
-        print(f"| {row} | " + " | ".join(_fmt([best_so_far(r, args.max_epochs, f * horizon, True) for r in rs])
-                                        for f in fractions) + f" | {statistics.median(r.wall for r in rs):.0f} |")
+        print(
+            f"| {row} | "
+            + " | ".join(_fmt([best_so_far(r, args.max_epochs, f * horizon, True) for r in rs]) for f in fractions)
+            + f" | {statistics.median(r.wall for r in rs):.0f} |"
+        )
     print(f"\n### Cost at the same budget ({budget} epochs, {SLOTS} slots)\n")
-    print("| row | epochs reported (mean) | trials started (mean) | resumed from a checkpoint (mean) "
-          "| full-fidelity results (mean) | slot utilization (mean) | fit s / random+fifo |")
+    print(
+        "| row | epochs reported (mean) | trials started (mean) | resumed from a checkpoint (mean) "
+        "| full-fidelity results (mean) | slot utilization (mean) | fit s / random+fifo |"
+    )
     print("|---|---|---|---|---|---|---|")
     base = statistics.median(r.wall for r in fifo) if fifo else None
     for row, rs in runs.items():
         util = [sum(rec.train_s for rec in r.records) / (SLOTS * r.wall) for r in rs]
         ratio = f"{statistics.median(r.wall for r in rs) / base:.2f}" if base else "-"
-        print(f"| {row} | {statistics.mean(len(r.records) for r in rs):.0f} "
-              f"| {statistics.mean(len({rec.trial_id for rec in r.records}) for r in rs):.1f} "
-              f"| {statistics.mean(sum(rec.resumed for rec in r.records) for r in rs):.1f} "
-              f"| {statistics.mean(sum(rec.epoch >= args.max_epochs for rec in r.records) for r in rs):.1f} "
-              f"| {statistics.mean(util):.3f} | {ratio} |")
+        print(
+            f"| {row} | {statistics.mean(len(r.records) for r in rs):.0f} "
+            f"| {statistics.mean(len({rec.trial_id for rec in r.records}) for r in rs):.1f} "
+            f"| {statistics.mean(sum(rec.resumed for rec in r.records) for r in rs):.1f} "
+            f"| {statistics.mean(sum(rec.epoch >= args.max_epochs for rec in r.records) for r in rs):.1f} "
+            f"| {statistics.mean(util):.3f} | {ratio} |"
+        )
 
 
 def main() -> None:
@@ -181,13 +228,16 @@ def main() -> None:
     ray.init(num_cpus=SLOTS, log_to_driver=False, include_dashboard=False, logging_level="ERROR")
     runs: dict[str, list[Run]] = {row: [] for row in rows}
     started = time.monotonic()
-    print(f"digits {args.resolution}x{args.resolution}, data fraction {args.data_fraction}, "
-          f"{args.max_epochs} epochs max, budget {args.budget_trials * args.max_epochs} epochs, "
-          f"{args.seeds} seeds, {SLOTS} CPUs (1 per trial)", flush=True)
+    print(
+        f"digits {args.resolution}x{args.resolution}, data fraction {args.data_fraction}, "
+        f"{args.max_epochs} epochs max, budget {args.budget_trials * args.max_epochs} epochs, "
+        f"{args.seeds} seeds, {SLOTS} CPUs (1 per trial)",
+        flush=True,
+    )
     try:
         with tempfile.TemporaryDirectory(prefix="mftune-sched-digits-") as storage:
             for seed in range(args.seeds):
-                for row in (rows if seed % 2 == 0 else rows[::-1]):
+                for row in rows if seed % 2 == 0 else rows[::-1]:
                     run = run_once(row, seed, args, storage)
                     runs[row].append(run)
                     print(f"  seed {seed} {row}: {len(run.records)} epochs in {run.wall:.1f} s", flush=True)

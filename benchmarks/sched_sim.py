@@ -83,11 +83,25 @@ class SimRun:
 
 
 class SimController:
-    def __init__(self, searcher: Any, scheduler: Any, objective: Objective, *, metric: str, mode: str,
-                 max_t: int, slots: int, budget: int | None = None, max_trials: int | None = None,
-                 seed: int = 0, start_cost: float = 0.0, pause_cost: float = 0.0, resume_cost: float = 0.0,
-                 fails: Callable[[dict[str, Any], int], bool] | None = None,
-                 experiment_dir: str | None = None):
+    def __init__(
+        self,
+        searcher: Any,
+        scheduler: Any,
+        objective: Objective,
+        *,
+        metric: str,
+        mode: str,
+        max_t: int,
+        slots: int,
+        budget: int | None = None,
+        max_trials: int | None = None,
+        seed: int = 0,
+        start_cost: float = 0.0,
+        pause_cost: float = 0.0,
+        resume_cost: float = 0.0,
+        fails: Callable[[dict[str, Any], int], bool] | None = None,
+        experiment_dir: str | None = None,
+    ):
         if slots < 1:
             raise ValueError(f"slots must be >= 1, got {slots!r}")
         if budget is None and max_trials is None:
@@ -161,8 +175,7 @@ class SimController:
             self._fill()
         live = [t for t in self.trials if t.status in (PAUSED, PENDING, RUNNING)]
         stalled = not self._exhausted and not self._events and bool(live) and until_epochs is None
-        return SimRun(self.reports, self.decisions, self.trials, self.now, self.epochs, self.busy,
-                      self.slots, stalled)
+        return SimRun(self.reports, self.decisions, self.trials, self.now, self.epochs, self.busy, self.slots, stalled)
 
     def _fill(self) -> None:
         self._replenish()
@@ -177,8 +190,7 @@ class SimController:
             self._replenish()
 
     def _replenish(self) -> None:
-        while (not self._search_finished and not self._exhausted
-               and not any(t.status == PENDING for t in self.trials)):
+        while not self._search_finished and not self._exhausted and not any(t.status == PENDING for t in self.trials):
             if self.max_trials is not None and len(self.trials) >= self.max_trials:
                 self._search_finished = True
                 return
@@ -222,8 +234,13 @@ class SimController:
             return
         trial.resource = r
         value = self.objective.value(trial.config, r, self.seed)
-        result = {self.metric: value, "training_iteration": r, "epoch": r, "trial_id": trial.trial_id,
-                  "time_total_s": self.now}
+        result = {
+            self.metric: value,
+            "training_iteration": r,
+            "epoch": r,
+            "trial_id": trial.trial_id,
+            "time_total_s": self.now,
+        }
         trial.last_result = result
         self.reports.append(Report(self.now, self.epochs, trial.trial_id, r, value))
         decision = self.scheduler.on_trial_result(self, trial, result)
@@ -254,18 +271,39 @@ class SimController:
     # ------------------------------------------------------- interruption and restore
     def snapshot(self) -> list[dict[str, Any]]:
         """What Ray's experiment snapshot holds per trial, taken between two events."""
-        return [{"trial_id": t.trial_id, "config": t.config, "status": t.status, "resource": t.resource,
-                 "last_result": dict(t.last_result)} for t in self.trials]
+        return [
+            {
+                "trial_id": t.trial_id,
+                "config": t.config,
+                "status": t.status,
+                "resource": t.resource,
+                "last_result": dict(t.last_result),
+            }
+            for t in self.trials
+        ]
 
     @classmethod
-    def restored(cls, snapshot: list[dict[str, Any]], previous: "SimController", searcher: Any,
-                 scheduler: Any) -> "SimController":
+    def restored(
+        cls, snapshot: list[dict[str, Any]], previous: "SimController", searcher: Any, scheduler: Any
+    ) -> "SimController":
         """Like ``Tuner.restore``: the same settings, a restored searcher, a fresh scheduler."""
-        sim = cls(searcher, scheduler, previous.objective, metric=previous.metric, mode=previous.mode,
-                  max_t=previous.max_t, slots=previous.slots, budget=previous.budget,
-                  max_trials=previous.max_trials, seed=previous.seed, start_cost=previous.start_cost,
-                  pause_cost=previous.pause_cost, resume_cost=previous.resume_cost, fails=previous.fails,
-                  experiment_dir=previous.experiment_dir)
+        sim = cls(
+            searcher,
+            scheduler,
+            previous.objective,
+            metric=previous.metric,
+            mode=previous.mode,
+            max_t=previous.max_t,
+            slots=previous.slots,
+            budget=previous.budget,
+            max_trials=previous.max_trials,
+            seed=previous.seed,
+            start_cost=previous.start_cost,
+            pause_cost=previous.pause_cost,
+            resume_cost=previous.resume_cost,
+            fails=previous.fails,
+            experiment_dir=previous.experiment_dir,
+        )
         sim.now, sim.epochs, sim.busy = previous.now, previous.epochs, previous.busy
         sim.reports, sim.decisions = list(previous.reports), list(previous.decisions)
         # tune.run always calls the scheduler's set_search_properties, the searcher's only
@@ -274,9 +312,14 @@ class SimController:
         scheduler.set_search_properties(previous.metric, previous.mode)
         for saved in snapshot:
             status = saved["status"]
-            trial = SimTrial(saved["trial_id"], saved["config"], sim.experiment_dir,
-                             status=status if status in (TERMINATED, ERROR) else PENDING,
-                             resource=saved["resource"], last_result=saved["last_result"])
+            trial = SimTrial(
+                saved["trial_id"],
+                saved["config"],
+                sim.experiment_dir,
+                status=status if status in (TERMINATED, ERROR) else PENDING,
+                resource=saved["resource"],
+                last_result=saved["last_result"],
+            )
             sim.trials.append(trial)
             scheduler.on_trial_add(sim, trial)
         sim._search_finished = previous._search_finished

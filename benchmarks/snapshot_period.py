@@ -67,16 +67,20 @@ def main() -> None:
                 snaps[period].append((spent["n"], spent["s"]))
     base = statistics.median(walls["auto"])
     print(f"\ndefault pipeline, seed 0, {args.repeats} runs each (alternating)")
-    print("| TUNE_GLOBAL_CHECKPOINT_S | time in Tune s (each run) | median / auto | snapshots | s snapshotting "
-          "| share of time in Tune | final CV val_accuracy |")
+    print(
+        "| TUNE_GLOBAL_CHECKPOINT_S | time in Tune s (each run) | median / auto | snapshots | s snapshotting "
+        "| share of time in Tune | final CV val_accuracy |"
+    )
     print("|---|---|---|---|---|---|---|")
     for period in ("auto", "1"):
         n = ", ".join(str(k) for k, _ in snaps[period])
         s = ", ".join(f"{v:.1f}" for _, v in snaps[period])
         share = ", ".join(f"{v / w:.1%}" for (_, v), w in zip(snaps[period], walls[period]))
-        print(f"| {period} | {', '.join(f'{w:.1f}' for w in walls[period])} | "
-              f"{statistics.median(walls[period]) / base:.2f} | {n} | {s} | {share} | "
-              f"{', '.join(f'{v:.4f}' for v in scores[period])} |")
+        print(
+            f"| {period} | {', '.join(f'{w:.1f}' for w in walls[period])} | "
+            f"{statistics.median(walls[period]) / base:.2f} | {n} | {s} | {share} | "
+            f"{', '.join(f'{v:.4f}' for v in scores[period])} |"
+        )
 
 
 if __name__ == "__main__":

@@ -27,17 +27,20 @@ from searchers.space import Categorical, Float, Int, SearchSpace
 
 
 def _ackley(x: np.ndarray) -> float:
-    return float(-20 * np.exp(-0.2 * np.sqrt(np.mean(x ** 2))) - np.exp(np.mean(np.cos(2 * np.pi * x))) + 20 + np.e)
+    return float(-20 * np.exp(-0.2 * np.sqrt(np.mean(x**2))) - np.exp(np.mean(np.cos(2 * np.pi * x))) + 20 + np.e)
 
 
 def _levy(x: np.ndarray) -> float:
     w = 1 + (x - 1) / 4
-    return float(np.sin(np.pi * w[0]) ** 2 + np.sum((w[:-1] - 1) ** 2 * (1 + 10 * np.sin(np.pi * w[:-1] + 1) ** 2))
-                 + (w[-1] - 1) ** 2 * (1 + np.sin(2 * np.pi * w[-1]) ** 2))
+    return float(
+        np.sin(np.pi * w[0]) ** 2
+        + np.sum((w[:-1] - 1) ** 2 * (1 + 10 * np.sin(np.pi * w[:-1] + 1) ** 2))
+        + (w[-1] - 1) ** 2 * (1 + np.sin(2 * np.pi * w[-1]) ** 2)
+    )
 
 
 def _griewank(x: np.ndarray) -> float:
-    return float(np.sum(x ** 2) / 4000 - np.prod(np.cos(x / np.sqrt(np.arange(1, len(x) + 1)))) + 1)
+    return float(np.sum(x**2) / 4000 - np.prod(np.cos(x / np.sqrt(np.arange(1, len(x) + 1)))) + 1)
 
 
 def _vector(f: Callable[[np.ndarray], float], d: int) -> Callable[[dict], float]:
@@ -45,8 +48,13 @@ def _vector(f: Callable[[np.ndarray], float], d: int) -> Callable[[dict], float]
 
 
 def _hpo_like(c: dict) -> float:
-    return ((math.log10(c["lr"]) + 2.5) ** 2 + (math.log2(c["units"]) - 7) ** 2 / 4 + (c["layers"] - 3) ** 2 / 5
-            + [0.0, 0.3, 0.6, 1.0][c["act"]] + (c["drop"] - 0.2) ** 2)
+    return (
+        (math.log10(c["lr"]) + 2.5) ** 2
+        + (math.log2(c["units"]) - 7) ** 2 / 4
+        + (c["layers"] - 3) ** 2 / 5
+        + [0.0, 0.3, 0.6, 1.0][c["act"]]
+        + (c["drop"] - 0.2) ** 2
+    )
 
 
 def _conditional(c: dict) -> float:
@@ -66,19 +74,53 @@ def _box(d: int, low: float, high: float) -> dict[str, Any]:
 #: name -> (space, function of a config, known minimum)
 DEV_PROBLEMS: dict[str, tuple[dict[str, Any], Callable[[dict], float], float]] = {
     "ackley5": (_box(5, -32.768, 32.768), _vector(_ackley, 5), 0.0),
-    "styblinski6": (_box(6, -5.0, 5.0), _vector(lambda x: float(0.5 * np.sum(x ** 4 - 16 * x ** 2 + 5 * x)), 6),
-                    -39.16616570377142 * 6),
+    "styblinski6": (
+        _box(6, -5.0, 5.0),
+        _vector(lambda x: float(0.5 * np.sum(x**4 - 16 * x**2 + 5 * x)), 6),
+        -39.16616570377142 * 6,
+    ),
     "levy6": (_box(6, -10.0, 10.0), _vector(_levy, 6), 0.0),
     "griewank8": (_box(8, -600.0, 600.0), _vector(_griewank, 8), 0.0),
-    "camel": ({"a": Float(-3.0, 3.0), "b": Float(-2.0, 2.0)},
-              lambda c: (4 - 2.1 * c["a"] ** 2 + c["a"] ** 4 / 3) * c["a"] ** 2 + c["a"] * c["b"]
-              + (-4 + 4 * c["b"] ** 2) * c["b"] ** 2, -1.031628453489877),
-    "hpo_like": ({"lr": Float(1e-5, 1.0, log=True), "units": Int(16, 512, log=True), "layers": Int(1, 8),
-                  "act": Categorical([0, 1, 2, 3]), "drop": Float(0.0, 0.5)}, _hpo_like, 0.0),
-    "conditional_dev": ({"batch": Int(8, 512, log=True), "drop": Float(0.0, 0.6), "opt": Categorical([
-        {"name": "sgd", "lr": Float(1e-4, 1.0, log=True), "mom": Float(0.0, 0.99)},
-        {"name": "adam", "lr": Float(1e-5, 1e-1, log=True), "b1": Float(0.5, 0.99), "b2": Float(0.9, 0.9999)},
-        {"name": "rms", "lr": Float(1e-5, 1e-1, log=True), "rho": Float(0.0, 1.0)}])}, _conditional, 0.0),
+    "camel": (
+        {"a": Float(-3.0, 3.0), "b": Float(-2.0, 2.0)},
+        lambda c: (
+            (4 - 2.1 * c["a"] ** 2 + c["a"] ** 4 / 3) * c["a"] ** 2
+            + c["a"] * c["b"]
+            + (-4 + 4 * c["b"] ** 2) * c["b"] ** 2
+        ),
+        -1.031628453489877,
+    ),
+    "hpo_like": (
+        {
+            "lr": Float(1e-5, 1.0, log=True),
+            "units": Int(16, 512, log=True),
+            "layers": Int(1, 8),
+            "act": Categorical([0, 1, 2, 3]),
+            "drop": Float(0.0, 0.5),
+        },
+        _hpo_like,
+        0.0,
+    ),
+    "conditional_dev": (
+        {
+            "batch": Int(8, 512, log=True),
+            "drop": Float(0.0, 0.6),
+            "opt": Categorical(
+                [
+                    {"name": "sgd", "lr": Float(1e-4, 1.0, log=True), "mom": Float(0.0, 0.99)},
+                    {
+                        "name": "adam",
+                        "lr": Float(1e-5, 1e-1, log=True),
+                        "b1": Float(0.5, 0.99),
+                        "b2": Float(0.9, 0.9999),
+                    },
+                    {"name": "rms", "lr": Float(1e-5, 1e-1, log=True), "rho": Float(0.0, 1.0)},
+                ]
+            ),
+        },
+        _conditional,
+        0.0,
+    ),
 }
 
 
@@ -116,8 +158,16 @@ def main() -> None:
     variants = dict(parse_variant(v) for v in args.variants)
     tasks = [(p, name, s) for p in DEV_PROBLEMS for name in variants for s in range(args.seeds)]
     with ProcessPoolExecutor(max_workers=args.jobs) as pool:
-        runs = list(pool.map(one_run, [p for p, _, _ in tasks], [variants[n] for _, n, _ in tasks],
-                             [s for _, _, s in tasks], [args.evals] * len(tasks), [args.pending] * len(tasks)))
+        runs = list(
+            pool.map(
+                one_run,
+                [p for p, _, _ in tasks],
+                [variants[n] for _, n, _ in tasks],
+                [s for _, _, s in tasks],
+                [args.evals] * len(tasks),
+                [args.pending] * len(tasks),
+            )
+        )
     curves: dict[tuple[str, str], list[np.ndarray]] = {}
     for (p, name, _), curve in zip(tasks, runs):
         curves.setdefault((p, name), []).append(curve)
@@ -132,8 +182,11 @@ def main() -> None:
             r = stats.rankdata(table, axis=0).mean(axis=1)
             for n, rank in zip(names, r):
                 ranks[n].append(rank)
-            print(f"| {p} | {b} | " + " | ".join(f"{np.median(row):.3g} ({rank:.2f})" for row, rank in zip(table, r))
-                  + " |")
+            print(
+                f"| {p} | {b} | "
+                + " | ".join(f"{np.median(row):.3g} ({rank:.2f})" for row, rank in zip(table, r))
+                + " |"
+            )
     print("| mean rank | | " + " | ".join(f"{np.mean(ranks[n]):.2f}" for n in names) + " |")
 
 

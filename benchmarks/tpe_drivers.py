@@ -80,8 +80,11 @@ class OptunaDriver:
     def add_completed(self, flat: dict[str, Any], loss: float) -> None:
         import optuna
 
-        self.study.add_trial(optuna.trial.create_trial(params=dict(flat), value=loss,
-                                                       distributions=optuna_distributions(self.space, flat)))
+        self.study.add_trial(
+            optuna.trial.create_trial(
+                params=dict(flat), value=loss, distributions=optuna_distributions(self.space, flat)
+            )
+        )
 
 
 def optuna_distributions(space: SearchSpace, flat: dict[str, Any]) -> dict[str, Any]:
@@ -116,7 +119,7 @@ class HyperoptDriver:
         from hyperopt import JOB_STATE_RUNNING, tpe
 
         ids = self.trials.new_trial_ids(1)
-        docs = tpe.suggest(ids, self.domain, self.trials, int(self.rstate.integers(2 ** 31 - 1)))
+        docs = tpe.suggest(ids, self.domain, self.trials, int(self.rstate.integers(2**31 - 1)))
         self.trials.insert_trial_docs(docs)
         doc = self.trials._dynamic_trials[-1]
         doc["state"] = JOB_STATE_RUNNING
@@ -140,9 +143,13 @@ class HyperoptDriver:
         from hyperopt import JOB_STATE_DONE, STATUS_OK
 
         (tid,) = self.trials.new_trial_ids(1)
-        misc = {"tid": tid, "cmd": self.domain.cmd, "workdir": self.domain.workdir,
-                "idxs": {p.name: ([tid] if p.name in flat else []) for p in self.space.params},
-                "vals": {p.name: ([flat[p.name]] if p.name in flat else []) for p in self.space.params}}
+        misc = {
+            "tid": tid,
+            "cmd": self.domain.cmd,
+            "workdir": self.domain.workdir,
+            "idxs": {p.name: ([tid] if p.name in flat else []) for p in self.space.params},
+            "vals": {p.name: ([flat[p.name]] if p.name in flat else []) for p in self.space.params},
+        }
         (doc,) = self.trials.new_trial_docs([tid], [None], [{"loss": loss, "status": STATUS_OK}], [misc])
         doc["state"] = JOB_STATE_DONE
         self.trials.insert_trial_docs([doc])
@@ -164,11 +171,17 @@ def hyperopt_space(space: SearchSpace) -> dict[str, Any]:
                 out[p.name] = hp.choice(p.name, [build((p.name, i)) for i in range(p.n_choices)])
             elif p.is_discrete:
                 q = float(p.step)
-                out[p.name] = (hp.qloguniform(p.name, math.log(p.low), math.log(p.high), q) if p.log
-                               else hp.quniform(p.name, p.low, p.high, q))
+                out[p.name] = (
+                    hp.qloguniform(p.name, math.log(p.low), math.log(p.high), q)
+                    if p.log
+                    else hp.quniform(p.name, p.low, p.high, q)
+                )
             else:
-                out[p.name] = (hp.loguniform(p.name, math.log(p.low), math.log(p.high)) if p.log
-                               else hp.uniform(p.name, p.low, p.high))
+                out[p.name] = (
+                    hp.loguniform(p.name, math.log(p.low), math.log(p.high))
+                    if p.log
+                    else hp.uniform(p.name, p.low, p.high)
+                )
         return out
 
     return build(None)
@@ -192,8 +205,7 @@ def make_driver(method: str, space: SearchSpace, seed: int) -> Any:
     raise ValueError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
 
 
-def run_protocol(driver: Any, objective: Callable[[dict[str, Any]], float], n_evals: int,
-                 n_pending: int) -> np.ndarray:
+def run_protocol(driver: Any, objective: Callable[[dict[str, Any]], float], n_evals: int, n_pending: int) -> np.ndarray:
     """Evaluate ``n_evals`` configurations keeping ``n_pending`` suggestions in flight
     (1: sequential); the oldest pending one finishes first. Returns losses in finishing order."""
     queue: list[tuple[Any, float]] = []

@@ -40,8 +40,9 @@ def warm_up() -> None:
     from searchers import RandomSearcher, TPESearcher  # noqa: F401
 
 
-def one_run(name: str, pending: int, method: str, seed: int, evals: int,
-            budgets: list[int]) -> tuple[list[float], float]:
+def one_run(
+    name: str, pending: int, method: str, seed: int, evals: int, budgets: list[int]
+) -> tuple[list[float], float]:
     """Regret after each budget and the wall seconds of one run (a process-pool task)."""
     import optuna
 
@@ -62,14 +63,20 @@ def one_run(name: str, pending: int, method: str, seed: int, evals: int,
     return [float(losses[:b].min() - problem.optimum) for b in budgets], seconds
 
 
-def run_all(problems: list[str], methods: list[str], seeds: range, evals: int, pendings: list[int],
-            budgets: list[int], jobs: int) -> tuple[dict, dict]:
+def run_all(
+    problems: list[str],
+    methods: list[str],
+    seeds: range,
+    evals: int,
+    pendings: list[int],
+    budgets: list[int],
+    jobs: int,
+) -> tuple[dict, dict]:
     """regret[(problem, pending, method)] -> (seeds, budgets) array; seconds[method] -> list.
 
     Runs are independent and seeded, so the results do not depend on ``jobs``.
     """
-    tasks = [(name, pending, m, seed) for name in problems for pending in pendings
-             for seed in seeds for m in methods]
+    tasks = [(name, pending, m, seed) for name in problems for pending in pendings for seed in seeds for m in methods]
     if jobs == 1:
         warm_up()
         results = [one_run(*t, evals, budgets) for t in tasks]
@@ -94,13 +101,22 @@ def fmt(x: float) -> str:
     return f"{x:.3g}" if abs(x) >= 1e-3 or x == 0 else f"{x:.2e}"
 
 
-def report(regret: dict, seconds: dict, problems: list[str], methods: list[str], pendings: list[int],
-           budgets: list[int], seeds: range) -> None:
+def report(
+    regret: dict,
+    seconds: dict,
+    problems: list[str],
+    methods: list[str],
+    pendings: list[int],
+    budgets: list[int],
+    seeds: range,
+) -> None:
     baselines = [m for m in methods if m != OURS]
     tally = {b: {"+": 0, "=": 0, "-": 0, "A": []} for b in baselines}
     for pending in pendings:
-        print(f"\n### {'sequential' if pending == 1 else f'{pending} pending suggestions'}, "
-              f"seeds {seeds.start}-{seeds.stop - 1}: simple regret mean ± s.e. / median\n")
+        print(
+            f"\n### {'sequential' if pending == 1 else f'{pending} pending suggestions'}, "
+            f"seeds {seeds.start}-{seeds.stop - 1}: simple regret mean ± s.e. / median\n"
+        )
         print("| problem | evals | " + " | ".join(methods) + " | " + " | ".join(f"vs {b}" for b in baselines) + " |")
         print("|---|---|" + "---|" * (len(methods) + len(baselines)))
         for name in problems:
@@ -122,8 +138,10 @@ def report(regret: dict, seconds: dict, problems: list[str], methods: list[str],
     for b in baselines:
         t = tally[b]
         print(f"| {b} | {t['+']} | {t['=']} | {t['-']} | {np.mean(t['A']):.2f} |")
-    print("\nmean seconds per run (all problems and protocols): "
-          + ", ".join(f"{m} {np.mean(s):.2f}" for m, s in seconds.items()))
+    print(
+        "\nmean seconds per run (all problems and protocols): "
+        + ", ".join(f"{m} {np.mean(s):.2f}" for m, s in seconds.items())
+    )
 
 
 def main() -> None:
@@ -153,8 +171,9 @@ def main() -> None:
     report(regret, seconds, args.problems, args.methods, args.pending, args.budgets, seeds)
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"budgets": args.budgets, "regret": {"|".join(map(str, k)): v.tolist()
-                                                          for k, v in regret.items()}}, f)
+            json.dump(
+                {"budgets": args.budgets, "regret": {"|".join(map(str, k)): v.tolist() for k, v in regret.items()}}, f
+            )
 
 
 if __name__ == "__main__":

@@ -39,9 +39,14 @@ MIXED_6D = {
 
 def loss(flat: dict) -> float:
     """A smooth stand-in for a validation loss with one optimum inside the space."""
-    return ((math.log10(flat["lr"]) + 2.5) ** 2 + 0.2 * (math.log10(flat["weight_decay"]) + 4) ** 2
-            + (flat["dropout"] - 0.2) ** 2 + (math.log2(flat["units"]) - 7) ** 2 / 8
-            + (flat["layers"] - 3) ** 2 / 10 + 0.1 * flat["activation"])
+    return (
+        (math.log10(flat["lr"]) + 2.5) ** 2
+        + 0.2 * (math.log10(flat["weight_decay"]) + 4) ** 2
+        + (flat["dropout"] - 0.2) ** 2
+        + (math.log2(flat["units"]) - 7) ** 2 / 8
+        + (flat["layers"] - 3) ** 2 / 10
+        + 0.1 * flat["activation"]
+    )
 
 
 def measure(size: int, repeats: int, seed: int) -> dict[str, list[float]]:
@@ -58,7 +63,7 @@ def measure(size: int, repeats: int, seed: int) -> dict[str, list[float]]:
             drivers[m].tell(token, loss(flat))
     times: dict[str, list[float]] = {m: [] for m in METHODS}
     for r in range(repeats):
-        for m in METHODS[r % len(METHODS):] + METHODS[:r % len(METHODS)]:
+        for m in METHODS[r % len(METHODS) :] + METHODS[: r % len(METHODS)]:
             start = time.perf_counter()
             token, flat = drivers[m].ask()
             times[m].append(time.perf_counter() - start)
@@ -83,14 +88,18 @@ def main() -> None:
         rows = [(n, measure(n, args.repeats, args.seed)) for n in args.sizes]
     finally:
         optuna.logging.set_verbosity(verbosity)
-    print(f"median suggest latency, 6-D mixed space, {args.repeats} suggestions per method and size "
-          f"(interleaved), seed {args.seed}; {platform.python_version()}, optuna {optuna.__version__}")
+    print(
+        f"median suggest latency, 6-D mixed space, {args.repeats} suggestions per method and size "
+        f"(interleaved), seed {args.seed}; {platform.python_version()}, optuna {optuna.__version__}"
+    )
     print("| finished trials | mftune-tpe ms | optuna-tpe ms | hyperopt-tpe ms | optuna / mftune | hyperopt / mftune |")
     print("|---|---|---|---|---|---|")
     for n, times in rows:
         med = {m: 1e3 * statistics.median(t) for m, t in times.items()}
-        print(f"| {n} | {med['mftune-tpe']:.2f} | {med['optuna-tpe']:.2f} | {med['hyperopt-tpe']:.2f} "
-              f"| {med['optuna-tpe'] / med['mftune-tpe']:.1f} | {med['hyperopt-tpe'] / med['mftune-tpe']:.1f} |")
+        print(
+            f"| {n} | {med['mftune-tpe']:.2f} | {med['optuna-tpe']:.2f} | {med['hyperopt-tpe']:.2f} "
+            f"| {med['optuna-tpe'] / med['mftune-tpe']:.1f} | {med['hyperopt-tpe'] / med['mftune-tpe']:.1f} |"
+        )
 
 
 if __name__ == "__main__":

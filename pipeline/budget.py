@@ -19,8 +19,13 @@ from ray.tune.stopper import Stopper
 
 
 class StageBudget(Stopper, Callback):
-    def __init__(self, max_epochs: int | None, max_seconds: float | None, time_attr: str = "training_iteration",
-                 trial_max_iterations: int | None = None):
+    def __init__(
+        self,
+        max_epochs: int | None,
+        max_seconds: float | None,
+        time_attr: str = "training_iteration",
+        trial_max_iterations: int | None = None,
+    ):
         self.max_epochs = max_epochs
         self.max_seconds = max_seconds
         self.time_attr = time_attr
@@ -40,8 +45,9 @@ class StageBudget(Stopper, Callback):
         return self.seconds_before + running
 
     def exhausted(self) -> bool:
-        return ((self.max_epochs is not None and self.epochs >= self.max_epochs)
-                or (self.max_seconds is not None and self.seconds >= self.max_seconds))
+        return (self.max_epochs is not None and self.epochs >= self.max_epochs) or (
+            self.max_seconds is not None and self.seconds >= self.max_seconds
+        )
 
     # ------------------------------------------------------------------- Stopper
     def __call__(self, trial_id: str, result: dict[str, Any]) -> bool:

@@ -25,12 +25,15 @@ DEFAULT_COMBOS = ("random:fifo", "random:ray-asha", "hyperopt:ray-asha", "tpe:as
 #: the base experiment when no --configs are given: one stage of digits, 20 trials x 15
 #: epochs, in a flat space (Ray's HyperOptSearch cannot take the default space's branches)
 DEFAULT_BASE = {
-    "task": "digits", "num_samples": 20,
-    "search_space": {"lr": {"type": "float", "low": 1e-4, "high": 3e-2, "log": True},
-                     "batch_size": {"type": "categorical", "choices": [16, 32, 64, 128]},
-                     "channels": {"type": "int", "low": 8, "high": 32, "step": 8},
-                     "hidden": {"type": "int", "low": 32, "high": 256, "log": True},
-                     "dropout": {"type": "float", "low": 0.0, "high": 0.5}},
+    "task": "digits",
+    "num_samples": 20,
+    "search_space": {
+        "lr": {"type": "float", "low": 1e-4, "high": 3e-2, "log": True},
+        "batch_size": {"type": "categorical", "choices": [16, 32, 64, 128]},
+        "channels": {"type": "int", "low": 8, "high": 32, "step": 8},
+        "hidden": {"type": "int", "low": 32, "high": 256, "log": True},
+        "dropout": {"type": "float", "low": 0.0, "high": 0.5},
+    },
 }
 
 
@@ -43,19 +46,34 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     from pipeline.registry import SCHEDULERS, SEARCHERS
 
-    p = _Parser(prog=PROG, description=__doc__.split("\n\n")[0].split(": ", 1)[1],
-                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--configs", nargs="+", metavar="FILE.yaml",
-                   help="experiment configs to compare, as for pipeline.run --config (default: one stage of "
-                        "digits, 20 trials x 15 epochs)")
-    p.add_argument("--combos", nargs="+", metavar="SEARCHER:SCHEDULER",
-                   help=f"searcher x scheduler combinations applied to every stage of each config; searchers: "
-                        f"{', '.join(SEARCHERS)}; schedulers: {', '.join(SCHEDULERS)} (default without --configs: "
-                        f"{' '.join(DEFAULT_COMBOS)}; with --configs: the configs as they are)")
+    p = _Parser(
+        prog=PROG,
+        description=__doc__.split("\n\n")[0].split(": ", 1)[1],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument(
+        "--configs",
+        nargs="+",
+        metavar="FILE.yaml",
+        help="experiment configs to compare, as for pipeline.run --config (default: one stage of "
+        "digits, 20 trials x 15 epochs)",
+    )
+    p.add_argument(
+        "--combos",
+        nargs="+",
+        metavar="SEARCHER:SCHEDULER",
+        help=f"searcher x scheduler combinations applied to every stage of each config; searchers: "
+        f"{', '.join(SEARCHERS)}; schedulers: {', '.join(SCHEDULERS)} (default without --configs: "
+        f"{' '.join(DEFAULT_COMBOS)}; with --configs: the configs as they are)",
+    )
     p.add_argument("--seeds", nargs="+", metavar="N", help="seeds, the same for every variant (default: 0 1 2)")
-    p.add_argument("--experiments", nargs="+", metavar="DIR",
-                   help="report on these existing experiment directories instead of running (runs are grouped "
-                        "by the name of DIR, or of its parent when DIR is seed-N)")
+    p.add_argument(
+        "--experiments",
+        nargs="+",
+        metavar="DIR",
+        help="report on these existing experiment directories instead of running (runs are grouped "
+        "by the name of DIR, or of its parent when DIR is seed-N)",
+    )
     p.add_argument("--output", metavar="DIR", required=True, help="report directory, must be new or empty")
     return p
 
@@ -86,16 +104,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-def plan(configs: list[str] | None, combos: list[str] | None, seeds: list[str] | None,
-         out: Path) -> list[tuple[str, Any]]:
+def plan(
+    configs: list[str] | None, combos: list[str] | None, seeds: list[str] | None, out: Path
+) -> list[tuple[str, Any]]:
     """Every (label, validated ExperimentConfig), checked before anything runs."""
     from pipeline.config import build, load_yaml
 
     seed_values = [_seed(s) for s in (seeds or ["0", "1", "2"])]
     if len(set(seed_values)) != len(seed_values):
         raise UsageError("seeds", "must be distinct")
-    bases = [(Path(c).stem, load_yaml(c, field_name="configs")) for c in configs] if configs else [
-        ("digits", dict(DEFAULT_BASE))]
+    bases = (
+        [(Path(c).stem, load_yaml(c, field_name="configs")) for c in configs]
+        if configs
+        else [("digits", dict(DEFAULT_BASE))]
+    )
     pairs = [_combo(c) for c in (combos or ([] if configs else list(DEFAULT_COMBOS)))]
     variants = []
     for stem, base in bases:

@@ -17,10 +17,21 @@ def run_rows(runs: list[tuple[str, Path]]) -> pd.DataFrame:
     for label, path in runs:
         exp = load(path)
         best = exp.best or {}
-        rows.append({"label": label, "seed": exp.settings.get("seed"), "final_score": exp.final_score,
-                     "cv_std": best.get("cv_std"), "tuning_epochs": exp.epochs, "cv_epochs": exp.cv_epochs,
-                     "wall_s": exp.wall_s, "trials": exp.n_trials,
-                     "failed": sum(s.errors for s in exp.state.stages), "metric": exp.metric, "path": str(path)})
+        rows.append(
+            {
+                "label": label,
+                "seed": exp.settings.get("seed"),
+                "final_score": exp.final_score,
+                "cv_std": best.get("cv_std"),
+                "tuning_epochs": exp.epochs,
+                "cv_epochs": exp.cv_epochs,
+                "wall_s": exp.wall_s,
+                "trials": exp.n_trials,
+                "failed": sum(s.errors for s in exp.state.stages),
+                "metric": exp.metric,
+                "path": str(path),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -34,9 +45,17 @@ def summary(rows: pd.DataFrame) -> pd.DataFrame:
 
     out = []
     for label, df in rows.groupby("label", sort=False):
-        out.append({"variant": label, "runs": len(df), "final score": mean_std(df["final_score"], 4),
-                    "tuning epochs": mean_std(df["tuning_epochs"]), "CV epochs": mean_std(df["cv_epochs"]),
-                    "wall s": mean_std(df["wall_s"]), "trials": mean_std(df["trials"])})
+        out.append(
+            {
+                "variant": label,
+                "runs": len(df),
+                "final score": mean_std(df["final_score"], 4),
+                "tuning epochs": mean_std(df["tuning_epochs"]),
+                "CV epochs": mean_std(df["cv_epochs"]),
+                "wall s": mean_std(df["wall_s"]),
+                "trials": mean_std(df["trials"]),
+            }
+        )
     return pd.DataFrame(out)
 
 
@@ -48,29 +67,56 @@ def write_comparison(runs: list[tuple[str, Path]], out: Path) -> Path:
     atomic_write(out / "summary.csv", lambda tmp: table.to_csv(tmp, index=False))
     curves = [(label, best_so_far(load(path))) for label, path in runs]
     metric = rows["metric"].iloc[0] if not rows.empty else "metric"
-    plots.curves(curves, "epochs", "epochs spent (all tuning stages, cumulative)", f"best {metric} so far",
-                 "Best so far vs epochs", out / "best_vs_epochs.png")
-    plots.curves(curves, "seconds", "wall time since the first result (s)", f"best {metric} so far",
-                 "Best so far vs wall time", out / "best_vs_wall.png")
+    plots.curves(
+        curves,
+        "epochs",
+        "epochs spent (all tuning stages, cumulative)",
+        f"best {metric} so far",
+        "Best so far vs epochs",
+        out / "best_vs_epochs.png",
+    )
+    plots.curves(
+        curves,
+        "seconds",
+        "wall time since the first result (s)",
+        f"best {metric} so far",
+        "Best so far vs wall time",
+        out / "best_vs_wall.png",
+    )
     atomic_write(out / "report.md", lambda tmp: Path(tmp).write_text(_markdown(rows, table, metric)))
     return out / "report.md"
 
 
 def _markdown(rows: pd.DataFrame, table: pd.DataFrame, metric: str) -> str:
     cols = list(table.columns)
-    lines = ["# Comparison", "",
-             f"Final score: `{metric}` of each run's winner (its CV mean when the run cross-validated, else "
-             "its best value); mean ± sample std over seeds. Tuning epochs: epochs trained by all tuning "
-             "stages (CV excluded); wall s: time inside Tune, stages and CV.", "",
-             "| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    lines = [
+        "# Comparison",
+        "",
+        f"Final score: `{metric}` of each run's winner (its CV mean when the run cross-validated, else "
+        "its best value); mean ± sample std over seeds. Tuning epochs: epochs trained by all tuning "
+        "stages (CV excluded); wall s: time inside Tune, stages and CV.",
+        "",
+        "| " + " | ".join(cols) + " |",
+        "|" + "---|" * len(cols),
+    ]
     lines += ["| " + " | ".join(str(r[c]) for c in cols) + " |" for _, r in table.iterrows()]
-    lines += ["", "![best so far vs epochs](best_vs_epochs.png)", "",
-              "![best so far vs wall time](best_vs_wall.png)", "",
-              "Curves: each finished tuning trial, scored at its own stage's fidelity; one line per run.", "",
-              "## Runs", "", "| variant | seed | final score | tuning epochs | CV epochs | wall s | trials | directory |",
-              "|---|---|---|---|---|---|---|---|"]
+    lines += [
+        "",
+        "![best so far vs epochs](best_vs_epochs.png)",
+        "",
+        "![best so far vs wall time](best_vs_wall.png)",
+        "",
+        "Curves: each finished tuning trial, scored at its own stage's fidelity; one line per run.",
+        "",
+        "## Runs",
+        "",
+        "| variant | seed | final score | tuning epochs | CV epochs | wall s | trials | directory |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for _, r in rows.iterrows():
         score = "-" if r["final_score"] is None or np.isnan(r["final_score"]) else f"{r['final_score']:.4f}"
-        lines.append(f"| {r['label']} | {r['seed']} | {score} | {r['tuning_epochs']} | {r['cv_epochs']} "
-                     f"| {r['wall_s']:.1f} | {r['trials']} | `{r['path']}` |")
+        lines.append(
+            f"| {r['label']} | {r['seed']} | {score} | {r['tuning_epochs']} | {r['cv_epochs']} "
+            f"| {r['wall_s']:.1f} | {r['trials']} | `{r['path']}` |"
+        )
     return "\n".join(lines) + "\n"

@@ -25,8 +25,17 @@ import yaml
 from pipeline import fields, hparams
 from pipeline.defaults import PIPELINES
 from pipeline.errors import UsageError
-from pipeline.stages_config import (Budget, CVSpec, StageSpec, algorithms, check_searcher, cv_to_yaml,
-                                    fidelity_from, parse_stages, stage_to_yaml)
+from pipeline.stages_config import (
+    Budget,
+    CVSpec,
+    StageSpec,
+    algorithms,
+    check_searcher,
+    cv_to_yaml,
+    fidelity_from,
+    parse_stages,
+    stage_to_yaml,
+)
 from pipeline.tasks import Fidelity, TaskOptions, TrialSetup, get_task, is_custom, load_custom_trainable
 from searchers.space import SearchSpace, SpaceError
 
@@ -34,20 +43,43 @@ DEFAULT_TASK = "digits"
 DEFAULT_NUM_SAMPLES = 20
 
 #: metrics the built-in tasks report, with the direction that is better
-TASK_METRICS = {"val_accuracy": "max", "val_loss": "min", "train_loss": "min",
-                "val_rmse": "min", "val_r2": "max"}
+TASK_METRICS = {"val_accuracy": "max", "val_loss": "min", "train_loss": "min", "val_rmse": "min", "val_r2": "max"}
 
 #: settings that describe a one-stage experiment (flags); a config with `stages` sets them per stage
-ONE_STAGE_FIELDS = ("num_samples", "max_epochs", "data_fraction", "resolution", "searcher", "scheduler",
-                    "time_budget_s", "epochs_budget")
+ONE_STAGE_FIELDS = (
+    "num_samples",
+    "max_epochs",
+    "data_fraction",
+    "resolution",
+    "searcher",
+    "scheduler",
+    "time_budget_s",
+    "epochs_budget",
+)
 
 #: every key a YAML file may hold (flags use the same names with dashes; stages, cv and
 #: search_space are YAML-only)
 FIELDS = (
-    "task", "data", "target", "problem", "data_dir", "metric", "mode", "search_space",
-    *ONE_STAGE_FIELDS, "stages", "cv",
-    "seed", "output", "address", "cpus_per_trial", "gpus_per_trial", "max_concurrent",
-    "max_failures", "reuse_actors", "verbose",
+    "task",
+    "data",
+    "target",
+    "problem",
+    "data_dir",
+    "metric",
+    "mode",
+    "search_space",
+    *ONE_STAGE_FIELDS,
+    "stages",
+    "cv",
+    "seed",
+    "output",
+    "address",
+    "cpus_per_trial",
+    "gpus_per_trial",
+    "max_concurrent",
+    "max_failures",
+    "reuse_actors",
+    "verbose",
 )
 #: keys of a YAML file that have no flag
 YAML_ONLY = ("search_space", "stages", "cv")
@@ -120,8 +152,11 @@ def build(raw: Mapping[str, Any], check_data: bool = True, existing_output: Path
                 raise UsageError(key, "applies to built-in tasks only; a custom trainable reads its own data")
 
     options = TaskOptions(
-        data_dir=_path(raw, "data_dir"), data_path=_path(raw, "data"),
-        target=fields.text(raw, "target", None), problem=fields.text(raw, "problem", None))
+        data_dir=_path(raw, "data_dir"),
+        data_path=_path(raw, "data"),
+        target=fields.text(raw, "target", None),
+        problem=fields.text(raw, "problem", None),
+    )
     if task is not None and check_data:
         task.check(options, Fidelity())  # data files and columns, before any stage
 
@@ -129,13 +164,20 @@ def build(raw: Mapping[str, Any], check_data: bool = True, existing_output: Path
     space = _space(raw, task, task_name)
     stages, cv = _pipeline(raw, task, task_name, options, space, check_data)
     cfg = ExperimentConfig(
-        task=task_name, space=space, metric=metric, mode=mode, options=options, stages=stages, cv=cv,
+        task=task_name,
+        space=space,
+        metric=metric,
+        mode=mode,
+        options=options,
+        stages=stages,
+        cv=cv,
         seed=fields.number(raw, "seed", 0, int, lambda v: 0 <= v < 2**32, "an integer in [0, 2**32)"),
         output=existing_output or _output(raw, task_name),
         address=fields.text(raw, "address", None),
         cpus_per_trial=fields.number(raw, "cpus_per_trial", 1.0, float, lambda v: v > 0, "a number > 0"),
-        gpus_per_trial=fields.number(raw, "gpus_per_trial", 0.0, float, lambda v: v >= 0,
-                                     "a number >= 0 (fractions allowed)"),
+        gpus_per_trial=fields.number(
+            raw, "gpus_per_trial", 0.0, float, lambda v: v >= 0, "a number >= 0 (fractions allowed)"
+        ),
         max_concurrent=fields.number(raw, "max_concurrent", None, int, lambda v: v >= 1, "an integer >= 1"),
         max_failures=fields.number(raw, "max_failures", 0, int, lambda v: v >= 0, "an integer >= 0"),
         reuse_actors=fields.flag(raw, "reuse_actors", True),
@@ -154,8 +196,10 @@ def _pipeline(raw, task, task_name, options, space, check_data) -> tuple[tuple[S
     one_stage = [k for k in ONE_STAGE_FIELDS if raw.get(k) is not None]
     if raw.get("stages") is not None:
         if one_stage:
-            raise UsageError(one_stage[0], "sets up a one-stage experiment, but the config has `stages`: "
-                                           "set it in each stage instead")
+            raise UsageError(
+                one_stage[0],
+                "sets up a one-stage experiment, but the config has `stages`: set it in each stage instead",
+            )
         return parse_stages(raw["stages"], raw.get("cv"), task, options, space, check_data)
     if one_stage or raw.get("cv") is not None or task is None:
         stage = _one_stage(raw, task, options, check_data)
@@ -172,16 +216,20 @@ def _one_stage(raw, task, options, check_data) -> StageSpec:
     budget = Budget(
         trials=fields.number(raw, "num_samples", DEFAULT_NUM_SAMPLES, int, lambda v: v >= 1, "an integer >= 1"),
         epochs=fields.number(raw, "epochs_budget", None, int, lambda v: v >= 1, "an integer >= 1"),
-        time_s=fields.number(raw, "time_budget_s", None, float, lambda v: v > 0, "a number of seconds > 0"))
-    return StageSpec(name="stage-1", fidelity=fidelity,
-                     **algorithms(raw), budget=budget, top_k=1)
+        time_s=fields.number(raw, "time_budget_s", None, float, lambda v: v > 0, "a number of seconds > 0"),
+    )
+    return StageSpec(name="stage-1", fidelity=fidelity, **algorithms(raw), budget=budget, top_k=1)
 
 
 def _canonical(raw: Mapping[str, Any], cfg: ExperimentConfig) -> dict[str, Any]:
-    out = {k: v for k, v in raw.items()
-           if k not in WHERE_FIELDS and k not in ONE_STAGE_FIELDS and k not in ("stages", "cv")}
-    out.update(task=cfg.task, metric=cfg.metric, mode=cfg.mode, seed=cfg.seed,
-               stages=[stage_to_yaml(s) for s in cfg.stages])
+    out = {
+        k: v
+        for k, v in raw.items()
+        if k not in WHERE_FIELDS and k not in ONE_STAGE_FIELDS and k not in ("stages", "cv")
+    }
+    out.update(
+        task=cfg.task, metric=cfg.metric, mode=cfg.mode, seed=cfg.seed, stages=[stage_to_yaml(s) for s in cfg.stages]
+    )
     for key, value in (("data", cfg.options.data_path), ("data_dir", cfg.options.data_dir)):
         if value is not None:
             out[key] = value
@@ -206,8 +254,11 @@ def _metric_and_mode(raw, task, options) -> tuple[str, str]:
     default_metric, default_mode = task.metric(options)
     if metric is None:
         return default_metric, mode or default_mode
-    allowed = ("val_accuracy", "val_loss", "train_loss") if task.is_classification(options) \
+    allowed = (
+        ("val_accuracy", "val_loss", "train_loss")
+        if task.is_classification(options)
         else ("val_rmse", "val_r2", "val_loss", "train_loss")
+    )
     if metric not in allowed:
         raise UsageError("metric", f"task {task.name} reports {', '.join(allowed)}; got {metric!r}")
     return metric, mode or TASK_METRICS[metric]
@@ -224,7 +275,9 @@ def _space(raw, task, task_name) -> SearchSpace:
     try:
         space = SearchSpace(tree)
     except SpaceError as err:
-        raise UsageError(f"search_space.{err.name}" if err.name else "search_space", str(err).split(": ", 1)[-1]) from None
+        raise UsageError(
+            f"search_space.{err.name}" if err.name else "search_space", str(err).split(": ", 1)[-1]
+        ) from None
     if len(space) == 0:
         raise UsageError("search_space", "has no parameters to tune")
     if task is not None:
@@ -246,16 +299,21 @@ def _check_hyperparameters(space: SearchSpace, task) -> None:
 
 def _output(raw, task_name) -> Path:
     if "://" in str(raw.get("output") or ""):
-        raise UsageError("output", "cloud storage URIs are not supported; give a directory on a filesystem "
-                                   "that every node mounts (see docs/cluster.md)")
+        raise UsageError(
+            "output",
+            "cloud storage URIs are not supported; give a directory on a filesystem "
+            "that every node mounts (see docs/cluster.md)",
+        )
     value = _path(raw, "output")
     if value is None:
         stem = task_name.replace(":", "-").replace(".", "-")
         value = os.path.join("results", f"{stem}-{time.strftime('%Y%m%d-%H%M%S')}")
     out = Path(value).expanduser().resolve()
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise UsageError("output", f"{out} already exists and is not an empty directory; choose a new path "
-                                   "(or continue it with --resume)")
+        raise UsageError(
+            "output",
+            f"{out} already exists and is not an empty directory; choose a new path (or continue it with --resume)",
+        )
     return out
 
 

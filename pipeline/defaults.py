@@ -14,10 +14,25 @@ from typing import Any
 #: all of them, then 5-fold cross-validation of the best 3 (see docs/benchmarks.md).
 DIGITS = {
     "stages": [
-        {"name": "coarse", "data_fraction": 0.3, "resolution": 4, "max_epochs": 10,
-         "searcher": "tpe", "scheduler": "asha", "budget": {"trials": 40}, "top_k": 6},
-        {"name": "full", "data_fraction": 1.0, "resolution": 8, "max_epochs": 15,
-         "searcher": "tpe", "scheduler": "fifo", "budget": {"trials": 10}},
+        {
+            "name": "coarse",
+            "data_fraction": 0.3,
+            "resolution": 4,
+            "max_epochs": 10,
+            "searcher": "tpe",
+            "scheduler": "asha",
+            "budget": {"trials": 40},
+            "top_k": 6,
+        },
+        {
+            "name": "full",
+            "data_fraction": 1.0,
+            "resolution": 8,
+            "max_epochs": 15,
+            "searcher": "tpe",
+            "scheduler": "fifo",
+            "budget": {"trials": 10},
+        },
     ],
     "cv": {"folds": 5, "top_k": 3},
 }
@@ -25,22 +40,58 @@ DIGITS = {
 #: 7x7 -> 14x14 -> 28x28 -> CV; hours on a 2-core CPU, minutes on a GPU (--gpus-per-trial).
 FASHION_MNIST = {
     "stages": [
-        {"name": "7px", "data_fraction": 0.2, "resolution": 7, "max_epochs": 6,
-         "searcher": "tpe", "scheduler": "asha", "budget": {"trials": 60}, "top_k": 12},
-        {"name": "14px", "data_fraction": 0.5, "resolution": 14, "max_epochs": 8,
-         "searcher": "tpe", "scheduler": "asha", "budget": {"trials": 24}, "top_k": 4},
-        {"name": "28px", "data_fraction": 1.0, "resolution": 28, "max_epochs": 10,
-         "searcher": "tpe", "scheduler": "fifo", "budget": {"trials": 6}},
+        {
+            "name": "7px",
+            "data_fraction": 0.2,
+            "resolution": 7,
+            "max_epochs": 6,
+            "searcher": "tpe",
+            "scheduler": "asha",
+            "budget": {"trials": 60},
+            "top_k": 12,
+        },
+        {
+            "name": "14px",
+            "data_fraction": 0.5,
+            "resolution": 14,
+            "max_epochs": 8,
+            "searcher": "tpe",
+            "scheduler": "asha",
+            "budget": {"trials": 24},
+            "top_k": 4,
+        },
+        {
+            "name": "28px",
+            "data_fraction": 1.0,
+            "resolution": 28,
+            "max_epochs": 10,
+            "searcher": "tpe",
+            "scheduler": "fifo",
+            "budget": {"trials": 6},
+        },
     ],
     "cv": {"folds": 5, "top_k": 3},
 }
 
 TABULAR = {
     "stages": [
-        {"name": "coarse", "data_fraction": 0.3, "max_epochs": 30,
-         "searcher": "tpe", "scheduler": "asha", "budget": {"trials": 40}, "top_k": 6},
-        {"name": "full", "data_fraction": 1.0, "max_epochs": 30,
-         "searcher": "tpe", "scheduler": "fifo", "budget": {"trials": 10}},
+        {
+            "name": "coarse",
+            "data_fraction": 0.3,
+            "max_epochs": 30,
+            "searcher": "tpe",
+            "scheduler": "asha",
+            "budget": {"trials": 40},
+            "top_k": 6,
+        },
+        {
+            "name": "full",
+            "data_fraction": 1.0,
+            "max_epochs": 30,
+            "searcher": "tpe",
+            "scheduler": "fifo",
+            "budget": {"trials": 10},
+        },
     ],
     "cv": {"folds": 5, "top_k": 3},
 }

@@ -66,9 +66,14 @@ class EventLog(Callback):
         self._write("error", trial, trial.last_result or {}, config=trial.config)
 
     def _write(self, kind: str, trial: Any, result: dict, config: dict | None = None) -> None:
-        event = {"e": kind, "stage": self.stage, "trial": trial.trial_id,
-                 "iter": result.get("training_iteration"), "value": finite_or_none(result.get(self.metric)),
-                 "t": time.time()}
+        event = {
+            "e": kind,
+            "stage": self.stage,
+            "trial": trial.trial_id,
+            "iter": result.get("training_iteration"),
+            "value": finite_or_none(result.get(self.metric)),
+            "t": time.time(),
+        }
         if config is not None:
             event["config"] = config
         append_event(self.path, event)

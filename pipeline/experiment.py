@@ -28,7 +28,7 @@ from pipeline.ranking import TrialOutcome, merge_completed, observations, outcom
 from pipeline.registry import PAUSING, SCHEDULERS, SEARCHERS, SearchContext
 from pipeline.results import atomic_write, write_json, write_trials
 from pipeline.stages_config import StageSpec
-from pipeline.state import (DONE, RUNNING, SETTINGS_FILE, CVRecord, PipelineState, StageRecord)
+from pipeline.state import DONE, RUNNING, SETTINGS_FILE, CVRecord, PipelineState, StageRecord
 from pipeline.tasks import Fidelity, get_task
 from pipeline.tuner_run import TunerRun, fit
 
@@ -70,8 +70,7 @@ def run(cfg: ExperimentConfig, resume: bool = False) -> ExperimentResult:
     else:
         out.mkdir(parents=True, exist_ok=True)
         _write_settings(cfg.settings, out / SETTINGS_FILE)
-        state = PipelineState(stages=[StageRecord(s.name) for s in cfg.stages],
-                              cv=CVRecord() if cfg.cv else None)
+        state = PipelineState(stages=[StageRecord(s.name) for s in cfg.stages], cv=CVRecord() if cfg.cv else None)
     state.status = RUNNING
     state.save(out)
 
@@ -79,15 +78,18 @@ def run(cfg: ExperimentConfig, resume: bool = False) -> ExperimentResult:
     fits = ray_runtime.concurrency(resources, cfg.cpus_per_trial, cfg.gpus_per_trial)
     if fits == 0:
         have = f"{resources.get('CPU', 0):g} CPUs, {resources.get('GPU', 0):g} GPUs"
-        raise UsageError("gpus_per_trial" if cfg.gpus_per_trial else "cpus_per_trial",
-                         f"a trial asks for {cfg.cpus_per_trial:g} CPU / {cfg.gpus_per_trial:g} GPU "
-                         f"but the cluster has {have}")
+        raise UsageError(
+            "gpus_per_trial" if cfg.gpus_per_trial else "cpus_per_trial",
+            f"a trial asks for {cfg.cpus_per_trial:g} CPU / {cfg.gpus_per_trial:g} GPU but the cluster has {have}",
+        )
     concurrent = cfg.max_concurrent or fits
     cv_text = f" + {cfg.cv.folds}-fold CV of the top {cfg.cv.top_k}" if cfg.cv else ""
     verb = f"resuming (session {state.sessions})" if resume else "starting"
-    _say(f"mftune: {cfg.task}: {len(cfg.stages)} stage{'s' if len(cfg.stages) > 1 else ''}{cv_text}; "
-         f"{concurrent} trials at a time ({cfg.cpus_per_trial:g} CPU, {cfg.gpus_per_trial:g} GPU each); "
-         f"seed {cfg.seed}; {verb} in {out}")
+    _say(
+        f"mftune: {cfg.task}: {len(cfg.stages)} stage{'s' if len(cfg.stages) > 1 else ''}{cv_text}; "
+        f"{concurrent} trials at a time ({cfg.cpus_per_trial:g} CPU, {cfg.gpus_per_trial:g} GPU each); "
+        f"seed {cfg.seed}; {verb} in {out}"
+    )
 
     events_path = out / EVENTS_FILE
     points: list[dict[str, Any]] = []
@@ -99,17 +101,21 @@ def run(cfg: ExperimentConfig, resume: bool = False) -> ExperimentResult:
         else:
             rec.status = RUNNING
             state.save(out)
-            _say(f"mftune: {head}: {_describe(cfg, spec.fidelity)}; {spec.searcher} + {spec.scheduler}; "
-                 f"budget {_budget(spec)}" + (f"; first the top {len(points)} of the previous stage" if points else "")
-                 + ("; warm-started" if spec.warm_start and obs else ""))
-            outcomes, wall = _run_stage(cfg, spec, i, points, obs if spec.warm_start else [], concurrent,
-                                        events_path)
+            _say(
+                f"mftune: {head}: {_describe(cfg, spec.fidelity)}; {spec.searcher} + {spec.scheduler}; "
+                f"budget {_budget(spec)}"
+                + (f"; first the top {len(points)} of the previous stage" if points else "")
+                + ("; warm-started" if spec.warm_start and obs else "")
+            )
+            outcomes, wall = _run_stage(cfg, spec, i, points, obs if spec.warm_start else [], concurrent, events_path)
             _finish_stage(rec, spec, outcomes, wall, cfg.mode, out)
             state.save(out)
             nxt = cfg.stages[i + 1].name if i + 1 < len(cfg.stages) else ("cv" if cfg.cv else "the result")
             best = f"{rec.best:.4f}" if rec.best is not None else "none"
-            _say(f"mftune: {head} done: {rec.trials} trials ({rec.errors} failed), {rec.epochs} epochs, "
-                 f"{rec.wall_s:.1f}s; best {cfg.metric} {best}; top {len(rec.top_k)} -> {nxt}")
+            _say(
+                f"mftune: {head} done: {rec.trials} trials ({rec.errors} failed), {rec.epochs} epochs, "
+                f"{rec.wall_s:.1f}s; best {cfg.metric} {best}; top {len(rec.top_k)} -> {nxt}"
+            )
         if not rec.top_k:
             state.status = "failed"
             state.save(out)
@@ -125,16 +131,27 @@ def run(cfg: ExperimentConfig, resume: bool = False) -> ExperimentResult:
 
 
 def raise_no_result(cfg: ExperimentConfig, spec: StageSpec) -> None:
-    print(f"mftune: stage {spec.name}: no trial reported a finite {cfg.metric}; stopping here "
-          f"(see {cfg.output / spec.name} for the trials' error.txt)", file=sys.stderr, flush=True)
+    print(
+        f"mftune: stage {spec.name}: no trial reported a finite {cfg.metric}; stopping here "
+        f"(see {cfg.output / spec.name} for the trials' error.txt)",
+        file=sys.stderr,
+        flush=True,
+    )
     raise SystemExit(1)
 
 
 # ---------------------------------------------------------------------- stages
 
 
-def _run_stage(cfg: ExperimentConfig, spec: StageSpec, index: int, points: list[dict[str, Any]],
-               warm: list[list[Any]], concurrent: int, events_path: Path) -> tuple[list[TrialOutcome], float]:
+def _run_stage(
+    cfg: ExperimentConfig,
+    spec: StageSpec,
+    index: int,
+    points: list[dict[str, Any]],
+    warm: list[list[Any]],
+    concurrent: int,
+    events_path: Path,
+) -> tuple[list[TrialOutcome], float]:
     from ray import tune
 
     from pipeline.tasks import load_custom_trainable
@@ -143,30 +160,43 @@ def _run_stage(cfg: ExperimentConfig, spec: StageSpec, index: int, points: list[
     fn = load_custom_trainable(cfg.task) if cfg.custom else make_trainable(cfg.setup(spec.fidelity))
     trials = spec.budget.trials
     run = TunerRun(
-        name=spec.name, experiment_dir=cfg.output,
+        name=spec.name,
+        experiment_dir=cfg.output,
         trainable=tune.with_resources(fn, {"cpu": cfg.cpus_per_trial, "gpu": cfg.gpus_per_trial}),
-        metric=cfg.metric, mode=cfg.mode, num_samples=trials if trials is not None else -1,
+        metric=cfg.metric,
+        mode=cfg.mode,
+        num_samples=trials if trials is not None else -1,
         concurrent=_limit(cfg, spec, concurrent),
-        max_epochs_total=spec.budget.epochs, max_seconds=spec.budget.time_s,
-        reuse_actors=cfg.reuse_actors, verbose=cfg.verbose, max_failures=cfg.max_failures,
-        trial_max_iterations=spec.fidelity.max_epochs if cfg.custom else None)
+        max_epochs_total=spec.budget.epochs,
+        max_seconds=spec.budget.time_s,
+        reuse_actors=cfg.reuse_actors,
+        verbose=cfg.verbose,
+        max_failures=cfg.max_failures,
+        trial_max_iterations=spec.fidelity.max_epochs if cfg.custom else None,
+    )
 
     def algorithms():
-        ctx = SearchContext(space=cfg.space, metric=cfg.metric, mode=cfg.mode, seed=stage_seed(cfg.seed, index),
-                            max_t=spec.fidelity.max_epochs, points_to_evaluate=tuple(points))
+        ctx = SearchContext(
+            space=cfg.space,
+            metric=cfg.metric,
+            mode=cfg.mode,
+            seed=stage_seed(cfg.seed, index),
+            max_t=spec.fidelity.max_epochs,
+            points_to_evaluate=tuple(points),
+        )
         searcher = SEARCHERS[spec.searcher](ctx)
         for config, value in warm:
             searcher.add_evaluated_point(config, value)
         return searcher, SCHEDULERS[spec.scheduler](ctx)
 
     grid, wall, _ = fit(run, algorithms)
-    outcomes = merge_completed(outcomes_from_grid(grid, cfg.metric), read_events(events_path), spec.name,
-                               cfg.metric)
+    outcomes = merge_completed(outcomes_from_grid(grid, cfg.metric), read_events(events_path), spec.name, cfg.metric)
     return outcomes, wall
 
 
-def _finish_stage(rec: StageRecord, spec: StageSpec, outcomes: list[TrialOutcome], wall: float, mode: str,
-                  out: Path) -> None:
+def _finish_stage(
+    rec: StageRecord, spec: StageSpec, outcomes: list[TrialOutcome], wall: float, mode: str, out: Path
+) -> None:
     rec.top_k = top_k(outcomes, mode, spec.top_k)
     rec.observations = observations(outcomes)
     rec.trials = len(outcomes)
@@ -184,10 +214,20 @@ def _finish_stage(rec: StageRecord, spec: StageSpec, outcomes: list[TrialOutcome
 def outcomes_table(outcomes: list[TrialOutcome], stage: str) -> pd.DataFrame:
     rows = []
     for o in outcomes:
-        row: dict[str, Any] = {"stage": stage, "trial_id": o.trial_id, "failed": o.error or o.value is None,
-                               "recovered": o.recovered, "training_iteration": o.iterations}
-        row.update({k: v for k, v in o.metrics.items()
-                    if isinstance(v, (int, float, str, bool)) and k not in row and k != "trial_id"})
+        row: dict[str, Any] = {
+            "stage": stage,
+            "trial_id": o.trial_id,
+            "failed": o.error or o.value is None,
+            "recovered": o.recovered,
+            "training_iteration": o.iterations,
+        }
+        row.update(
+            {
+                k: v
+                for k, v in o.metrics.items()
+                if isinstance(v, (int, float, str, bool)) and k not in row and k != "trial_id"
+            }
+        )
         row.update({f"config/{k}": v for k, v in _flatten(o.config).items()})
         rows.append(row)
     return pd.DataFrame(rows)
@@ -225,29 +265,48 @@ def _run_cv(cfg: ExperimentConfig, state: PipelineState, concurrent: int, events
     from searchers.random_search import RandomSearcher
 
     cv, rec = cfg.cv, state.cv
-    finalists = state.stages[-1].top_k[:cv.top_k]
+    finalists = state.stages[-1].top_k[: cv.top_k]
     if rec.status == DONE:
         _say("mftune: cv: finished before")
         return
     rec.status, rec.finalists = RUNNING, finalists
     state.save(cfg.output)
     n = len(finalists) * cv.folds
-    _say(f"mftune: cv: {cv.folds} folds x {len(finalists)} finalists at {_describe(cfg, cv.fidelity)} "
-         f"({n} trials, folds stratified over every labelled row)")
+    _say(
+        f"mftune: cv: {cv.folds} folds x {len(finalists)} finalists at {_describe(cfg, cv.fidelity)} "
+        f"({n} trials, folds stratified over every labelled row)"
+    )
     fn = make_trainable(cfg.setup(cv.fidelity, cv_folds=cv.folds))
     run = TunerRun(
-        name="cv", experiment_dir=cfg.output,
+        name="cv",
+        experiment_dir=cfg.output,
         trainable=tune.with_resources(fn, {"cpu": cfg.cpus_per_trial, "gpu": cfg.gpus_per_trial}),
-        metric=cfg.metric, mode=cfg.mode, num_samples=n, concurrent=min(concurrent, n),
-        max_epochs_total=None, max_seconds=None, reuse_actors=cfg.reuse_actors, verbose=cfg.verbose,
-        max_failures=cfg.max_failures, label="cv ",
-        show_best=False)
+        metric=cfg.metric,
+        mode=cfg.mode,
+        num_samples=n,
+        concurrent=min(concurrent, n),
+        max_epochs_total=None,
+        max_seconds=None,
+        reuse_actors=cfg.reuse_actors,
+        verbose=cfg.verbose,
+        max_failures=cfg.max_failures,
+        label="cv ",
+        show_best=False,
+    )
 
     def algorithms():
-        searcher = RandomSearcher(cv_space(cfg.space, len(finalists), cv.folds), metric=cfg.metric,
-                                  mode=cfg.mode, seed=cfg.seed, points_to_evaluate=cv_points(finalists, cv.folds))
-        return searcher, SCHEDULERS["fifo"](SearchContext(space=cfg.space, metric=cfg.metric, mode=cfg.mode,
-                                                          seed=cfg.seed, max_t=cv.fidelity.max_epochs))
+        searcher = RandomSearcher(
+            cv_space(cfg.space, len(finalists), cv.folds),
+            metric=cfg.metric,
+            mode=cfg.mode,
+            seed=cfg.seed,
+            points_to_evaluate=cv_points(finalists, cv.folds),
+        )
+        return searcher, SCHEDULERS["fifo"](
+            SearchContext(
+                space=cfg.space, metric=cfg.metric, mode=cfg.mode, seed=cfg.seed, max_t=cv.fidelity.max_epochs
+            )
+        )
 
     grid, wall, _ = fit(run, algorithms)
     outcomes = merge_completed(outcomes_from_grid(grid, cfg.metric), read_events(events_path), "cv", cfg.metric)
@@ -259,9 +318,15 @@ def _run_cv(cfg: ExperimentConfig, state: PipelineState, concurrent: int, events
     rec.status = DONE
     state.save(cfg.output)
     for s, c in zip(scores, finalists):
-        mean = f"{s.mean:.4f} ± {s.std:.4f}" if s.std is not None else (f"{s.mean:.4f}" if s.mean is not None else "failed")
-        _say(f"  finalist {s.index + 1}: {cfg.metric} {mean} over {len(s.finite)}/{cv.folds} folds "
-             f"(stage {state.stages[-1].name}: {c.value:.4f})")
+        mean = (
+            f"{s.mean:.4f} ± {s.std:.4f}"
+            if s.std is not None
+            else (f"{s.mean:.4f}" if s.mean is not None else "failed")
+        )
+        _say(
+            f"  finalist {s.index + 1}: {cfg.metric} {mean} over {len(s.finite)}/{cv.folds} folds "
+            f"(stage {state.stages[-1].name}: {c.value:.4f})"
+        )
 
 
 # --------------------------------------------------------------------- results
@@ -269,15 +334,21 @@ def _run_cv(cfg: ExperimentConfig, state: PipelineState, concurrent: int, events
 
 def _write_results(cfg: ExperimentConfig, state: PipelineState) -> ExperimentResult:
     out = cfg.output
-    tables = [pd.read_csv(out / STAGE_TABLES / f"{s.name}.csv") for s in state.stages
-              if (out / STAGE_TABLES / f"{s.name}.csv").is_file()]
+    tables = [
+        pd.read_csv(out / STAGE_TABLES / f"{s.name}.csv")
+        for s in state.stages
+        if (out / STAGE_TABLES / f"{s.name}.csv").is_file()
+    ]
     trials = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame()
     write_trials(trials, out)
     best = _best(cfg, state)
     written = ["trials.csv", "trials.parquet"]
     if state.cv is not None and state.cv.status == DONE:
-        rows = [{"finalist": j + 1, "fold": f, cfg.metric: v, "config": c.config}
-                for j, (c, scores) in enumerate(zip(state.cv.finalists, state.cv.scores)) for f, v in enumerate(scores)]
+        rows = [
+            {"finalist": j + 1, "fold": f, cfg.metric: v, "config": c.config}
+            for j, (c, scores) in enumerate(zip(state.cv.finalists, state.cv.scores))
+            for f, v in enumerate(scores)
+        ]
         cv_table = pd.DataFrame(rows)
         atomic_write(out / "cv.csv", lambda p: cv_table.to_csv(p, index=False))
         written.append("cv.csv")
@@ -301,11 +372,15 @@ def _write_results(cfg: ExperimentConfig, state: PipelineState) -> ExperimentRes
     else:
         if "cv_mean" in best:
             std = f" ± {best['cv_std']:.4f}" if best.get("cv_std") is not None else ""
-            _say(f"mftune: best {cfg.metric} = {best['value']:.4f}{std} ({cfg.cv.folds}-fold CV of finalist "
-                 f"{best['finalist']}; {best['stage_value']:.4f} in stage {state.stages[-1].name})")
+            _say(
+                f"mftune: best {cfg.metric} = {best['value']:.4f}{std} ({cfg.cv.folds}-fold CV of finalist "
+                f"{best['finalist']}; {best['stage_value']:.4f} in stage {state.stages[-1].name})"
+            )
         else:
-            _say(f"mftune: best {cfg.metric} = {best['value']:.4f} (trial {best['trial_id']}, stage "
-                 f"{state.stages[-1].name})")
+            _say(
+                f"mftune: best {cfg.metric} = {best['value']:.4f} (trial {best['trial_id']}, stage "
+                f"{state.stages[-1].name})"
+            )
         _say(f"mftune: best config: {best['config']}")
     _say(f"mftune: results in {out} ({', '.join(written)}, Ray state per stage)")
     return ExperimentResult(out, best, n_trials, n_errors, wall, epochs)
@@ -315,25 +390,65 @@ def _best(cfg: ExperimentConfig, state: PipelineState) -> dict[str, Any] | None:
     last = state.stages[-1]
     if not last.top_k:
         return None
-    base = {"task": cfg.task, "metric": cfg.metric, "mode": cfg.mode, "seed": cfg.seed,
-            "stages": [{"name": s.name, "trials": s.trials, "failed": s.errors, "epochs": s.epochs,
-                        "wall_s": s.wall_s, "best": s.best, "top_k": [c.value for c in s.top_k]}
-                       for s in state.stages]}
+    base = {
+        "task": cfg.task,
+        "metric": cfg.metric,
+        "mode": cfg.mode,
+        "seed": cfg.seed,
+        "stages": [
+            {
+                "name": s.name,
+                "trials": s.trials,
+                "failed": s.errors,
+                "epochs": s.epochs,
+                "wall_s": s.wall_s,
+                "best": s.best,
+                "top_k": [c.value for c in s.top_k],
+            }
+            for s in state.stages
+        ],
+    }
     cv = state.cv
     if cv is None or cv.status != DONE or cv.winner is None:
         top = last.top_k[0]
-        return {**base, "value": top.value, "config": top.config, "trial_id": top.trial_id,
-                "iterations": top.iterations, "fidelity": vars(cfg.stages[-1].fidelity),
-                "checkpoint": top.checkpoint}
+        return {
+            **base,
+            "value": top.value,
+            "config": top.config,
+            "trial_id": top.trial_id,
+            "iterations": top.iterations,
+            "fidelity": vars(cfg.stages[-1].fidelity),
+            "checkpoint": top.checkpoint,
+        }
     scores = [FinalistScore(j, fold) for j, fold in enumerate(cv.scores)]
     win = scores[cv.winner]
-    finalists = [{"config": c.config, "stage_value": c.value, "trial_id": c.trial_id, "cv_scores": s.scores,
-                  "cv_mean": s.mean, "cv_std": s.std} for c, s in zip(cv.finalists, scores)]
-    return {**base, "value": win.mean, "cv_mean": win.mean, "cv_std": win.std, "cv_scores": win.scores,
-            "folds": cfg.cv.folds, "finalist": cv.winner + 1, "config": cv.finalists[cv.winner].config,
-            "stage_value": cv.finalists[cv.winner].value, "trial_id": cv.finalists[cv.winner].trial_id,
-            "checkpoint": cv.finalists[cv.winner].checkpoint,
-            "fidelity": vars(cfg.cv.fidelity), "finalists": finalists, "cv_epochs": cv.epochs}
+    finalists = [
+        {
+            "config": c.config,
+            "stage_value": c.value,
+            "trial_id": c.trial_id,
+            "cv_scores": s.scores,
+            "cv_mean": s.mean,
+            "cv_std": s.std,
+        }
+        for c, s in zip(cv.finalists, scores)
+    ]
+    return {
+        **base,
+        "value": win.mean,
+        "cv_mean": win.mean,
+        "cv_std": win.std,
+        "cv_scores": win.scores,
+        "folds": cfg.cv.folds,
+        "finalist": cv.winner + 1,
+        "config": cv.finalists[cv.winner].config,
+        "stage_value": cv.finalists[cv.winner].value,
+        "trial_id": cv.finalists[cv.winner].trial_id,
+        "checkpoint": cv.finalists[cv.winner].checkpoint,
+        "fidelity": vars(cfg.cv.fidelity),
+        "finalists": finalists,
+        "cv_epochs": cv.epochs,
+    }
 
 
 # ----------------------------------------------------------------------- text
@@ -360,9 +475,11 @@ def _budget(spec: StageSpec) -> str:
 
 
 def _write_settings(settings: dict[str, Any], path: Path) -> None:
-    text = ("# The settings this experiment was started with (stages spelled out);\n"
-            "# `python -m pipeline.run --resume DIR` reads them, and `--config` accepts this file.\n"
-            + yaml.safe_dump(settings, sort_keys=False))
+    text = (
+        "# The settings this experiment was started with (stages spelled out);\n"
+        "# `python -m pipeline.run --resume DIR` reads them, and `--config` accepts this file.\n"
+        + yaml.safe_dump(settings, sort_keys=False)
+    )
 
     def write(tmp: str) -> None:
         with open(tmp, "w") as f:

@@ -41,8 +41,9 @@ def flag(raw: Mapping[str, Any], key: str, default: bool, where: str = "") -> bo
     return value
 
 
-def number(raw: Mapping[str, Any], key: str, default: Any, kind: type, ok: Callable[[Any], bool],
-           allowed: str, where: str = "") -> Any:
+def number(
+    raw: Mapping[str, Any], key: str, default: Any, kind: type, ok: Callable[[Any], bool], allowed: str, where: str = ""
+) -> Any:
     """An int or float (strings from flags are parsed) that satisfies ``ok``."""
     value = raw.get(key)
     if value is None:
@@ -61,8 +62,9 @@ def number(raw: Mapping[str, Any], key: str, default: Any, kind: type, ok: Calla
     return parsed
 
 
-def mapping(raw: Mapping[str, Any], key: str, allowed: tuple[str, ...], where: str = "",
-            required: bool = False) -> dict[str, Any] | None:
+def mapping(
+    raw: Mapping[str, Any], key: str, allowed: tuple[str, ...], where: str = "", required: bool = False
+) -> dict[str, Any] | None:
     """A nested mapping whose keys are all in ``allowed``."""
     value = raw.get(key)
     name = qualify(where, key)

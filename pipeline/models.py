@@ -14,8 +14,15 @@ class SmallCNN(nn.Module):
     architecture (and so the meaning of the hyperparameters) of the full one.
     """
 
-    def __init__(self, resolution: int, n_classes: int, channels: int = 16, hidden: int = 64,
-                 dropout: float = 0.0, in_channels: int = 1):
+    def __init__(
+        self,
+        resolution: int,
+        n_classes: int,
+        channels: int = 16,
+        hidden: int = 64,
+        dropout: float = 0.0,
+        in_channels: int = 1,
+    ):
         super().__init__()
         layers: list[nn.Module] = []
         size, c_in = resolution, in_channels
@@ -27,8 +34,12 @@ class SmallCNN(nn.Module):
             c_in = c_out
         self.features = nn.Sequential(*layers)
         self.head = nn.Sequential(
-            nn.Flatten(), nn.Linear(c_in * size * size, hidden), nn.ReLU(),
-            nn.Dropout(dropout), nn.Linear(hidden, n_classes))
+            nn.Flatten(),
+            nn.Linear(c_in * size * size, hidden),
+            nn.ReLU(),
+            nn.Dropout(dropout),
+            nn.Linear(hidden, n_classes),
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.features(x))
@@ -37,8 +48,7 @@ class SmallCNN(nn.Module):
 class MLP(nn.Module):
     """``layers`` hidden layers of width ``hidden`` with ReLU and dropout."""
 
-    def __init__(self, n_inputs: int, n_outputs: int, hidden: int = 64, layers: int = 2,
-                 dropout: float = 0.0):
+    def __init__(self, n_inputs: int, n_outputs: int, hidden: int = 64, layers: int = 2, dropout: float = 0.0):
         super().__init__()
         mods: list[nn.Module] = []
         width = n_inputs

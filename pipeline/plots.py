@@ -33,8 +33,7 @@ def _save(fig, path: Path) -> Path:
     return path
 
 
-def curves(runs: Sequence[tuple[str, pd.DataFrame]], x: str, xlabel: str, ylabel: str, title: str,
-           path: Path) -> Path:
+def curves(runs: Sequence[tuple[str, pd.DataFrame]], x: str, xlabel: str, ylabel: str, title: str, path: Path) -> Path:
     """Best-so-far step curves; runs sharing a label share a colour (one legend entry)."""
     fig = _figure()
     ax = fig.add_subplot()
@@ -44,8 +43,15 @@ def curves(runs: Sequence[tuple[str, pd.DataFrame]], x: str, xlabel: str, ylabel
         if df.empty:
             continue
         color = COLORS[labels.index(label) % len(COLORS)]
-        ax.step(df[x], df["best"], where="post", color=color, alpha=0.8, linewidth=1.4,
-                label=None if label in shown else label)
+        ax.step(
+            df[x],
+            df["best"],
+            where="post",
+            color=color,
+            alpha=0.8,
+            linewidth=1.4,
+            label=None if label in shown else label,
+        )
         shown.add(label)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
@@ -91,8 +97,13 @@ def rungs(reached: dict[str, dict[int, int]], path: Path) -> Path:
     width = 0.8 / max(1, len(reached))
     for i, (stage, counts) in enumerate(reached.items()):
         epochs = np.array(sorted(counts))
-        ax.bar(epochs + (i - (len(reached) - 1) / 2) * width, [counts[e] for e in epochs], width=width,
-               color=COLORS[i % len(COLORS)], label=stage)
+        ax.bar(
+            epochs + (i - (len(reached) - 1) / 2) * width,
+            [counts[e] for e in epochs],
+            width=width,
+            color=COLORS[i % len(COLORS)],
+            label=stage,
+        )
     ax.set_xlabel("epoch (rung)")
     ax.set_ylabel("trials that reached it")
     ax.set_title("How many trials reached each epoch")

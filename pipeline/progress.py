@@ -41,8 +41,9 @@ class ProgressPrinter(Callback):
             if self.done % self.every == 0:
                 self._line("trials finished", trials)
         elif improved or self.done % self.every == 0:
-            self._line(f"best {self.metric}={self.best:.4f}" if self.best is not None else "no finite result yet",
-                       trials)
+            self._line(
+                f"best {self.metric}={self.best:.4f}" if self.best is not None else "no finite result yet", trials
+            )
 
     def on_trial_error(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
         self.done += 1
@@ -61,5 +62,6 @@ class ProgressPrinter(Callback):
         took = f"  {time.monotonic() - self._start:.1f}s" if self._start is not None else ""
         total = f"/{self.total}" if self.total else ""
         width = len(str(self.total or ""))
-        print(f"  {self.label}[{self.done:>{width}}{total}] {text}  ({epochs} epochs){took}",
-              file=sys.stdout, flush=True)
+        print(
+            f"  {self.label}[{self.done:>{width}}{total}] {text}  ({epochs} epochs){took}", file=sys.stdout, flush=True
+        )

@@ -35,17 +35,23 @@ def outcomes_from_grid(grid: Any, metric: str) -> list[TrialOutcome]:
     for result in grid:
         metrics = dict(result.metrics or {})
         trial_id = metrics.get("trial_id") or _trial_id_from_path(result.path)
-        out.append(TrialOutcome(
-            trial_id=str(trial_id), config=dict(result.config or {}),
-            value=None if result.error else finite_or_none(metrics.get(metric)),
-            iterations=int(metrics.get("training_iteration") or 0),
-            error=result.error is not None, metrics=metrics,
-            checkpoint=result.checkpoint.path if result.checkpoint else None))
+        out.append(
+            TrialOutcome(
+                trial_id=str(trial_id),
+                config=dict(result.config or {}),
+                value=None if result.error else finite_or_none(metrics.get(metric)),
+                iterations=int(metrics.get("training_iteration") or 0),
+                error=result.error is not None,
+                metrics=metrics,
+                checkpoint=result.checkpoint.path if result.checkpoint else None,
+            )
+        )
     return out
 
 
-def merge_completed(outcomes: list[TrialOutcome], events: Iterable[dict[str, Any]], stage: str,
-                    metric: str) -> list[TrialOutcome]:
+def merge_completed(
+    outcomes: list[TrialOutcome], events: Iterable[dict[str, Any]], stage: str, metric: str
+) -> list[TrialOutcome]:
     """Put back completed results that Ray's restored state lost or ran over.
 
     A driver killed between a trial's completion and Ray's next experiment snapshot
@@ -66,12 +72,16 @@ def merge_completed(outcomes: list[TrialOutcome], events: Iterable[dict[str, Any
     merged = []
     for o in outcomes:
         event = logged.pop(o.trial_id, None)
-        if event is not None and finite_or_none(event.get("value")) is not None \
-                and (o.value is None or _iterations(event) > o.iterations):
+        if (
+            event is not None
+            and finite_or_none(event.get("value")) is not None
+            and (o.value is None or _iterations(event) > o.iterations)
+        ):
             o = _logged_outcome(event, metric, config=o.config, recovered=False)
         merged.append(o)
-    merged += [_logged_outcome(event, metric, config=event.get("config") or {}, recovered=True)
-               for event in logged.values()]
+    merged += [
+        _logged_outcome(event, metric, config=event.get("config") or {}, recovered=True) for event in logged.values()
+    ]
     return merged
 
 
@@ -81,8 +91,14 @@ def _iterations(event: dict[str, Any]) -> int:
 
 def _logged_outcome(event: dict[str, Any], metric: str, config: dict[str, Any], recovered: bool) -> TrialOutcome:
     """A trial's outcome as the events log recorded its completion: the metric only, no checkpoint."""
-    return TrialOutcome(trial_id=event["trial"], config=config, value=event.get("value"),
-                        iterations=_iterations(event), metrics={metric: event.get("value")}, recovered=recovered)
+    return TrialOutcome(
+        trial_id=event["trial"],
+        config=config,
+        value=event.get("value"),
+        iterations=_iterations(event),
+        metrics={metric: event.get("value")},
+        recovered=recovered,
+    )
 
 
 def config_key(config: dict[str, Any]) -> str:
@@ -104,8 +120,12 @@ def rank(outcomes: Iterable[TrialOutcome], mode: str) -> list[TrialOutcome]:
 
 
 def top_k(outcomes: Iterable[TrialOutcome], mode: str, k: int) -> list[Candidate]:
-    return [Candidate(config=o.config, value=float(o.value), trial_id=o.trial_id, iterations=o.iterations,
-                      checkpoint=o.checkpoint) for o in rank(outcomes, mode)[:k]]
+    return [
+        Candidate(
+            config=o.config, value=float(o.value), trial_id=o.trial_id, iterations=o.iterations, checkpoint=o.checkpoint
+        )
+        for o in rank(outcomes, mode)[:k]
+    ]
 
 
 def observations(outcomes: Iterable[TrialOutcome]) -> list[list[Any]]:

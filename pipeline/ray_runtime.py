@@ -47,8 +47,12 @@ def init(address: str | None, verbose: bool) -> dict[str, float]:
     import ray
 
     if not ray.is_initialized():
-        ray.init(address=address, log_to_driver=verbose, include_dashboard=False,
-                 logging_level=logging.INFO if verbose else logging.ERROR)
+        ray.init(
+            address=address,
+            log_to_driver=verbose,
+            include_dashboard=False,
+            logging_level=logging.INFO if verbose else logging.ERROR,
+        )
     quiet_loggers(verbose)
     return {k: float(v) for k, v in ray.cluster_resources().items()}
 

@@ -26,30 +26,52 @@ class SearchContext:
 def _random(ctx: SearchContext):
     from searchers.random_search import RandomSearcher
 
-    return RandomSearcher(ctx.space, metric=ctx.metric, mode=ctx.mode, seed=ctx.seed,
-                          points_to_evaluate=list(ctx.points_to_evaluate), resource_attr=ctx.time_attr)
+    return RandomSearcher(
+        ctx.space,
+        metric=ctx.metric,
+        mode=ctx.mode,
+        seed=ctx.seed,
+        points_to_evaluate=list(ctx.points_to_evaluate),
+        resource_attr=ctx.time_attr,
+    )
 
 
 def _tpe(ctx: SearchContext):
     from searchers.tpe.searcher import TPESearcher
 
-    return TPESearcher(ctx.space, metric=ctx.metric, mode=ctx.mode, seed=ctx.seed,
-                       points_to_evaluate=list(ctx.points_to_evaluate), resource_attr=ctx.time_attr)
+    return TPESearcher(
+        ctx.space,
+        metric=ctx.metric,
+        mode=ctx.mode,
+        seed=ctx.seed,
+        points_to_evaluate=list(ctx.points_to_evaluate),
+        resource_attr=ctx.time_attr,
+    )
 
 
 def _gp(ctx: SearchContext):
     from searchers.gp.searcher import GPSearcher
 
-    return GPSearcher(ctx.space, metric=ctx.metric, mode=ctx.mode, seed=ctx.seed,
-                      points_to_evaluate=list(ctx.points_to_evaluate), resource_attr=ctx.time_attr)
+    return GPSearcher(
+        ctx.space,
+        metric=ctx.metric,
+        mode=ctx.mode,
+        seed=ctx.seed,
+        points_to_evaluate=list(ctx.points_to_evaluate),
+        resource_attr=ctx.time_attr,
+    )
 
 
 def _hyperopt(ctx: SearchContext):
     from ray.tune.search.hyperopt import HyperOptSearch
 
-    return HyperOptSearch(ctx.space.to_ray(), metric=ctx.metric, mode=ctx.mode,
-                          random_state_seed=ctx.seed,
-                          points_to_evaluate=list(ctx.points_to_evaluate) or None)
+    return HyperOptSearch(
+        ctx.space.to_ray(),
+        metric=ctx.metric,
+        mode=ctx.mode,
+        random_state_seed=ctx.seed,
+        points_to_evaluate=list(ctx.points_to_evaluate) or None,
+    )
 
 
 def _fifo(ctx: SearchContext):
@@ -61,8 +83,7 @@ def _fifo(ctx: SearchContext):
 def _ray_asha(ctx: SearchContext):
     from ray.tune.schedulers import AsyncHyperBandScheduler
 
-    return AsyncHyperBandScheduler(time_attr=ctx.time_attr, max_t=ctx.max_t, grace_period=1,
-                                   reduction_factor=3)
+    return AsyncHyperBandScheduler(time_attr=ctx.time_attr, max_t=ctx.max_t, grace_period=1, reduction_factor=3)
 
 
 def _ray_hyperband(ctx: SearchContext):
@@ -75,8 +96,14 @@ def _mftune_asha(rule: str) -> Callable[[SearchContext], Any]:
     def factory(ctx: SearchContext):
         from schedulers import ASHAScheduler
 
-        return ASHAScheduler(resource_attr=ctx.time_attr, min_resource=1, max_resource=ctx.max_t,
-                             reduction_factor=3, rule=rule, seed=ctx.seed)
+        return ASHAScheduler(
+            resource_attr=ctx.time_attr,
+            min_resource=1,
+            max_resource=ctx.max_t,
+            reduction_factor=3,
+            rule=rule,
+            seed=ctx.seed,
+        )
 
     return factory
 
@@ -84,8 +111,7 @@ def _mftune_asha(rule: str) -> Callable[[SearchContext], Any]:
 def _mftune_hyperband(ctx: SearchContext):
     from schedulers import HyperbandScheduler
 
-    return HyperbandScheduler(resource_attr=ctx.time_attr, min_resource=1, max_resource=ctx.max_t,
-                              reduction_factor=3)
+    return HyperbandScheduler(resource_attr=ctx.time_attr, min_resource=1, max_resource=ctx.max_t, reduction_factor=3)
 
 
 def _bohb(synchronous: bool) -> Callable[[SearchContext], Any]:
@@ -94,8 +120,14 @@ def _bohb(synchronous: bool) -> Callable[[SearchContext], Any]:
     def factory(ctx: SearchContext):
         from schedulers import HyperbandScheduler
 
-        return HyperbandScheduler(resource_attr=ctx.time_attr, min_resource=1, max_resource=ctx.max_t,
-                                  reduction_factor=3, synchronous=synchronous, seed=ctx.seed)
+        return HyperbandScheduler(
+            resource_attr=ctx.time_attr,
+            min_resource=1,
+            max_resource=ctx.max_t,
+            reduction_factor=3,
+            synchronous=synchronous,
+            seed=ctx.seed,
+        )
 
     return factory
 
@@ -134,6 +166,8 @@ def stage_searcher(searcher: str | None, scheduler: str) -> str:
     if searcher is None:
         return paired or "tpe"
     if paired is not None and searcher != paired:
-        raise ValueError(f"scheduler {scheduler} is Hyperband with the {paired} searcher; use searcher "
-                         f"{paired}, or scheduler hyperband with {searcher}")
+        raise ValueError(
+            f"scheduler {scheduler} is Hyperband with the {paired} searcher; use searcher "
+            f"{paired}, or scheduler hyperband with {searcher}"
+        )
     return searcher

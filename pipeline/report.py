@@ -37,8 +37,14 @@ def write_report(path: str | Path) -> Path:
     imp = parameter_importance(exp)
     if imp is not None:
         stage, names, values = imp
-        figures.append(("Parameter importance", plots.importance(
-            names, values, f"Parameter importance for {exp.metric} (stage {stage})", out / "importance.png")))
+        figures.append(
+            (
+                "Parameter importance",
+                plots.importance(
+                    names, values, f"Parameter importance for {exp.metric} (stage {stage})", out / "importance.png"
+                ),
+            )
+        )
     reached = rung_counts(exp)
     if reached:
         figures.append(("Trials per rung", plots.rungs(reached, out / "rungs.png")))
@@ -73,8 +79,7 @@ def parameter_importance(exp: Experiment, min_trials: int = 8) -> tuple[str, lis
         ys.append(e["value"])
     if len(rows) < min_trials or np.ptp(ys) == 0:
         return None
-    forest = RandomForestRegressor(n_estimators=200, min_samples_leaf=2,
-                                   random_state=int(exp.settings.get("seed", 0)))
+    forest = RandomForestRegressor(n_estimators=200, min_samples_leaf=2, random_state=int(exp.settings.get("seed", 0)))
     forest.fit(np.array(rows), np.array(ys))
     names = list(space.names)
     values = [float(forest.feature_importances_[space.slice_of(n)].sum()) for n in names]
@@ -98,20 +103,34 @@ def rung_counts(exp: Experiment) -> dict[str, dict[int, int]]:
 
 def _markdown(exp: Experiment, figures: list[tuple[str, Path]], imp) -> str:
     s = exp.settings
-    lines = [f"# Experiment report: {exp.path.name}", "",
-             f"Task `{s['task']}`, metric `{exp.metric}` ({exp.mode}), seed {s.get('seed', 0)}; "
-             f"status {exp.state.status}, {exp.state.sessions} session(s).", "", "## Stages", "",
-             "| stage | fidelity | searcher + scheduler | trials (failed) | epochs | wall s | best | handed on |",
-             "|---|---|---|---|---|---|---|---|"]
+    lines = [
+        f"# Experiment report: {exp.path.name}",
+        "",
+        f"Task `{s['task']}`, metric `{exp.metric}` ({exp.mode}), seed {s.get('seed', 0)}; "
+        f"status {exp.state.status}, {exp.state.sessions} session(s).",
+        "",
+        "## Stages",
+        "",
+        "| stage | fidelity | searcher + scheduler | trials (failed) | epochs | wall s | best | handed on |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for spec, rec in zip(s["stages"], exp.state.stages):
         fid = f"{spec.get('resolution', 'native')} px, {spec['data_fraction']:g} of rows, <= {spec['max_epochs']} ep"
         best = f"{rec.best:.4f}" if rec.best is not None else "-"
-        lines.append(f"| {rec.name} | {fid} | {spec['searcher']} + {spec['scheduler']} | {rec.trials} ({rec.errors}) "
-                     f"| {rec.epochs} | {rec.wall_s:.1f} | {best} | {len(rec.top_k)} |")
+        lines.append(
+            f"| {rec.name} | {fid} | {spec['searcher']} + {spec['scheduler']} | {rec.trials} ({rec.errors}) "
+            f"| {rec.epochs} | {rec.wall_s:.1f} | {best} | {len(rec.top_k)} |"
+        )
     lines += ["", "## Best configuration", ""]
     lines += _best_section(exp)
-    lines += ["", "## Trials", "", f"All trials are in `trials.csv` / `trials.parquet`; the best {_TOP_ROWS} "
-              "of each stage (more epochs first, then the metric):", ""]
+    lines += [
+        "",
+        "## Trials",
+        "",
+        f"All trials are in `trials.csv` / `trials.parquet`; the best {_TOP_ROWS} "
+        "of each stage (more epochs first, then the metric):",
+        "",
+    ]
     lines += _trials_section(exp)
     if figures:
         lines += ["", "## Plots", ""]
@@ -129,9 +148,13 @@ def _best_section(exp: Experiment) -> list[str]:
     lines = []
     if "cv_mean" in best:
         std = f" ± {best['cv_std']:.4f}" if best.get("cv_std") is not None else ""
-        lines += [f"Winner: finalist {best['finalist']} with {exp.metric} **{best['cv_mean']:.4f}{std}** "
-                  f"(mean ± sample std over {best['folds']} folds).", "",
-                  "| finalist | CV mean ± std | fold scores | last-stage value |", "|---|---|---|---|"]
+        lines += [
+            f"Winner: finalist {best['finalist']} with {exp.metric} **{best['cv_mean']:.4f}{std}** "
+            f"(mean ± sample std over {best['folds']} folds).",
+            "",
+            "| finalist | CV mean ± std | fold scores | last-stage value |",
+            "|---|---|---|---|",
+        ]
         for i, f in enumerate(best["finalists"]):
             mean = "-" if f["cv_mean"] is None else f"{f['cv_mean']:.4f}"
             std = "" if f["cv_std"] is None else f" ± {f['cv_std']:.4f}"
@@ -154,8 +177,12 @@ def _trials_section(exp: Experiment) -> list[str]:
         part = part.assign(_v=part[exp.metric] * (-1 if exp.mode == "max" else 1))
         part = part.sort_values(["training_iteration", "_v"], ascending=[False, True]).head(_TOP_ROWS)
         cols = ["trial_id", exp.metric, "training_iteration"] + config_cols
-        lines += [f"**{stage}**", "", "| " + " | ".join(c.removeprefix("config/") for c in cols) + " |",
-                  "|" + "---|" * len(cols)]
+        lines += [
+            f"**{stage}**",
+            "",
+            "| " + " | ".join(c.removeprefix("config/") for c in cols) + " |",
+            "|" + "---|" * len(cols),
+        ]
         for _, row in part.iterrows():
             lines.append("| " + " | ".join(_cell(row.get(c)) for c in cols) + " |")
         lines.append("")
@@ -171,8 +198,9 @@ def _cell(v: Any) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m pipeline.report",
-                                 description="Write report.md and plots/ for an experiment directory.")
+    ap = argparse.ArgumentParser(
+        prog="python -m pipeline.report", description="Write report.md and plots/ for an experiment directory."
+    )
     ap.add_argument("experiment", metavar="DIR")
     args = ap.parse_args(argv)
     try:

@@ -31,52 +31,82 @@ def build_parser() -> argparse.ArgumentParser:
     from pipeline.registry import SCHEDULERS, SEARCHERS
     from pipeline.tasks import TASKS
 
-    p = _Parser(prog=PROG, description=__doc__.split("\n\n")[0].split(": ", 1)[1],
-                formatter_class=argparse.RawDescriptionHelpFormatter,
-                epilog="Every flag can also be given as a key of --config FILE.yaml "
-                       "(e.g. num_samples: 30); `stages`, `cv` and `search_space` are YAML-only "
-                       "(docs/pipeline.md). The one-stage flags (--num-samples ... --epochs-budget) "
-                       "make a one-stage experiment; without them and without `stages` the task's "
-                       "default pipeline runs.")
+    p = _Parser(
+        prog=PROG,
+        description=__doc__.split("\n\n")[0].split(": ", 1)[1],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="Every flag can also be given as a key of --config FILE.yaml "
+        "(e.g. num_samples: 30); `stages`, `cv` and `search_space` are YAML-only "
+        "(docs/pipeline.md). The one-stage flags (--num-samples ... --epochs-budget) "
+        "make a one-stage experiment; without them and without `stages` the task's "
+        "default pipeline runs.",
+    )
     a = p.add_argument_group("what to tune")
-    a.add_argument("--task", help=f"built-in task ({', '.join(TASKS)}) or module:function, a Ray Tune "
-                                  "function trainable of your own (default: digits)")
+    a.add_argument(
+        "--task",
+        help=f"built-in task ({', '.join(TASKS)}) or module:function, a Ray Tune "
+        "function trainable of your own (default: digits)",
+    )
     a.add_argument("--config", metavar="FILE.yaml", help="experiment settings; flags override them")
     a.add_argument("--metric", help="result key to optimise (default: the task's, e.g. val_accuracy)")
     a.add_argument("--mode", help="min or max (default: the metric's natural direction)")
     a.add_argument("--data", metavar="FILE", help="tabular task: CSV or Parquet file")
     a.add_argument("--target", metavar="COLUMN", help="tabular task: the column to predict")
     a.add_argument("--problem", help="tabular task: classification or regression (default: inferred)")
-    a.add_argument("--data-dir", metavar="DIR", help="fashion-mnist: directory with the IDX files "
-                                                     "(else /usr/share/datasets/fashion-mnist, else download)")
+    a.add_argument(
+        "--data-dir",
+        metavar="DIR",
+        help="fashion-mnist: directory with the IDX files (else /usr/share/datasets/fashion-mnist, else download)",
+    )
     f = p.add_argument_group("a one-stage experiment: fidelity, algorithms and budget")
     f.add_argument("--num-samples", metavar="N", help=f"number of trials (default: {DEFAULT_NUM_SAMPLES})")
     f.add_argument("--max-epochs", metavar="N", help="epochs per trial at most (default: the task's, 15 for digits)")
     f.add_argument("--data-fraction", metavar="F", help="share of the training rows, in (0, 1] (default: 1)")
     f.add_argument("--resolution", metavar="PX", help="image side: digits 8|4, fashion-mnist 28|14|7 (default: native)")
     f.add_argument("--time-budget-s", metavar="S", help="stop the stage after S seconds (default: none)")
-    f.add_argument("--epochs-budget", metavar="N", help="stop the stage when its trials have trained N epochs "
-                                                        "in all (default: none)")
+    f.add_argument(
+        "--epochs-budget",
+        metavar="N",
+        help="stop the stage when its trials have trained N epochs in all (default: none)",
+    )
     f.add_argument("--searcher", help=f"{' | '.join(SEARCHERS)} (default: tpe)")
     f.add_argument("--scheduler", help=f"{' | '.join(SCHEDULERS)} (default: fifo)")
     s = p.add_argument_group("every experiment")
     s.add_argument("--seed", metavar="N", help="seed of the searchers, splits, folds and weights (default: 0)")
     r = p.add_argument_group("where it runs")
-    r.add_argument("--output", metavar="DIR", help="experiment directory, must be new "
-                                                   "(default: results/<task>-<timestamp>)")
+    r.add_argument(
+        "--output", metavar="DIR", help="experiment directory, must be new (default: results/<task>-<timestamp>)"
+    )
     r.add_argument("--address", help="join this Ray cluster (e.g. auto or HOST:6379) instead of starting one")
     r.add_argument("--cpus-per-trial", metavar="C", help="CPUs per trial, fractions allowed (default: 1)")
-    r.add_argument("--gpus-per-trial", metavar="G", help="GPUs per trial, fractions such as 0.25 share a GPU (default: 0)")
+    r.add_argument(
+        "--gpus-per-trial", metavar="G", help="GPUs per trial, fractions such as 0.25 share a GPU (default: 0)"
+    )
     r.add_argument("--max-concurrent", metavar="N", help="trials at a time (default: as many as the resources fit)")
-    r.add_argument("--max-failures", metavar="N", help="retry a trial whose worker died or that raised up to N "
-                                                        "times, from its last checkpoint (default: 0; on a "
-                                                        "cluster with preemptible nodes e.g. 3)")
-    r.add_argument("--reuse-actors", action=argparse.BooleanOptionalAction, default=None,
-                   help="run trials in reused worker processes (default: on; off costs ~1 s per trial)")
-    r.add_argument("--verbose", action=argparse.BooleanOptionalAction, default=None,
-                   help="show Ray's own output and trial logs (default: off)")
-    r.add_argument("--resume", metavar="DIR", help="continue the experiment in DIR with its own settings "
-                                                   "(only --address and --verbose may be added)")
+    r.add_argument(
+        "--max-failures",
+        metavar="N",
+        help="retry a trial whose worker died or that raised up to N "
+        "times, from its last checkpoint (default: 0; on a "
+        "cluster with preemptible nodes e.g. 3)",
+    )
+    r.add_argument(
+        "--reuse-actors",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="run trials in reused worker processes (default: on; off costs ~1 s per trial)",
+    )
+    r.add_argument(
+        "--verbose",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="show Ray's own output and trial logs (default: off)",
+    )
+    r.add_argument(
+        "--resume",
+        metavar="DIR",
+        help="continue the experiment in DIR with its own settings (only --address and --verbose may be added)",
+    )
     return p
 
 
@@ -101,11 +131,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         from pipeline.experiment import load_for_resume, run
 
         if args.resume:
-            extra = sorted(k for k, v in vars(args).items()
-                           if v is not None and k not in ("resume", "address", "verbose"))
+            extra = sorted(
+                k for k, v in vars(args).items() if v is not None and k not in ("resume", "address", "verbose")
+            )
             if extra:
-                raise UsageError(extra[0], "cannot be combined with --resume: a resumed experiment keeps "
-                                           "its own settings (only --address and --verbose may be added)")
+                raise UsageError(
+                    extra[0],
+                    "cannot be combined with --resume: a resumed experiment keeps "
+                    "its own settings (only --address and --verbose may be added)",
+                )
             run(load_for_resume(args.resume, args.address, args.verbose), resume=True)
         else:
             from pipeline.config import build

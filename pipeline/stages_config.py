@@ -18,8 +18,17 @@ from pipeline.registry import SCHEDULERS, SEARCHERS, SearchContext, stage_search
 from pipeline.tasks import Fidelity, Task, TaskOptions
 from searchers.space import SearchSpace
 
-STAGE_KEYS = ("name", "data_fraction", "resolution", "max_epochs", "searcher", "scheduler",
-              "budget", "top_k", "warm_start")
+STAGE_KEYS = (
+    "name",
+    "data_fraction",
+    "resolution",
+    "max_epochs",
+    "searcher",
+    "scheduler",
+    "budget",
+    "top_k",
+    "warm_start",
+)
 BUDGET_KEYS = ("trials", "epochs", "time_s")
 CV_KEYS = ("folds", "top_k", "max_epochs", "data_fraction", "resolution")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
@@ -55,30 +64,43 @@ class CVSpec:
 
 def stage_to_yaml(stage: StageSpec) -> dict[str, Any]:
     """The YAML form that :func:`parse_stages` reads back into the same spec."""
-    budget = {k: v for k, v in (("trials", stage.budget.trials), ("epochs", stage.budget.epochs),
-                                ("time_s", stage.budget.time_s)) if v is not None}
-    out = {"name": stage.name, "data_fraction": stage.fidelity.data_fraction,
-           "max_epochs": stage.fidelity.max_epochs, "searcher": stage.searcher,
-           "scheduler": stage.scheduler, "budget": budget, "top_k": stage.top_k,
-           "warm_start": stage.warm_start}
+    budget = {
+        k: v
+        for k, v in (("trials", stage.budget.trials), ("epochs", stage.budget.epochs), ("time_s", stage.budget.time_s))
+        if v is not None
+    }
+    out = {
+        "name": stage.name,
+        "data_fraction": stage.fidelity.data_fraction,
+        "max_epochs": stage.fidelity.max_epochs,
+        "searcher": stage.searcher,
+        "scheduler": stage.scheduler,
+        "budget": budget,
+        "top_k": stage.top_k,
+        "warm_start": stage.warm_start,
+    }
     if stage.fidelity.resolution is not None:
         out["resolution"] = stage.fidelity.resolution
     return out
 
 
 def cv_to_yaml(cv: CVSpec) -> dict[str, Any]:
-    out = {"folds": cv.folds, "top_k": cv.top_k, "max_epochs": cv.fidelity.max_epochs,
-           "data_fraction": cv.fidelity.data_fraction}
+    out = {
+        "folds": cv.folds,
+        "top_k": cv.top_k,
+        "max_epochs": cv.fidelity.max_epochs,
+        "data_fraction": cv.fidelity.data_fraction,
+    }
     if cv.fidelity.resolution is not None:
         out["resolution"] = cv.fidelity.resolution
     return out
 
 
-def parse_stages(raw_stages: Any, raw_cv: Any, task: Task | None, options: TaskOptions,
-                 space: SearchSpace, check_data: bool) -> tuple[tuple[StageSpec, ...], CVSpec | None]:
+def parse_stages(
+    raw_stages: Any, raw_cv: Any, task: Task | None, options: TaskOptions, space: SearchSpace, check_data: bool
+) -> tuple[tuple[StageSpec, ...], CVSpec | None]:
     if not isinstance(raw_stages, list) or not raw_stages:
-        raise UsageError("stages", "must be a non-empty list of stages (mappings with "
-                                   f"{', '.join(STAGE_KEYS)})")
+        raise UsageError("stages", f"must be a non-empty list of stages (mappings with {', '.join(STAGE_KEYS)})")
     cv_raw = fields.mapping({"cv": raw_cv}, "cv", CV_KEYS)
     cv_top_k = None
     if cv_raw is not None:
@@ -100,19 +122,22 @@ def parse_stages(raw_stages: Any, raw_cv: Any, task: Task | None, options: TaskO
     return tuple(stages), cv
 
 
-def fidelity_from(raw: Mapping[str, Any], where: str, task: Task | None, default_epochs: int,
-                  options: TaskOptions, check_data: bool) -> Fidelity:
+def fidelity_from(
+    raw: Mapping[str, Any], where: str, task: Task | None, default_epochs: int, options: TaskOptions, check_data: bool
+) -> Fidelity:
     fidelity = Fidelity(
-        data_fraction=fields.number(raw, "data_fraction", 1.0, float, lambda v: 0 < v <= 1,
-                                    "a number in (0, 1]", where),
+        data_fraction=fields.number(
+            raw, "data_fraction", 1.0, float, lambda v: 0 < v <= 1, "a number in (0, 1]", where
+        ),
         resolution=fields.number(raw, "resolution", None, int, lambda v: v >= 1, "an integer >= 1", where),
-        max_epochs=fields.number(raw, "max_epochs", default_epochs, int, lambda v: v >= 1,
-                                 "an integer >= 1", where))
+        max_epochs=fields.number(raw, "max_epochs", default_epochs, int, lambda v: v >= 1, "an integer >= 1", where),
+    )
     if task is None:
         for key in ("data_fraction", "resolution"):
             if raw.get(key) is not None:
-                raise UsageError(fields.qualify(where, key),
-                                 "applies to built-in tasks only; a custom trainable reads its own data")
+                raise UsageError(
+                    fields.qualify(where, key), "applies to built-in tasks only; a custom trainable reads its own data"
+                )
     elif check_data:
         try:
             task.check(options, fidelity)
@@ -132,15 +157,20 @@ def _stage(raw, where, index, last, cv_top_k, task, options, check_data) -> Stag
     budget = Budget(
         trials=fields.number(budget_raw, "trials", None, int, lambda v: v >= 1, "an integer >= 1", f"{where}.budget"),
         epochs=fields.number(budget_raw, "epochs", None, int, lambda v: v >= 1, "an integer >= 1", f"{where}.budget"),
-        time_s=fields.number(budget_raw, "time_s", None, float, lambda v: v > 0, "a number of seconds > 0",
-                             f"{where}.budget"))
+        time_s=fields.number(
+            budget_raw, "time_s", None, float, lambda v: v > 0, "a number of seconds > 0", f"{where}.budget"
+        ),
+    )
     if budget == Budget():
         raise UsageError(f"{where}.budget", "needs at least one of trials, epochs, time_s")
     top_k = fields.number(raw, "top_k", None, int, lambda v: v >= 1, "an integer >= 1", where)
     if last and cv_top_k is not None:
         if top_k is not None and top_k != cv_top_k:
-            raise UsageError(f"{where}.top_k", f"the last stage hands cv.top_k ({cv_top_k}) finalists to "
-                                               f"cross-validation; drop top_k here or set it to {cv_top_k}")
+            raise UsageError(
+                f"{where}.top_k",
+                f"the last stage hands cv.top_k ({cv_top_k}) finalists to "
+                f"cross-validation; drop top_k here or set it to {cv_top_k}",
+            )
         top_k = cv_top_k
     elif top_k is None:
         if not last:
@@ -150,8 +180,13 @@ def _stage(raw, where, index, last, cv_top_k, task, options, check_data) -> Stag
         field = "cv.top_k" if last and cv_top_k is not None else f"{where}.top_k"
         raise UsageError(field, f"({top_k}) cannot exceed {where}.budget.trials ({budget.trials})")
     return StageSpec(
-        name=name, fidelity=fidelity,
-        **algorithms(raw, where), budget=budget, top_k=top_k, warm_start=fields.flag(raw, "warm_start", False, where))
+        name=name,
+        fidelity=fidelity,
+        **algorithms(raw, where),
+        budget=budget,
+        top_k=top_k,
+        warm_start=fields.flag(raw, "warm_start", False, where),
+    )
 
 
 def algorithms(raw: Mapping[str, Any], where: str = "") -> dict[str, str]:
@@ -172,22 +207,33 @@ def _check_chain(stages: list[StageSpec], space: SearchSpace) -> None:
     for i, stage in enumerate(stages):
         where = f"stages[{i}]"
         if names.index(stage.name) != i:
-            raise UsageError(f"{where}.name", f"{stage.name!r} is already the name of stages[{names.index(stage.name)}]")
+            raise UsageError(
+                f"{where}.name", f"{stage.name!r} is already the name of stages[{names.index(stage.name)}]"
+            )
         if i == 0:
             if stage.warm_start:
                 raise UsageError(f"{where}.warm_start", "the first stage has no previous stage to start from")
             continue
         prev = stages[i - 1]
         if stage.budget.trials is not None and stage.budget.trials < prev.top_k:
-            raise UsageError(f"{where}.budget.trials", f"({stage.budget.trials}) must be >= stages[{i - 1}].top_k "
-                                                       f"({prev.top_k}): those configurations are evaluated first")
+            raise UsageError(
+                f"{where}.budget.trials",
+                f"({stage.budget.trials}) must be >= stages[{i - 1}].top_k "
+                f"({prev.top_k}): those configurations are evaluated first",
+            )
         if stage.searcher == "hyperopt" and _has_dict_choices(space):
-            raise UsageError(f"{where}.searcher", "hyperopt cannot start from the previous stage's configurations "
-                                                  "in a space with a choice of dicts (Ray's HyperOptSearch hangs on "
-                                                  "such points_to_evaluate); use another searcher here or a flat space")
+            raise UsageError(
+                f"{where}.searcher",
+                "hyperopt cannot start from the previous stage's configurations "
+                "in a space with a choice of dicts (Ray's HyperOptSearch hangs on "
+                "such points_to_evaluate); use another searcher here or a flat space",
+            )
         if stage.warm_start and not _can_warm_start(check_searcher(stage, space, where)):
-            raise UsageError(f"{where}.warm_start", f"searcher {stage.searcher} cannot take earlier observations "
-                                                    "(it has no add_evaluated_point); set warm_start: false")
+            raise UsageError(
+                f"{where}.warm_start",
+                f"searcher {stage.searcher} cannot take earlier observations "
+                "(it has no add_evaluated_point); set warm_start: false",
+            )
 
 
 def _cv(raw, last: StageSpec, task, options, check_data) -> CVSpec:
@@ -203,7 +249,8 @@ def _cv(raw, last: StageSpec, task, options, check_data) -> CVSpec:
 def _has_dict_choices(space: SearchSpace) -> bool:
     """Whether a categorical parameter has a dict among its options (a conditional branch)."""
     return any(p.parent is not None for p in space.params) or any(
-        isinstance(c, dict) for p in space.params if p.is_categorical for c in p.choices)
+        isinstance(c, dict) for p in space.params if p.is_categorical for c in p.choices
+    )
 
 
 def check_searcher(stage: StageSpec, space: SearchSpace, where: str) -> object:
@@ -217,8 +264,10 @@ def check_searcher(stage: StageSpec, space: SearchSpace, where: str) -> object:
         return SEARCHERS[stage.searcher](ctx)
     except Exception as err:  # each library raises its own types
         detail = str(err).splitlines()[0] if str(err) else ""
-        raise UsageError(fields.qualify(where, "searcher"), f"{stage.searcher} cannot search this space: "
-                                                            f"{type(err).__name__} {detail}".rstrip()) from None
+        raise UsageError(
+            fields.qualify(where, "searcher"),
+            f"{stage.searcher} cannot search this space: {type(err).__name__} {detail}".rstrip(),
+        ) from None
 
 
 def _can_warm_start(searcher: object) -> bool:

@@ -78,9 +78,19 @@ def run_trial(config: dict[str, Any], setup: TrialSetup) -> None:
         model = task.build_model(hp, data, setup.fidelity)
     metric, _ = task.metric(setup.options)
     extra = {"n_train": len(data.y_train), "input_shape": "x".join(map(str, data.x_train.shape[1:]))}
-    train_epochs(model, data, hp, classification=task.is_classification(setup.options),
-                 max_epochs=setup.fidelity.max_epochs, seed=setup.seed, session=RaySession(device),
-                 metric=metric, device=device, y_scale=data.y_scale, extra_metrics=extra)
+    train_epochs(
+        model,
+        data,
+        hp,
+        classification=task.is_classification(setup.options),
+        max_epochs=setup.fidelity.max_epochs,
+        seed=setup.seed,
+        session=RaySession(device),
+        metric=metric,
+        device=device,
+        y_scale=data.y_scale,
+        extra_metrics=extra,
+    )
 
 
 def make_trainable(setup: TrialSetup) -> Callable[[dict[str, Any]], None]:

@@ -29,10 +29,20 @@ class Session(Protocol):
         """Publish one epoch's metrics together with a checkpoint of ``state``."""
 
 
-def train_epochs(model: nn.Module, data: ArrayData, hp: dict[str, Any], *, classification: bool,
-                 max_epochs: int, seed: int, session: Session, metric: str,
-                 device: torch.device | str = "cpu", y_scale: float = 1.0,
-                 extra_metrics: dict[str, Any] | None = None) -> None:
+def train_epochs(
+    model: nn.Module,
+    data: ArrayData,
+    hp: dict[str, Any],
+    *,
+    classification: bool,
+    max_epochs: int,
+    seed: int,
+    session: Session,
+    metric: str,
+    device: torch.device | str = "cpu",
+    y_scale: float = 1.0,
+    extra_metrics: dict[str, Any] | None = None,
+) -> None:
     """Train ``model`` for up to ``max_epochs`` epochs, reporting after each one.
 
     Regression targets are expected standardised; ``y_scale`` (their std) turns the
@@ -65,7 +75,7 @@ def train_epochs(model: nn.Module, data: ArrayData, hp: dict[str, Any], *, class
         with torch.random.fork_rng(devices=[]):  # dropout noise seeded per epoch, global state untouched
             torch.manual_seed(seed * 100_003 + epoch)
             for i in range(0, n, batch):
-                idx = order[i:i + batch]
+                idx = order[i : i + batch]
                 out = model(x_tr[idx])
                 loss = loss_fn(out if classification else out.squeeze(-1), y_tr[idx])
                 optimizer.zero_grad(set_to_none=True)
@@ -88,16 +98,19 @@ def _state(model: nn.Module, optimizer: torch.optim.Optimizer, epoch: int) -> di
 
 
 @torch.no_grad()
-def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, classification: bool,
-             loss_fn: nn.Module, y_scale: float = 1.0) -> dict[str, float]:
+def evaluate(
+    model: nn.Module, x: torch.Tensor, y: torch.Tensor, classification: bool, loss_fn: nn.Module, y_scale: float = 1.0
+) -> dict[str, float]:
     model.eval()
-    outs = [model(x[i:i + _EVAL_BATCH]) for i in range(0, len(x), _EVAL_BATCH)]
+    outs = [model(x[i : i + _EVAL_BATCH]) for i in range(0, len(x), _EVAL_BATCH)]
     out = torch.cat(outs) if outs else torch.empty(0)
     if classification:
-        return {"val_loss": float(loss_fn(out, y)),
-                "val_accuracy": float((out.argmax(dim=1) == y).float().mean())}
+        return {"val_loss": float(loss_fn(out, y)), "val_accuracy": float((out.argmax(dim=1) == y).float().mean())}
     pred = out.squeeze(-1)
     mse = float(loss_fn(pred, y))
     var = float(((y - y.mean()) ** 2).mean())
-    return {"val_loss": mse, "val_rmse": math.sqrt(mse) * y_scale,
-            "val_r2": 1.0 - mse / var if var > 0 else float("nan")}
+    return {
+        "val_loss": mse,
+        "val_rmse": math.sqrt(mse) * y_scale,
+        "val_r2": 1.0 - mse / var if var > 0 else float("nan"),
+    }

@@ -85,14 +85,14 @@ def fit(run: TunerRun, make_algorithms: Callable[[], tuple[Any, Any]]) -> tuple[
     start = time.monotonic()
     restored = restorable(run.path)
     if restored:
-        tuner = tune.Tuner.restore(str(run.path), trainable=run.trainable, resume_unfinished=True,
-                                   resume_errored=False, restart_errored=False)
+        tuner = tune.Tuner.restore(
+            str(run.path), trainable=run.trainable, resume_unfinished=True, resume_errored=False, restart_errored=False
+        )
     else:
         tuner = _new_tuner(run, make_algorithms)
     grid = tuner.fit()
     if unfinished_trials(run.path):
-        raise Interrupted(f"stage {run.name} stopped before it finished; continue with --resume "
-                          f"{run.experiment_dir}")
+        raise Interrupted(f"stage {run.name} stopped before it finished; continue with --resume {run.experiment_dir}")
     return grid, time.monotonic() - start, restored
 
 
@@ -107,18 +107,31 @@ def _new_tuner(run: TunerRun, make_algorithms: Callable[[], tuple[Any, Any]]) ->
         run.trainable,
         param_space={},
         tune_config=tune.TuneConfig(
-            metric=run.metric, mode=run.mode, search_alg=searcher, scheduler=scheduler,
-            num_samples=run.num_samples, max_concurrent_trials=run.concurrent,
-            reuse_actors=run.reuse_actors, trial_dirname_creator=trial_dirname),
+            metric=run.metric,
+            mode=run.mode,
+            search_alg=searcher,
+            scheduler=scheduler,
+            num_samples=run.num_samples,
+            max_concurrent_trials=run.concurrent,
+            reuse_actors=run.reuse_actors,
+            trial_dirname_creator=trial_dirname,
+        ),
         run_config=tune.RunConfig(
-            name=run.name, storage_path=str(run.experiment_dir), stop=budget,
+            name=run.name,
+            storage_path=str(run.experiment_dir),
+            stop=budget,
             checkpoint_config=tune.CheckpointConfig(num_to_keep=2),
             failure_config=tune.FailureConfig(max_failures=run.max_failures),
             verbose=2 if run.verbose else 0,
-            callbacks=[budget, SchedulerState(scheduler),
-                       EventLog(run.experiment_dir / EVENTS_FILE, run.name, run.metric),
-                       ProgressPrinter(run.metric, run.mode, run.num_samples if run.num_samples > 0 else None,
-                                       run.label, run.show_best)]),
+            callbacks=[
+                budget,
+                SchedulerState(scheduler),
+                EventLog(run.experiment_dir / EVENTS_FILE, run.name, run.metric),
+                ProgressPrinter(
+                    run.metric, run.mode, run.num_samples if run.num_samples > 0 else None, run.label, run.show_best
+                ),
+            ],
+        ),
     )
     return tuner
 

@@ -16,11 +16,29 @@ from schedulers.core import CONTINUE, PAUSE, STOP, RungCore
 from schedulers.levels import bracket_sizes, rung_levels
 from schedulers.sync_core import SyncHyperband
 
-__all__ = ["ASHAScheduler", "AsyncHyperband", "BOHB", "CONTINUE", "HyperbandScheduler", "PAUSE", "RungCore", "STOP",
-           "SyncHyperband", "bracket_sizes", "data_size_trainable", "make_bohb", "rung_levels"]
+__all__ = [
+    "ASHAScheduler",
+    "AsyncHyperband",
+    "BOHB",
+    "CONTINUE",
+    "HyperbandScheduler",
+    "PAUSE",
+    "RungCore",
+    "STOP",
+    "SyncHyperband",
+    "bracket_sizes",
+    "data_size_trainable",
+    "make_bohb",
+    "rung_levels",
+]
 
-_LAZY = {"ASHAScheduler": "schedulers.asha", "HyperbandScheduler": "schedulers.hyperband",
-         "data_size_trainable": "schedulers.data_size", "BOHB": "schedulers.bohb", "make_bohb": "schedulers.bohb"}
+_LAZY = {
+    "ASHAScheduler": "schedulers.asha",
+    "HyperbandScheduler": "schedulers.hyperband",
+    "data_size_trainable": "schedulers.data_size",
+    "BOHB": "schedulers.bohb",
+    "make_bohb": "schedulers.bohb",
+}
 
 
 def __getattr__(name: str) -> Any:

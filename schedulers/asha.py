@@ -39,10 +39,19 @@ class ASHAScheduler(RungTrialScheduler):
             directory, which Ray uploads to the experiment directory with every snapshot.
     """
 
-    def __init__(self, metric: str | None = None, mode: str | None = None, *,
-                 resource_attr: str = "training_iteration", min_resource: float = 1,
-                 max_resource: float = 81, reduction_factor: float = 3, brackets: int = 1,
-                 rule: str = "stopping", seed: int = 0, state_path: str | None = None):
-        core = AsyncHyperband(min_resource, max_resource, reduction_factor, rule=rule, brackets=brackets,
-                              seed=seed)
+    def __init__(
+        self,
+        metric: str | None = None,
+        mode: str | None = None,
+        *,
+        resource_attr: str = "training_iteration",
+        min_resource: float = 1,
+        max_resource: float = 81,
+        reduction_factor: float = 3,
+        brackets: int = 1,
+        rule: str = "stopping",
+        seed: int = 0,
+        state_path: str | None = None,
+    ):
+        core = AsyncHyperband(min_resource, max_resource, reduction_factor, rule=rule, brackets=brackets, seed=seed)
         super().__init__(core, metric=metric, mode=mode, resource_attr=resource_attr, state_path=state_path)

@@ -28,8 +28,16 @@ class AsyncHyperband(RungCore):
 
     kind = "async"
 
-    def __init__(self, min_resource: float, max_resource: float, reduction_factor: float, *,
-                 rule: str = "stopping", brackets: int = 1, seed: int = 0):
+    def __init__(
+        self,
+        min_resource: float,
+        max_resource: float,
+        reduction_factor: float,
+        *,
+        rule: str = "stopping",
+        brackets: int = 1,
+        seed: int = 0,
+    ):
         super().__init__(min_resource, max_resource, reduction_factor)
         if rule not in RULES:
             raise ValueError(f"rule must be one of {', '.join(RULES)}, got {rule!r}")
@@ -107,18 +115,22 @@ class AsyncHyperband(RungCore):
             for t in paused:
                 self._stop_later(t, "unpromoted")
             return
+
         # New trials are refused while trials wait (e.g. a ConcurrencyLimiter counts paused
         # trials as live): give up the waiting trial with the least invested and the worst loss.
         def key(t: TrialState) -> tuple[float, float, int]:
             rung = self.brackets[t.bracket].rungs[t.next_rung - 1]
             return rung.level, -rung.loss(t.trial_id), -rung.rank(t.trial_id)
+
         self._stop_later(min(paused, key=key), "released")
 
     # ------------------------------------------------------------ presentation
     def describe(self) -> str:
         counts = ", ".join(f"{n} {s}" for s, n in sorted(self.status_counts().items())) or "no trials"
-        head = (f"ASHA ({self.rule}, eta={self.reduction_factor:g}, levels "
-                f"{describe_levels(self.levels, self.max_resource)}, {len(self.brackets)} bracket(s)): {counts}")
+        head = (
+            f"ASHA ({self.rule}, eta={self.reduction_factor:g}, levels "
+            f"{describe_levels(self.levels, self.max_resource)}, {len(self.brackets)} bracket(s)): {counts}"
+        )
         return "\n".join([head] + [f"  bracket {b}: {br.describe()}" for b, br in enumerate(self.brackets)])
 
     # ------------------------------------------------------------- persistence
@@ -126,8 +138,11 @@ class AsyncHyperband(RungCore):
         return {**super().config(), "rule": self.rule, "brackets": len(self.brackets), "seed": self.seed}
 
     def to_dict(self) -> dict[str, Any]:
-        return {**super().to_dict(), "rng": self.rng.bit_generator.state,
-                "brackets": [b.to_dict() for b in self.brackets]}
+        return {
+            **super().to_dict(),
+            "rng": self.rng.bit_generator.state,
+            "brackets": [b.to_dict() for b in self.brackets],
+        }
 
     def load(self, data: dict[str, Any]) -> None:
         super().load(data)

@@ -28,11 +28,22 @@ class BOHB(NamedTuple):
     scheduler: Any  # schedulers.HyperbandScheduler
 
 
-def make_bohb(space: Any = None, metric: str | None = None, mode: str | None = None, *, seed: int = 0,
-         resource_attr: str = "training_iteration", min_resource: float = 1, max_resource: float = 81,
-         reduction_factor: float = 3, synchronous: bool = False, brackets: int | None = None,
-         points_to_evaluate: Sequence[Mapping[str, Any]] | None = None, searcher: Any = None,
-         state_path: str | None = None) -> BOHB:
+def make_bohb(
+    space: Any = None,
+    metric: str | None = None,
+    mode: str | None = None,
+    *,
+    seed: int = 0,
+    resource_attr: str = "training_iteration",
+    min_resource: float = 1,
+    max_resource: float = 81,
+    reduction_factor: float = 3,
+    synchronous: bool = False,
+    brackets: int | None = None,
+    points_to_evaluate: Sequence[Mapping[str, Any]] | None = None,
+    searcher: Any = None,
+    state_path: str | None = None,
+) -> BOHB:
     """Build BOHB's searcher and scheduler over one resource.
 
     Args:
@@ -55,20 +66,36 @@ def make_bohb(space: Any = None, metric: str | None = None, mode: str | None = N
     from searchers.tpe.searcher import TPESearcher
 
     if searcher is None:
-        searcher = TPESearcher(space, metric=metric, mode=mode, seed=seed, resource_attr=resource_attr,
-                               points_to_evaluate=points_to_evaluate)
+        searcher = TPESearcher(
+            space,
+            metric=metric,
+            mode=mode,
+            seed=seed,
+            resource_attr=resource_attr,
+            points_to_evaluate=points_to_evaluate,
+        )
     else:
         if not isinstance(searcher, TPESearcher):
             raise ValueError(f"searcher must be a searchers.TPESearcher, got {type(searcher).__name__}")
         if space is not None or points_to_evaluate is not None:
             raise ValueError("pass space and points_to_evaluate to the TPESearcher you give as searcher, not here")
         if searcher.resource_attr != resource_attr:
-            raise ValueError(f"searcher.resource_attr ({searcher.resource_attr!r}) must equal resource_attr "
-                             f"({resource_attr!r}): the searcher must see the scheduler's rungs")
+            raise ValueError(
+                f"searcher.resource_attr ({searcher.resource_attr!r}) must equal resource_attr "
+                f"({resource_attr!r}): the searcher must see the scheduler's rungs"
+            )
         # Tune passes metric and mode to a searcher only along with a param_space.
         searcher.set_search_properties(metric, mode, {})
-    scheduler = HyperbandScheduler(metric=metric, mode=mode, resource_attr=resource_attr,
-                                   min_resource=min_resource, max_resource=max_resource,
-                                   reduction_factor=reduction_factor, brackets=brackets,
-                                   synchronous=synchronous, seed=seed, state_path=state_path)
+    scheduler = HyperbandScheduler(
+        metric=metric,
+        mode=mode,
+        resource_attr=resource_attr,
+        min_resource=min_resource,
+        max_resource=max_resource,
+        reduction_factor=reduction_factor,
+        brackets=brackets,
+        synchronous=synchronous,
+        seed=seed,
+        state_path=state_path,
+    )
     return BOHB(searcher, scheduler)

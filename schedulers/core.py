@@ -200,18 +200,28 @@ class RungCore:
 
     # -------------------------------------------------------------- persistence
     def config(self) -> dict[str, Any]:
-        return {"kind": self.kind, "min_resource": self.min_resource, "max_resource": self.max_resource,
-                "reduction_factor": self.reduction_factor}
+        return {
+            "kind": self.kind,
+            "min_resource": self.min_resource,
+            "max_resource": self.max_resource,
+            "reduction_factor": self.reduction_factor,
+        }
 
     def to_dict(self) -> dict[str, Any]:
-        return {"config": self.config(), "trials": [dict(vars(t)) for t in self._trials.values()],
-                "queue": list(self._queue), "stops": list(self._stops), "version": self.version}
+        return {
+            "config": self.config(),
+            "trials": [dict(vars(t)) for t in self._trials.values()],
+            "queue": list(self._queue),
+            "stops": list(self._stops),
+            "version": self.version,
+        }
 
     def load(self, data: dict[str, Any]) -> None:
         """Replace this core's state by a saved one made with the same configuration."""
         if data["config"] != self.config():
-            raise ValueError(f"saved scheduler state has configuration {data['config']}, "
-                             f"this scheduler has {self.config()}")
+            raise ValueError(
+                f"saved scheduler state has configuration {data['config']}, this scheduler has {self.config()}"
+            )
         self._trials = {t["trial_id"]: TrialState(**t) for t in data["trials"]}
         self._queue = list(data["queue"])
         self._stops = list(data["stops"])

@@ -28,8 +28,9 @@ from typing import Any, Callable, Mapping, Sequence
 _STATE = "data_size.json"
 
 
-def data_size_trainable(fit: Callable[[dict[str, Any], float], Mapping[str, Any]], sizes: Sequence[float],
-                        resource_attr: str = "data_size") -> Callable[[dict[str, Any]], None]:
+def data_size_trainable(
+    fit: Callable[[dict[str, Any], float], Mapping[str, Any]], sizes: Sequence[float], resource_attr: str = "data_size"
+) -> Callable[[dict[str, Any]], None]:
     """A function trainable that calls ``fit(config, size)`` for each size in turn."""
     levels = [float(s) if not isinstance(s, int) else s for s in sizes]
     if not levels or any(not math.isfinite(s) or s <= 0 for s in levels):

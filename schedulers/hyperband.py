@@ -34,20 +34,37 @@ class HyperbandScheduler(RungTrialScheduler):
         seed: asynchronous mode only: seed of the bracket choice.
     """
 
-    def __init__(self, metric: str | None = None, mode: str | None = None, *,
-                 resource_attr: str = "training_iteration", min_resource: float = 1,
-                 max_resource: float = 81, reduction_factor: float = 3, brackets: int | None = None,
-                 synchronous: bool = True, rule: str | None = None, seed: int = 0,
-                 state_path: str | None = None):
+    def __init__(
+        self,
+        metric: str | None = None,
+        mode: str | None = None,
+        *,
+        resource_attr: str = "training_iteration",
+        min_resource: float = 1,
+        max_resource: float = 81,
+        reduction_factor: float = 3,
+        brackets: int | None = None,
+        synchronous: bool = True,
+        rule: str | None = None,
+        seed: int = 0,
+        state_path: str | None = None,
+    ):
         if not isinstance(synchronous, bool):
             raise ValueError(f"synchronous must be True or False, got {synchronous!r}")
         if synchronous:
             if rule is not None:
-                raise ValueError(f"rule applies with synchronous=False only (synchronous brackets "
-                                 f"have their own rule), got {rule!r}")
+                raise ValueError(
+                    f"rule applies with synchronous=False only (synchronous brackets have their own rule), got {rule!r}"
+                )
             core = SyncHyperband(min_resource, max_resource, reduction_factor, brackets=brackets)
         else:
             levels = rung_levels(min_resource, max_resource, reduction_factor)
-            core = AsyncHyperband(min_resource, max_resource, reduction_factor, rule=rule or "promotion",
-                                  brackets=len(levels) + 1 if brackets is None else brackets, seed=seed)
+            core = AsyncHyperband(
+                min_resource,
+                max_resource,
+                reduction_factor,
+                rule=rule or "promotion",
+                brackets=len(levels) + 1 if brackets is None else brackets,
+                seed=seed,
+            )
         super().__init__(core, metric=metric, mode=mode, resource_attr=resource_attr, state_path=state_path)

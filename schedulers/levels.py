@@ -18,8 +18,11 @@ _REL_TOL = 1e-9
 
 def check_resources(min_resource: float, max_resource: float, reduction_factor: float) -> None:
     """Raise ValueError naming the argument that makes the rung schedule impossible."""
-    for name, value in (("min_resource", min_resource), ("max_resource", max_resource),
-                        ("reduction_factor", reduction_factor)):
+    for name, value in (
+        ("min_resource", min_resource),
+        ("max_resource", max_resource),
+        ("reduction_factor", reduction_factor),
+    ):
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
             raise ValueError(f"{name} must be a finite number, got {value!r}")
     if min_resource <= 0:
@@ -67,14 +70,15 @@ def bracket_sizes(n_levels: int, reduction_factor: float) -> list[int]:
     sizes = []
     for b in range(s_max + 1):
         s = s_max - b
-        sizes.append(max(1, math.ceil((s_max + 1) / (s + 1) * reduction_factor ** s * (1 - _REL_TOL))))
+        sizes.append(max(1, math.ceil((s_max + 1) / (s + 1) * reduction_factor**s * (1 - _REL_TOL))))
     return sizes
 
 
 def check_brackets(brackets: int, n_levels: int) -> None:
     if isinstance(brackets, bool) or not isinstance(brackets, int) or not 1 <= brackets <= n_levels + 1:
-        raise ValueError(f"brackets must be an int from 1 to {n_levels + 1} (number of rung levels + 1), "
-                         f"got {brackets!r}")
+        raise ValueError(
+            f"brackets must be an int from 1 to {n_levels + 1} (number of rung levels + 1), got {brackets!r}"
+        )
 
 
 def describe_levels(levels: Sequence[float], max_resource: float) -> str:

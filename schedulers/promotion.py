@@ -35,8 +35,7 @@ class PromotionRungs(Rungs):
         for k in reversed(range(len(self.rungs))):
             rung = self.rungs[k]
             for trial_id in rung.top(self.keep(k)):
-                if (not rung.is_promoted(trial_id) and math.isfinite(rung.loss(trial_id))
-                        and waiting(trial_id)):
+                if not rung.is_promoted(trial_id) and math.isfinite(rung.loss(trial_id)) and waiting(trial_id):
                     yield k, trial_id
 
     def promote(self, k: int, trial_id: str) -> None:

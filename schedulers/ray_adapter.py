@@ -40,8 +40,9 @@ _DECISIONS = {rc.CONTINUE: TrialScheduler.CONTINUE, rc.PAUSE: TrialScheduler.PAU
 class RungTrialScheduler(TrialScheduler):
     """Base of :class:`~schedulers.ASHAScheduler` and :class:`~schedulers.HyperbandScheduler`."""
 
-    def __init__(self, core: rc.RungCore, *, metric: str | None, mode: str | None, resource_attr: str,
-                 state_path: str | None):
+    def __init__(
+        self, core: rc.RungCore, *, metric: str | None, mode: str | None, resource_attr: str, state_path: str | None
+    ):
         super().__init__()
         if mode not in (None, "min", "max"):
             raise ValueError(f"mode must be 'min' or 'max', got {mode!r}")
@@ -103,8 +104,10 @@ class RungTrialScheduler(TrialScheduler):
     # ------------------------------------------------------------------- hooks
     def on_trial_add(self, tune_controller, trial: Trial) -> None:
         if not self._metric or not self._mode:
-            raise ValueError(f"{type(self).__name__} needs metric and mode: pass them to the scheduler "
-                             f"or to tune.TuneConfig (got metric={self._metric!r}, mode={self._mode!r})")
+            raise ValueError(
+                f"{type(self).__name__} needs metric and mode: pass them to the scheduler "
+                f"or to tune.TuneConfig (got metric={self._metric!r}, mode={self._mode!r})"
+            )
         if not self._resolved:
             self._resolve_state(trial)
         if self._restoring:
@@ -173,8 +176,8 @@ class RungTrialScheduler(TrialScheduler):
                 return trial
         for trial in trials:
             if trial.status == Trial.PENDING and (
-                    trial.trial_id not in self._core
-                    or self._core.trial(trial.trial_id).status in (rc.RUNNING, rc.PROMOTED)):
+                trial.trial_id not in self._core or self._core.trial(trial.trial_id).status in (rc.RUNNING, rc.PROMOTED)
+            ):
                 return trial
         return None
 
@@ -187,8 +190,9 @@ class RungTrialScheduler(TrialScheduler):
         for trial_id in stops:
             trial = by_id.get(trial_id)
             # A trial that is still saving for its PAUSE is RUNNING: Ray's stop_trial handles it.
-            if trial is not None and (trial.status in (Trial.PAUSED, Trial.PENDING)
-                                      or (trial.status == Trial.RUNNING and trial.is_saving)):
+            if trial is not None and (
+                trial.status in (Trial.PAUSED, Trial.PENDING) or (trial.status == Trial.RUNNING and trial.is_saving)
+            ):
                 tune_controller.stop_trial(trial)
 
     def _warn_if_limited(self, tune_controller) -> None:
@@ -203,7 +207,9 @@ class RungTrialScheduler(TrialScheduler):
                 logger.warning(
                     "%s pauses trials, and max_concurrent_trials (a ConcurrencyLimiter) counts paused "
                     "trials as running: new trials will be held back. Limit concurrency through trial "
-                    "resources instead (see docs/schedulers.md).", type(self).__name__)
+                    "resources instead (see docs/schedulers.md).",
+                    type(self).__name__,
+                )
                 return
             searcher = getattr(searcher, "searcher", None)
 
@@ -249,8 +255,16 @@ class RungTrialScheduler(TrialScheduler):
     def _persist(self) -> None:
         if self._path is None or self._core.version == self._written:
             return
-        write_state(self._path, {"scheduler": type(self).__name__, "metric": self._metric, "mode": self._mode,
-                                 "resource_attr": self.resource_attr, "core": self._core.to_dict()})
+        write_state(
+            self._path,
+            {
+                "scheduler": type(self).__name__,
+                "metric": self._metric,
+                "mode": self._mode,
+                "resource_attr": self.resource_attr,
+                "core": self._core.to_dict(),
+            },
+        )
         self._written = self._core.version
 
 

@@ -66,7 +66,7 @@ class Rung:
 
     def top(self, k: int) -> list[str]:
         """The ``k`` best trial ids, best first."""
-        return [tid for _, _, tid in self._records[:max(0, k)]]
+        return [tid for _, _, tid in self._records[: max(0, k)]]
 
     def is_promoted(self, trial_id: str) -> bool:
         return trial_id in self.promoted
@@ -90,8 +90,12 @@ class Rung:
 
     # ------------------------------------------------------------- persistence
     def to_dict(self) -> dict[str, Any]:
-        return {"level": self.level, "arrivals": self._arrivals, "promoted": list(self.promoted),
-                "records": [[loss, arrival, tid] for loss, arrival, tid in self._records]}
+        return {
+            "level": self.level,
+            "arrivals": self._arrivals,
+            "promoted": list(self.promoted),
+            "records": [[loss, arrival, tid] for loss, arrival, tid in self._records],
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "Rung":

@@ -19,8 +19,7 @@ from schedulers.rung import Rung
 
 
 class SyncBracket:
-    def __init__(self, index: int, bracket: int, levels: Sequence[float], capacity: int,
-                 reduction_factor: float):
+    def __init__(self, index: int, bracket: int, levels: Sequence[float], capacity: int, reduction_factor: float):
         self.index = index  # position among all brackets opened so far
         self.bracket = bracket  # 0 = most aggressive (first milestone levels[0])
         self.levels = list(levels)
@@ -73,7 +72,7 @@ class SyncBracket:
         if any(tid not in rung for tid in self.expected):
             return None
         ranked = [tid for tid in rung if math.isfinite(rung.loss(tid)) and alive(tid)]
-        go = ranked[:self.keep()]
+        go = ranked[: self.keep()]
         stop = [tid for tid in self.expected if tid not in go]
         self.rung += 1
         self.expected = go
@@ -81,16 +80,26 @@ class SyncBracket:
 
     def describe(self) -> str:
         where = f"rung {self.rung}" if self.rung < len(self.rungs) else "final"
-        head = (f"bracket {self.index} (b={self.bracket}, {len(self.members)}/{self.capacity} trials"
-                f"{', closed' if self.closed else ''}, at {where}, waiting for {len(self.expected)})")
+        head = (
+            f"bracket {self.index} (b={self.bracket}, {len(self.members)}/{self.capacity} trials"
+            f"{', closed' if self.closed else ''}, at {where}, waiting for {len(self.expected)})"
+        )
         rungs = " | ".join(r.describe(max(1, top_count(len(r), self.reduction_factor))) for r in self.rungs)
         return head + (": " + rungs if rungs else "")
 
     # ------------------------------------------------------------- persistence
     def to_dict(self) -> dict[str, Any]:
-        return {"index": self.index, "bracket": self.bracket, "levels": self.levels,
-                "capacity": self.capacity, "members": self.members, "expected": self.expected,
-                "rung": self.rung, "closed": self.closed, "rungs": [r.to_dict() for r in self.rungs]}
+        return {
+            "index": self.index,
+            "bracket": self.bracket,
+            "levels": self.levels,
+            "capacity": self.capacity,
+            "members": self.members,
+            "expected": self.expected,
+            "rung": self.rung,
+            "closed": self.closed,
+            "rungs": [r.to_dict() for r in self.rungs],
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], reduction_factor: float) -> "SyncBracket":

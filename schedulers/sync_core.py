@@ -27,8 +27,9 @@ class SyncHyperband(RungCore):
 
     kind = "sync"
 
-    def __init__(self, min_resource: float, max_resource: float, reduction_factor: float, *,
-                 brackets: int | None = None):
+    def __init__(
+        self, min_resource: float, max_resource: float, reduction_factor: float, *, brackets: int | None = None
+    ):
         super().__init__(min_resource, max_resource, reduction_factor)
         n = len(self.levels) + 1 if brackets is None else brackets
         check_brackets(n, len(self.levels))
@@ -110,8 +111,10 @@ class SyncHyperband(RungCore):
     # ------------------------------------------------------------ presentation
     def describe(self) -> str:
         counts = ", ".join(f"{n} {s}" for s, n in sorted(self.status_counts().items())) or "no trials"
-        head = (f"Hyperband (synchronous, eta={self.reduction_factor:g}, levels "
-                f"{describe_levels(self.levels, self.max_resource)}, bracket sizes {self.sizes}): {counts}")
+        head = (
+            f"Hyperband (synchronous, eta={self.reduction_factor:g}, levels "
+            f"{describe_levels(self.levels, self.max_resource)}, bracket sizes {self.sizes}): {counts}"
+        )
         live = [b for b in self.instances if any(self._trials[t].status != DONE for t in b.members)]
         return "\n".join([head] + [f"  {b.describe()}" for b in live])
 

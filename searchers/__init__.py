@@ -6,7 +6,17 @@ script, exactly like Ray's built-in ones.
 
 from searchers.space import Categorical, Float, Int, Param, SearchSpace, SpaceError
 
-__all__ = ["Categorical", "Float", "Int", "Param", "SearchSpace", "SpaceError", "RandomSearcher", "TPESearcher", "GPSearcher"]
+__all__ = [
+    "Categorical",
+    "Float",
+    "Int",
+    "Param",
+    "SearchSpace",
+    "SpaceError",
+    "RandomSearcher",
+    "TPESearcher",
+    "GPSearcher",
+]
 
 
 def __getattr__(name):

@@ -38,9 +38,15 @@ class SpaceSearcher(Searcher):
             per-level record that multi-fidelity cores use.
     """
 
-    def __init__(self, space: Any = None, metric: str | None = None, mode: str | None = None,
-                 points_to_evaluate: Sequence[Mapping[str, Any]] | None = None, seed: int = 0,
-                 resource_attr: str = "training_iteration"):
+    def __init__(
+        self,
+        space: Any = None,
+        metric: str | None = None,
+        mode: str | None = None,
+        points_to_evaluate: Sequence[Mapping[str, Any]] | None = None,
+        seed: int = 0,
+        resource_attr: str = "training_iteration",
+    ):
         if mode not in (None, "min", "max"):
             raise ValueError(f"mode must be 'min' or 'max', got {mode!r}")
         super().__init__(metric=metric, mode=mode)
@@ -67,8 +73,7 @@ class SpaceSearcher(Searcher):
         pass
 
     # -------------------------------------------------------------- Ray contract
-    def set_search_properties(self, metric: str | None, mode: str | None,
-                              config: dict, **spec: Any) -> bool:
+    def set_search_properties(self, metric: str | None, mode: str | None, config: dict, **spec: Any) -> bool:
         if config and holds_params(config):
             if self.space is not None:
                 return False  # like Ray's searchers: one space, from one place
@@ -84,13 +89,16 @@ class SpaceSearcher(Searcher):
 
     def suggest(self, trial_id: str) -> dict[str, Any] | None:
         if self.space is None:
-            raise RuntimeError(f"{type(self).__name__} has no search space: pass space= or a "
-                               "param_space with search domains to the Tuner")
+            raise RuntimeError(
+                f"{type(self).__name__} has no search space: pass space= or a "
+                "param_space with search domains to the Tuner"
+            )
         if self.space.dim == 0:
             raise RuntimeError(f"{type(self).__name__}: the search space has no parameters to search")
         if self._metric is None or self._mode is None:
-            raise RuntimeError(f"{type(self).__name__} needs metric and mode: pass them to the "
-                               "searcher or to TuneConfig")
+            raise RuntimeError(
+                f"{type(self).__name__} needs metric and mode: pass them to the searcher or to TuneConfig"
+            )
         flat = self._points.pop(0) if self._points else self._propose(trial_id)
         self.record.add(trial_id, flat)
         return self.space.from_flat(flat)
@@ -124,8 +132,14 @@ class SpaceSearcher(Searcher):
     def on_unpause(self, trial_id: str) -> None:
         """Called by Ray's HyperBandForBOHB."""
 
-    def add_evaluated_point(self, parameters: dict, value: float, error: bool = False,
-                            pruned: bool = False, intermediate_values: list[float] | None = None) -> None:
+    def add_evaluated_point(
+        self,
+        parameters: dict,
+        value: float,
+        error: bool = False,
+        pruned: bool = False,
+        intermediate_values: list[float] | None = None,
+    ) -> None:
         if self.space is None or self._mode is None:
             raise RuntimeError("add_evaluated_point needs the search space and mode set first")
         flat = self.space.to_flat(parameters)
@@ -161,8 +175,10 @@ class SpaceSearcher(Searcher):
         with open(checkpoint_path, "rb") as f:
             state = pickle.load(f)
         if state.get("format") != _STATE_FORMAT or state.get("class") != type(self).__qualname__:
-            raise ValueError(f"{checkpoint_path} holds {state.get('class')} state (format "
-                             f"{state.get('format')}), not {type(self).__qualname__}")
+            raise ValueError(
+                f"{checkpoint_path} holds {state.get('class')} state (format "
+                f"{state.get('format')}), not {type(self).__qualname__}"
+            )
         self.space = state["space"]
         self._metric, self._mode = state["metric"], state["mode"]
         self.seed = state["seed"]

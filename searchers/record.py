@@ -48,8 +48,7 @@ class TrialRecord:
     def get(self, trial_id: str) -> TrialObs | None:
         return self._trials.get(trial_id)
 
-    def add(self, trial_id: str, flat: dict[str, Any], state: str = PENDING,
-            loss: float | None = None) -> TrialObs:
+    def add(self, trial_id: str, flat: dict[str, Any], state: str = PENDING, loss: float | None = None) -> TrialObs:
         if trial_id in self._trials:
             raise KeyError(f"trial {trial_id!r} is already recorded")
         obs = TrialObs(trial_id, dict(flat), state, loss)

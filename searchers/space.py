@@ -112,8 +112,11 @@ class Param:
             half = 0.5 * float(self.step)
             lo_v, hi_v = self.low - half, self.high + half
             if self.log:
-                lo = math.log(lo_v) if lo_v > 0 else math.log(self.low) - 0.5 * (
-                    math.log(self.low + float(self.step)) - math.log(self.low))
+                lo = (
+                    math.log(lo_v)
+                    if lo_v > 0
+                    else math.log(self.low) - 0.5 * (math.log(self.low + float(self.step)) - math.log(self.low))
+                )
                 hi = math.log(hi_v)
             else:
                 lo, hi = lo_v, hi_v
@@ -274,8 +277,17 @@ class SearchSpace:
                     labels.append(opt)
             self._params[idx] = Param(name=path, kind="categorical", choices=tuple(labels), parent=parent)
             return _Choice(path, tuple(options))
-        self._params.append(Param(name=path, kind=param.kind, low=param.low, high=param.high,
-                                  log=param.log, step=param.step, parent=parent))
+        self._params.append(
+            Param(
+                name=path,
+                kind=param.kind,
+                low=param.low,
+                high=param.high,
+                log=param.log,
+                step=param.step,
+                parent=parent,
+            )
+        )
         return _Leaf(path)
 
     # ------------------------------------------------------------------- queries
@@ -554,8 +566,7 @@ def _from_yaml(node: Mapping, name: str) -> _Spec:
         raise SpaceError(name, f"unknown type {kind!r}; allowed: {', '.join(_PARAM_TYPES)}")
     unknown = set(node) - _YAML_KEYS[kind]
     if unknown:
-        raise SpaceError(name, f"unknown key(s) {sorted(unknown)} for type {kind}; "
-                               f"allowed: {sorted(_YAML_KEYS[kind])}")
+        raise SpaceError(name, f"unknown key(s) {sorted(unknown)} for type {kind}; allowed: {sorted(_YAML_KEYS[kind])}")
     if kind == "categorical":
         choices = node.get("choices")
         if not isinstance(choices, (list, tuple)):
@@ -622,8 +633,7 @@ def _validated(spec: _Spec, name: str) -> _Spec:
 
 def _is_ray_domain(node: Any) -> bool:
     cls = type(node)
-    return cls.__module__ == "ray.tune.search.sample" and any(
-        b.__name__ == "Domain" for b in cls.__mro__)
+    return cls.__module__ == "ray.tune.search.sample" and any(b.__name__ == "Domain" for b in cls.__mro__)
 
 
 def _from_ray_domain(domain: Any, name: str) -> _Spec:

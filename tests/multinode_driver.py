@@ -117,12 +117,21 @@ def make_node_killer(cluster, workers: dict, observed_dir: Path, log: dict):
                 return  # wait until a trial has finished on this very node
             # The last epoch the driver has seen from each trial running there (this
             # callback runs before Tune stores `result` as the trigger's last result).
-            running_there = {t.trial_id: int((t.last_result or {}).get("epoch", 0)) for t in trials
-                             if t.status == "RUNNING" and last_node(observed_dir, t.trial_id) == node_id}
+            running_there = {
+                t.trial_id: int((t.last_result or {}).get("epoch", 0))
+                for t in trials
+                if t.status == "RUNNING" and last_node(observed_dir, t.trial_id) == node_id
+            }
             running_there[trial.trial_id] = epoch
-            log.update(killed_node=node_id, killed_role=role, trigger_trial=trial.trial_id,
-                       trigger_epoch=epoch, finished_before_kill=finished,
-                       running_on_killed_node=running_there, kill_time=time.time())
+            log.update(
+                killed_node=node_id,
+                killed_role=role,
+                trigger_trial=trial.trial_id,
+                trigger_epoch=epoch,
+                finished_before_kill=finished,
+                running_on_killed_node=running_there,
+                kill_time=time.time(),
+            )
             cluster.remove_node(workers.pop(role), allow_graceful=False)  # SIGKILL by pid
             log["kill_done_time"] = time.time()
 
@@ -134,8 +143,9 @@ def make_node_killer(cluster, workers: dict, observed_dir: Path, log: dict):
     return KillWorkerNode()
 
 
-def run_experiment(name: str, out: Path, setup, resources: dict, num_samples: int, barrier: int,
-                   max_failures: int, callbacks=()):
+def run_experiment(
+    name: str, out: Path, setup, resources: dict, num_samples: int, barrier: int, max_failures: int, callbacks=()
+):
     from ray import tune
 
     from pipeline.tasks import get_task
@@ -148,24 +158,37 @@ def run_experiment(name: str, out: Path, setup, resources: dict, num_samples: in
     tuner = tune.Tuner(
         tune.with_resources(observed_trainable(setup, str(observed), barrier), resources),
         tune_config=tune.TuneConfig(
-            metric="val_accuracy", mode="max", num_samples=num_samples,
+            metric="val_accuracy",
+            mode="max",
+            num_samples=num_samples,
             search_alg=RandomSearcher(space, metric="val_accuracy", mode="max", seed=0),
-            max_concurrent_trials=barrier, reuse_actors=True, trial_dirname_creator=trial_dirname),
+            max_concurrent_trials=barrier,
+            reuse_actors=True,
+            trial_dirname_creator=trial_dirname,
+        ),
         run_config=tune.RunConfig(
-            name=name, storage_path=str(storage), verbose=0,
+            name=name,
+            storage_path=str(storage),
+            verbose=0,
             checkpoint_config=tune.CheckpointConfig(num_to_keep=2),
             failure_config=tune.FailureConfig(max_failures=max_failures),
-            callbacks=list(callbacks)))
+            callbacks=list(callbacks),
+        ),
+    )
     start = time.monotonic()
     grid = tuner.fit()
     return {
         "storage": str(storage / name),
         "wall_s": time.monotonic() - start,
         "num_errors": grid.num_errors,
-        "trials": {r.metrics.get("trial_id"): {"epoch": r.metrics.get("epoch"),
-                                                "val_accuracy": r.metrics.get("val_accuracy"),
-                                                "error": repr(r.error) if r.error else None}
-                   for r in grid},
+        "trials": {
+            r.metrics.get("trial_id"): {
+                "epoch": r.metrics.get("epoch"),
+                "val_accuracy": r.metrics.get("val_accuracy"),
+                "error": repr(r.error) if r.error else None,
+            }
+            for r in grid
+        },
     }
 
 
@@ -179,21 +202,21 @@ def main(out: Path) -> int:
     summary: dict = {"max_epochs": MAX_EPOCHS}
     cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 0})
     try:
-        workers = {"cpu": cluster.add_node(num_cpus=2),
-                   "gpu": cluster.add_node(num_cpus=2, num_gpus=1)}
+        workers = {"cpu": cluster.add_node(num_cpus=2), "gpu": cluster.add_node(num_cpus=2, num_gpus=1)}
         cluster.wait_for_nodes(timeout=120)
-        summary["nodes"] = {"head": cluster.head_node.node_id,
-                            **{role: node.node_id for role, node in workers.items()}}
+        summary["nodes"] = {"head": cluster.head_node.node_id, **{role: node.node_id for role, node in workers.items()}}
         ray.init(address=cluster.address, log_to_driver=False, logging_level="ERROR")
         summary["resources"] = ray.cluster_resources()
         setup = TrialSetup("digits", TaskOptions(), Fidelity(1.0, 8, MAX_EPOCHS), seed=0)
 
-        summary["gpu"] = run_experiment("gpu", out, setup, {"cpu": 1, "gpu": 0.5},
-                                        num_samples=2, barrier=2, max_failures=0)
+        summary["gpu"] = run_experiment(
+            "gpu", out, setup, {"cpu": 1, "gpu": 0.5}, num_samples=2, barrier=2, max_failures=0
+        )
         kill: dict = {}
         killer = make_node_killer(cluster, workers, out / "fault" / "observed", kill)
-        summary["fault"] = run_experiment("fault", out, setup, {"cpu": 1}, num_samples=6,
-                                          barrier=4, max_failures=2, callbacks=[killer])
+        summary["fault"] = run_experiment(
+            "fault", out, setup, {"cpu": 1}, num_samples=6, barrier=4, max_failures=2, callbacks=[killer]
+        )
         summary["fault"]["kill"] = kill
     finally:
         ray.shutdown()

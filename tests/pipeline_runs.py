@@ -36,8 +36,13 @@ def completed(out: Path, stage: str) -> list[dict]:
 
 def start(args: list[str], log: Path) -> subprocess.Popen:
     """A driver in its own session, so the Ray processes it starts can be found by group."""
-    return subprocess.Popen([sys.executable, "-m", "pipeline.run", *args], cwd=ROOT, stdout=open(log, "w"),
-                            stderr=subprocess.STDOUT, start_new_session=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "pipeline.run", *args],
+        cwd=ROOT,
+        stdout=open(log, "w"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
 
 
 def wait_for(condition: Callable[[], bool], proc: subprocess.Popen, timeout: float, what: str) -> None:

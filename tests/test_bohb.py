@@ -83,14 +83,22 @@ def _bowl():
 @pytest.mark.ray
 def test_a_real_bohb_run_fits_tpe_on_higher_rungs_and_resumes_paused_trials(ray_local, tmp_path):
     searcher = LevelRecordingTPE(SPACE, seed=0, n_startup_trials=4, resource_attr="epoch")
-    pair = make_bohb(metric="loss", mode="min", searcher=searcher, resource_attr="epoch", max_resource=9,
-                     reduction_factor=3, seed=0)
+    pair = make_bohb(
+        metric="loss", mode="min", searcher=searcher, resource_attr="epoch", max_resource=9, reduction_factor=3, seed=0
+    )
     assert searcher.metric == "loss"
     tuner = tune.Tuner(
         _bowl(),
-        tune_config=tune.TuneConfig(metric="loss", mode="min", num_samples=24, search_alg=pair.searcher,
-                                    scheduler=pair.scheduler, reuse_actors=True),
-        run_config=tune.RunConfig(storage_path=str(tmp_path), name="bohb", verbose=0))
+        tune_config=tune.TuneConfig(
+            metric="loss",
+            mode="min",
+            num_samples=24,
+            search_alg=pair.searcher,
+            scheduler=pair.scheduler,
+            reuse_actors=True,
+        ),
+        run_config=tune.RunConfig(storage_path=str(tmp_path), name="bohb", verbose=0),
+    )
     grid = tuner.fit()
     assert grid.num_errors == 0 and len(grid) == 24
 

@@ -53,7 +53,10 @@ CASES = [
     (["--data-fraction", "1.5"], "--data-fraction: must be a number in (0, 1]"),
     (["--bogus"], "unrecognized arguments: --bogus"),
     (["--config", "{tmp}/missing.yaml"], "--config: file not found"),
-    (["--config", "{tmp}/bad.yaml"], "--config: malformed YAML in {tmp}/bad.yaml at line 2, column 7: mapping values are not allowed here"),
+    (
+        ["--config", "{tmp}/bad.yaml"],
+        "--config: malformed YAML in {tmp}/bad.yaml at line 2, column 7: mapping values are not allowed here",
+    ),
     (["--config", "{tmp}/list.yaml"], "--config: {tmp}/list.yaml must hold a mapping"),
     (["--config", "{tmp}/unknown.yaml"], "num_sample: unknown setting in {tmp}/unknown.yaml; allowed: task,"),
     (["--config", "{tmp}/space.yaml"], "search_space.dropout: low (0.9) must be < high (0.1)"),
@@ -94,18 +97,21 @@ def test_bad_input_is_one_line_exit_2_and_nothing_started(argv, expected, tmp_pa
 
 
 def test_real_process_exit_code_and_no_traceback(tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "pipeline.run", "--task", "nope"], cwd=ROOT,
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "pipeline.run", "--task", "nope"], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines() == [
         "python -m pipeline.run: error: --task: unknown task 'nope'; allowed: digits, fashion-mnist, "
-        "tabular, or module:function for your own trainable"]
+        "tabular, or module:function for your own trainable"
+    ]
     assert "Traceback" not in proc.stderr and proc.stdout == ""
 
 
 def test_help_documents_every_flag():
-    proc = subprocess.run([sys.executable, "-m", "pipeline.run", "--help"], cwd=ROOT,
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "pipeline.run", "--help"], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
     assert proc.returncode == 0
     from pipeline.config import FIELDS, YAML_ONLY
 
@@ -119,9 +125,28 @@ def test_help_documents_every_flag():
 def test_small_real_run_writes_tables_and_best_json(tmp_path):
     out = tmp_path / "exp"
     proc = subprocess.run(
-        [sys.executable, "-m", "pipeline.run", "--num-samples", "3", "--max-epochs", "2",
-         "--data-fraction", "0.3", "--resolution", "4", "--output", str(out), "--seed", "1"],
-        cwd=ROOT, capture_output=True, text=True, timeout=300)
+        [
+            sys.executable,
+            "-m",
+            "pipeline.run",
+            "--num-samples",
+            "3",
+            "--max-epochs",
+            "2",
+            "--data-fraction",
+            "0.3",
+            "--resolution",
+            "4",
+            "--output",
+            str(out),
+            "--seed",
+            "1",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr
     assert "best val_accuracy" in proc.stdout and proc.stdout.count("\n") < 14  # concise
     csv = pd.read_csv(out / "trials.csv")
@@ -141,14 +166,19 @@ def test_small_real_run_writes_tables_and_best_json(tmp_path):
 
 @pytest.mark.ray
 def test_custom_trainable_by_import_path(tmp_path):
-    write(tmp_path / "my_trainable.py", """
+    write(
+        tmp_path / "my_trainable.py",
+        """
         from ray import tune
 
         def train(config):
             for step in range(1, 4):
                 tune.report({"score": -(config["x"] - 0.3) ** 2 * step})
-        """)
-    cfg = write(tmp_path / "exp.yaml", """
+        """,
+    )
+    cfg = write(
+        tmp_path / "exp.yaml",
+        """
         task: my_trainable:train
         metric: score
         mode: max
@@ -156,11 +186,18 @@ def test_custom_trainable_by_import_path(tmp_path):
         max_epochs: 2
         search_space:
           x: {type: float, low: 0, high: 1}
-        """)
+        """,
+    )
     env = {**os.environ, "PYTHONPATH": f"{tmp_path}{os.pathsep}{ROOT}"}
     out = tmp_path / "exp"
-    proc = subprocess.run([sys.executable, "-m", "pipeline.run", "--config", cfg, "--output", str(out)],
-                          cwd=ROOT, capture_output=True, text=True, timeout=300, env=env)
+    proc = subprocess.run(
+        [sys.executable, "-m", "pipeline.run", "--config", cfg, "--output", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
     assert proc.returncode == 0, proc.stderr
     df = pd.read_csv(out / "trials.csv")
     assert len(df) == 4 and (df["training_iteration"] == 2).all()  # max_epochs caps iterations
@@ -172,7 +209,9 @@ def test_custom_trainable_by_import_path(tmp_path):
 def test_max_failures_retries_a_crashed_trial_from_its_checkpoint(tmp_path):
     # The trial dies after its second epoch the first time (as when its node is lost);
     # with --max-failures 1 Tune retries it, and it goes on from the checkpoint of epoch 2.
-    write(tmp_path / "flaky.py", f"""
+    write(
+        tmp_path / "flaky.py",
+        f"""
         import json, os, tempfile
         from ray import tune
 
@@ -195,8 +234,11 @@ def test_max_failures_retries_a_crashed_trial_from_its_checkpoint(tmp_path):
                 if epoch == 2 and not os.path.exists(MARKER):
                     open(MARKER, "w").close()
                     os._exit(1)
-        """)
-    cfg = write(tmp_path / "exp.yaml", """
+        """,
+    )
+    cfg = write(
+        tmp_path / "exp.yaml",
+        """
         task: flaky:train
         metric: score
         mode: max
@@ -204,11 +246,18 @@ def test_max_failures_retries_a_crashed_trial_from_its_checkpoint(tmp_path):
         max_epochs: 4
         search_space:
           x: {type: float, low: 0, high: 1}
-        """)
+        """,
+    )
     env = {**os.environ, "PYTHONPATH": f"{tmp_path}{os.pathsep}{ROOT}"}
     out = tmp_path / "exp"
-    proc = subprocess.run([sys.executable, "-m", "pipeline.run", "--config", cfg, "--output", str(out),
-                           "--max-failures", "1"], cwd=ROOT, capture_output=True, text=True, timeout=300, env=env)
+    proc = subprocess.run(
+        [sys.executable, "-m", "pipeline.run", "--config", cfg, "--output", str(out), "--max-failures", "1"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
     assert proc.returncode == 0, proc.stderr
     assert (tmp_path / "crashed").exists()
     assert (tmp_path / "starts.txt").read_text().split() == ["0", "2"]  # retried from epoch 2's checkpoint

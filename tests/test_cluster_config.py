@@ -37,8 +37,7 @@ def validated(config: dict) -> dict:
 def fragment(tag: str) -> dict:
     """The YAML behind ``#[tag] `` in cluster.yaml, tag removed."""
     prefix = f"#[{tag}]"
-    lines = [line[len(prefix) + 1:] for line in CLUSTER_YAML.read_text().splitlines()
-             if line.startswith(prefix)]
+    lines = [line[len(prefix) + 1 :] for line in CLUSTER_YAML.read_text().splitlines() if line.startswith(prefix)]
     assert lines, f"no {prefix} fragment in cluster.yaml"
     return yaml.safe_load("\n".join(lines))
 
@@ -56,16 +55,14 @@ def apply(config: dict, overlay: dict) -> dict:
 
 
 def node_types(prepared: dict) -> dict[str, dict]:
-    return {name: t for name, t in prepared["available_node_types"].items()
-            if name != prepared["head_node_type"]}
+    return {name: t for name, t in prepared["available_node_types"].items() if name != prepared["head_node_type"]}
 
 
 def setup_commands(prepared: dict, node_type: str) -> list[str]:
     """What a node of this type runs: a type's own worker_setup_commands replace the merged ones."""
     if node_type == prepared["head_node_type"]:
         return prepared["head_setup_commands"]
-    return prepared["available_node_types"][node_type].get("worker_setup_commands",
-                                                           prepared["worker_setup_commands"])
+    return prepared["available_node_types"][node_type].get("worker_setup_commands", prepared["worker_setup_commands"])
 
 
 def pip_installs(commands: list[str]) -> dict[str, tuple[int, Requirement | None, str]]:
@@ -92,11 +89,14 @@ def test_cluster_yaml_passes_rays_own_validation():
     assert prepared["head_node_type"] == "head.cpu"
 
 
-@pytest.mark.parametrize("path, value", [
-    (("available_node_types", "worker.gpu", "resources", "GPU"), 0.5),  # fractions are per trial
-    (("available_node_types", "worker.cpu", "min_workers"), 11),  # sum of min_workers > max_workers
-    (("available_node_types", "worker.cpu", "instance_type"), "m5.large"),  # not a node-type key
-])
+@pytest.mark.parametrize(
+    "path, value",
+    [
+        (("available_node_types", "worker.gpu", "resources", "GPU"), 0.5),  # fractions are per trial
+        (("available_node_types", "worker.cpu", "min_workers"), 11),  # sum of min_workers > max_workers
+        (("available_node_types", "worker.cpu", "instance_type"), "m5.large"),  # not a node-type key
+    ],
+)
 def test_the_validation_used_here_rejects_broken_configs(path, value):
     config = load()
     node = config

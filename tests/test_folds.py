@@ -91,8 +91,9 @@ def test_digits_folds_have_the_expected_sizes():
 def test_tabular_fold_preprocessing_is_fitted_on_training_rows_only(tmp_path):
     rng = np.random.default_rng(1)
     n = 60
-    frame = pd.DataFrame({"num": rng.normal(size=n), "cat": rng.choice(["a", "b"], size=n),
-                          "y": np.tile(["p", "q"], n // 2)})
+    frame = pd.DataFrame(
+        {"num": rng.normal(size=n), "cat": rng.choice(["a", "b"], size=n), "y": np.tile(["p", "q"], n // 2)}
+    )
     path = tmp_path / "t.csv"
     frame.to_csv(path, index=False)
     opts = TaskOptions(data_path=str(path), target="y")

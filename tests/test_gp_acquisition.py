@@ -46,7 +46,7 @@ def test_log_ei_is_exact_where_ei_underflows():
 
 def _posterior_1d(xs, ys, ls=0.15):
     hyper = Hyper(np.array([ls]), 1.0, 1e-6, 0.0)
-    return Posterior(np.array(xs, dtype=float)[:, None], np.array(ys, dtype=float), hyper, np.array([1 / ls ** 2]))
+    return Posterior(np.array(xs, dtype=float)[:, None], np.array(ys, dtype=float), hyper, np.array([1 / ls**2]))
 
 
 @pytest.mark.parametrize("kind", ["ucb", "ei", "log-ei"])
@@ -59,16 +59,18 @@ def test_acquisition_gradients_match_finite_differences(kind):
     values, grads = acq.value_and_grad(Xq)
     np.testing.assert_allclose(values, acq(Xq), rtol=1e-10)
     for i in range(5):
-        np.testing.assert_allclose(grads[i], approx_fprime(Xq[i], lambda x: acq(x[None])[0], 1e-7),
-                                   rtol=1e-4, atol=1e-6)
+        np.testing.assert_allclose(
+            grads[i], approx_fprime(Xq[i], lambda x: acq(x[None])[0], 1e-7), rtol=1e-4, atol=1e-6
+        )
 
 
 SPACE_1D = SearchSpace({"x": Float(0.0, 1.0)})
 
 
 def _pick(acq):
-    x, _ = maximize(acq, Encoding(SPACE_1D), np.random.default_rng(0), n_candidates=64, n_starts=3,
-                    seeds=np.zeros((0, 1)))
+    x, _ = maximize(
+        acq, Encoding(SPACE_1D), np.random.default_rng(0), n_candidates=64, n_starts=3, seeds=np.zeros((0, 1))
+    )
     return float(x[0])
 
 
@@ -96,15 +98,24 @@ def test_ucb_with_large_kappa_explores_the_far_end():
 
 
 def test_maximize_returns_valid_configurations_of_a_mixed_conditional_space():
-    space = SearchSpace({"n": Int(1, 40, log=True), "q": Float(0.0, 1.0, step=0.1),
-                         "m": Categorical([{"a": Float(-1.0, 1.0)}, {"b": Int(0, 3), "c": Categorical(["u", "v"])}, "none"])})
+    space = SearchSpace(
+        {
+            "n": Int(1, 40, log=True),
+            "q": Float(0.0, 1.0, step=0.1),
+            "m": Categorical([{"a": Float(-1.0, 1.0)}, {"b": Int(0, 3), "c": Categorical(["u", "v"])}, "none"]),
+        }
+    )
     enc = Encoding(space)
     rng = np.random.default_rng(1)
     flats = [space.sample_flat(rng) for _ in range(15)]
     X = enc.encode_many(flats)
     y = rng.standard_normal(15)
-    post = Posterior(X, y, Hyper(np.full(enc.n_params, 0.5), 1.0, 1e-4, 0.0),
-                     Hyper(np.full(enc.n_params, 0.5), 1.0, 1e-4, 0.0).column_weights(enc.group, enc.weight))
+    post = Posterior(
+        X,
+        y,
+        Hyper(np.full(enc.n_params, 0.5), 1.0, 1e-4, 0.0),
+        Hyper(np.full(enc.n_params, 0.5), 1.0, 1e-4, 0.0).column_weights(enc.group, enc.weight),
+    )
     for kind in ("ucb", "ei", "log-ei"):
         x, value = maximize(Acquisition(kind, post, float(y.min()), 2.0), enc, rng, 256, 4, X[[np.argmin(y)]])
         np.testing.assert_allclose(enc.snap(x[None])[0], x, atol=1e-12)  # a valid encoded config
@@ -132,4 +143,6 @@ def test_bad_acquisition_arguments_name_themselves():
     with pytest.raises(ValueError, match="kappa must be a finite number >= 0"):
         Acquisition("ucb", post, 0.0, -1.0)
     with pytest.raises(ValueError, match="n_candidates"):
-        maximize(Acquisition("ei", post, 0.0, 0.0), Encoding(SPACE_1D), np.random.default_rng(0), 0, 1, np.zeros((0, 1)))
+        maximize(
+            Acquisition("ei", post, 0.0, 0.0), Encoding(SPACE_1D), np.random.default_rng(0), 0, 1, np.zeros((0, 1))
+        )

@@ -14,8 +14,13 @@ AWKWARD = {
     "b": Float(0.01, 1.0, log=True, step=0.01),
     "c": Int(2, 50, step=3),
     "d": Float(1e-3, 1.0, log=True),
-    "o": Categorical([{"n": "x", "k": Int(0, 3), "z": Categorical([{"q": Float(0.0, 1.0)}, "w"])},
-                      "plain", {"n": "y", "f": Float(-1.0, 1.0, step=0.25)}]),
+    "o": Categorical(
+        [
+            {"n": "x", "k": Int(0, 3), "z": Categorical([{"q": Float(0.0, 1.0)}, "w"])},
+            "plain",
+            {"n": "y", "f": Float(-1.0, 1.0, step=0.25)},
+        ]
+    ),
 }
 SPACES = {**{name: p.space for name, p in PROBLEMS.items()}, "awkward": AWKWARD}
 

@@ -25,8 +25,9 @@ def test_matern_values_and_derivative():
     k, dk = matern52_and_grad(r2)
     np.testing.assert_allclose(k, [matern_1d(0, math.sqrt(v), 1.0, 1.0) for v in r2], rtol=1e-14)
     np.testing.assert_allclose(matern52(r2), k)
-    num = [(matern52(np.array([v + 1e-7])) - matern52(np.array([max(v - 1e-7, 0)])))[0] / (2e-7 if v else 1e-7)
-           for v in r2]
+    num = [
+        (matern52(np.array([v + 1e-7])) - matern52(np.array([max(v - 1e-7, 0)])))[0] / (2e-7 if v else 1e-7) for v in r2
+    ]
     np.testing.assert_allclose(dk, num, rtol=1e-5, atol=1e-7)
     assert dk[0] == pytest.approx(-5 / 6)  # finite at r = 0, where d/dr would be 0/0
 
@@ -35,7 +36,7 @@ def test_posterior_matches_the_closed_form_for_two_points():
     ls, signal, noise, mean = 0.3, 1.7, 0.05, 0.2
     X = np.array([[0.1], [0.6]])
     y = np.array([1.0, -0.5])
-    post = Posterior(X, y, Hyper(np.array([ls]), signal, noise, mean), np.array([1 / ls ** 2]))
+    post = Posterior(X, y, Hyper(np.array([ls]), signal, noise, mean), np.array([1 / ls**2]))
     k12 = matern_1d(0.1, 0.6, ls, signal)
     a, d = signal + noise, k12
     det = a * a - d * d
@@ -111,7 +112,7 @@ def test_one_hot_block_is_a_hamming_distance():
     hyper = Hyper(np.array([1.0, 0.5]), 1.0, 1e-6, 0.0)
     w = hyper.column_weights(group, weight)
     a, b = np.array([[0.2, 1, 0, 0]]), np.array([[0.2, 0, 0, 1]])
-    assert scaled_sqdist(a, b, w)[0, 0] == pytest.approx(1 / 0.5 ** 2)
+    assert scaled_sqdist(a, b, w)[0, 0] == pytest.approx(1 / 0.5**2)
 
 
 def test_fitting_raises_the_marginal_likelihood_and_finds_the_relevant_dimension():

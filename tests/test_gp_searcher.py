@@ -140,14 +140,16 @@ def test_multi_fidelity_uses_the_highest_level_with_enough_trials():
 
 
 def test_bad_arguments_name_themselves():
-    for kw, msg in [({"acquisition": "pi"}, "acquisition must be one of ucb, ei, log-ei"),
-                    ({"kappa": -1.0}, "kappa must be a finite number >= 0"),
-                    ({"kappa_schedule": "fast"}, "kappa_schedule must be one of constant, srinivas"),
-                    ({"n_initial": 0}, "n_initial must be an integer >= 1"),
-                    ({"fidelity": "low"}, "fidelity must be one of highest, final"),
-                    ({"max_points": 1.5}, "max_points must be an integer >= 2"),
-                    ({"n_starts": 0}, "n_starts must be an integer >= 1"),
-                    ({"lengthscale_prior": "flat"}, "lengthscale_prior must be one of optuna, gamma, dim-scaled")]:
+    for kw, msg in [
+        ({"acquisition": "pi"}, "acquisition must be one of ucb, ei, log-ei"),
+        ({"kappa": -1.0}, "kappa must be a finite number >= 0"),
+        ({"kappa_schedule": "fast"}, "kappa_schedule must be one of constant, srinivas"),
+        ({"n_initial": 0}, "n_initial must be an integer >= 1"),
+        ({"fidelity": "low"}, "fidelity must be one of highest, final"),
+        ({"max_points": 1.5}, "max_points must be an integer >= 2"),
+        ({"n_starts": 0}, "n_starts must be an integer >= 1"),
+        ({"lengthscale_prior": "flat"}, "lengthscale_prior must be one of optuna, gamma, dim-scaled"),
+    ]:
         with pytest.raises(ValueError, match=msg):
             make(**kw)
 
@@ -155,7 +157,7 @@ def test_bad_arguments_name_themselves():
 def test_kappa_schedule_grows_with_observations():
     core = GPCore(acquisition="ucb", kappa_schedule="srinivas")
     k10, k100 = core.kappa_at(10, 2), core.kappa_at(100, 2)
-    assert k10 == pytest.approx(math.sqrt(0.4 * math.log(2 * 100 * math.pi ** 2 / 0.6)))
+    assert k10 == pytest.approx(math.sqrt(0.4 * math.log(2 * 100 * math.pi**2 / 0.6)))
     assert k100 > k10
     assert GPCore(kappa=1.5).kappa_at(100, 2) == 1.5
 
@@ -168,17 +170,27 @@ def test_real_tuner_run_with_concurrency_limiter(ray_local, tmp_path):
         import math
 
         x, y = config["x"], config["y"]
-        value = (y - 5.1 / (4 * math.pi ** 2) * x ** 2 + 5 / math.pi * x - 6) ** 2 \
-            + 10 * (1 - 1 / (8 * math.pi)) * math.cos(x) + 10
+        value = (
+            (y - 5.1 / (4 * math.pi**2) * x**2 + 5 / math.pi * x - 6) ** 2
+            + 10 * (1 - 1 / (8 * math.pi)) * math.cos(x)
+            + 10
+        )
         for i in range(2):
             tune.report({"loss": value + 1.0 - i})
 
     searcher = GPSearcher(seed=0, n_initial=4, n_candidates=256)
     tuner = tune.Tuner(
-        objective, param_space=SPACE,
-        tune_config=tune.TuneConfig(metric="loss", mode="min", num_samples=10, reuse_actors=True,
-                                    search_alg=ConcurrencyLimiter(searcher, max_concurrent=2)),
-        run_config=tune.RunConfig(storage_path=str(tmp_path), name="gp", verbose=0))
+        objective,
+        param_space=SPACE,
+        tune_config=tune.TuneConfig(
+            metric="loss",
+            mode="min",
+            num_samples=10,
+            reuse_actors=True,
+            search_alg=ConcurrencyLimiter(searcher, max_concurrent=2),
+        ),
+        run_config=tune.RunConfig(storage_path=str(tmp_path), name="gp", verbose=0),
+    )
     grid = tuner.fit()
     assert len(grid) == 10 and grid.num_errors == 0
     df = grid.get_dataframe()

@@ -45,8 +45,9 @@ class Run:
     def starts(self, experiment: str) -> dict[str, list[dict]]:
         """Per trial, one record per time it started (a retry adds one), in order."""
         observed = self.out / experiment / "observed"
-        return {p.stem: [json.loads(line) for line in p.read_text().splitlines()]
-                for p in sorted(observed.glob("*.jsonl"))}
+        return {
+            p.stem: [json.loads(line) for line in p.read_text().splitlines()] for p in sorted(observed.glob("*.jsonl"))
+        }
 
     def trial_dir(self, experiment: str, trial_id: str) -> Path:
         return Path(self.summary[experiment]["storage"]) / trial_id
@@ -75,8 +76,14 @@ def run(tmp_path_factory) -> Run:
     # TMPDIR too: a worker killed with its node leaves its half-written checkpoint
     # directory behind (pipeline.trainable.RaySession.report), here instead of in /tmp.
     env["RAY_TMPDIR"] = env["TMPDIR"] = ray_tmp
-    proc = subprocess.Popen([sys.executable, str(DRIVER), str(out)], cwd=ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, str(DRIVER), str(out)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         output, _ = proc.communicate(timeout=TIMEOUT_S)
     except subprocess.TimeoutExpired:
@@ -86,11 +93,9 @@ def run(tmp_path_factory) -> Run:
         except subprocess.TimeoutExpired:
             proc.kill()
             output, _ = proc.communicate()
-        pytest.fail(f"multi-node driver still running after {TIMEOUT_S}s; Ray logs in {ray_tmp}\n"
-                    f"{output[-8000:]}")
+        pytest.fail(f"multi-node driver still running after {TIMEOUT_S}s; Ray logs in {ray_tmp}\n{output[-8000:]}")
     if proc.returncode != 0:
-        pytest.fail(f"multi-node driver exited with {proc.returncode}; Ray logs in {ray_tmp}\n"
-                    f"{output[-8000:]}")
+        pytest.fail(f"multi-node driver exited with {proc.returncode}; Ray logs in {ray_tmp}\n{output[-8000:]}")
     shutil.rmtree(ray_tmp, ignore_errors=True)
     return Run(out, json.loads((out / "summary.json").read_text()))
 

@@ -13,8 +13,10 @@ from pipeline.run import main
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 STAGE = "{name: s1, resolution: 4, max_epochs: 3, budget: {trials: 4}, top_k: 2}"
-BRANCHES = ("search_space:\n  optimizer: {type: categorical, choices: [{name: sgd, momentum: {type: float, low: 0, "
-            "high: 0.9}}, {name: adam, beta1: {type: float, low: 0.8, high: 0.99}}]}\n")
+BRANCHES = (
+    "search_space:\n  optimizer: {type: categorical, choices: [{name: sgd, momentum: {type: float, low: 0, "
+    "high: 0.9}}, {name: adam, beta1: {type: float, low: 0.8, high: 0.99}}]}\n"
+)
 CASES = [
     ("stages: 3", "stages: must be a non-empty list of stages"),
     ("stages: []", "stages: must be a non-empty list"),
@@ -28,36 +30,59 @@ CASES = [
     ("stages: [{budget: {minutes: 3}}]", "stages[0].budget.minutes: unknown key; allowed: trials, epochs, time_s"),
     ("stages: [{resolution: 5, budget: {trials: 2}}]", "stages[0].resolution: digits allows 8, 4, got 5"),
     ("stages: [{data_fraction: 0, budget: {trials: 2}}]", "stages[0].data_fraction: must be a number in (0, 1]"),
-    ("stages: [{searcher: bayes, budget: {trials: 2}}]",
-     "stages[0].searcher: unknown searcher 'bayes'; allowed: random, tpe, gp, hyperopt"),
+    (
+        "stages: [{searcher: bayes, budget: {trials: 2}}]",
+        "stages[0].searcher: unknown searcher 'bayes'; allowed: random, tpe, gp, hyperopt",
+    ),
     ("stages: [{scheduler: sha, budget: {trials: 2}}]", "stages[0].scheduler: unknown scheduler 'sha'; allowed: fifo"),
     (f"stages: [{STAGE}, {{budget: {{trials: 2}}, top_k: x}}]", "stages[1].top_k: must be an integer >= 1, got 'x'"),
-    ("stages: [{budget: {trials: 4}}, {budget: {trials: 2}}]",
-     "stages[0].top_k: required: how many configurations this stage passes to the next"),
-    (f"stages: [{STAGE}, {{budget: {{trials: 1}}}}]",
-     "stages[1].budget.trials: (1) must be >= stages[0].top_k (2): those configurations are evaluated first"),
-    ("stages: [{budget: {trials: 2}, top_k: 3}, {budget: {trials: 5}}]",
-     "stages[0].top_k: (3) cannot exceed stages[0].budget.trials (2)"),
+    (
+        "stages: [{budget: {trials: 4}}, {budget: {trials: 2}}]",
+        "stages[0].top_k: required: how many configurations this stage passes to the next",
+    ),
+    (
+        f"stages: [{STAGE}, {{budget: {{trials: 1}}}}]",
+        "stages[1].budget.trials: (1) must be >= stages[0].top_k (2): those configurations are evaluated first",
+    ),
+    (
+        "stages: [{budget: {trials: 2}, top_k: 3}, {budget: {trials: 5}}]",
+        "stages[0].top_k: (3) cannot exceed stages[0].budget.trials (2)",
+    ),
     (f"stages: [{STAGE}, {STAGE}]", "stages[1].name: 's1' is already the name of stages[0]"),
     ("stages: [{name: 'a b', budget: {trials: 2}}]", "stages[0].name: must be letters, digits"),
     ("stages: [{name: cv, budget: {trials: 2}}]", "stages[0].name: must be letters, digits, '_', '.', '-' (not 'cv')"),
-    ("stages: [{budget: {trials: 2}, warm_start: true}]",
-     "stages[0].warm_start: the first stage has no previous stage to start from"),
-    (f"stages: [{STAGE}, {{budget: {{trials: 4}}, warm_start: yes-please}}]",
-     "stages[1].warm_start: must be true or false"),
-    (BRANCHES + f"stages: [{STAGE}, {{budget: {{trials: 4}}, searcher: hyperopt}}]",
-     "stages[1].searcher: hyperopt cannot start from the previous stage's configurations"),
-    ("search_space: {lr: {type: float, low: 0.001, high: 0.1}}\n"
-     f"stages: [{STAGE}, {{budget: {{trials: 4}}, searcher: hyperopt, warm_start: true}}]",
-     "stages[1].warm_start: searcher hyperopt cannot take earlier observations"),
-    ("stages: [{budget: {trials: 2}, searcher: hyperopt}]",
-     "stages[0].searcher: hyperopt cannot search this space: DuplicateLabel optimizer/lr"),
+    (
+        "stages: [{budget: {trials: 2}, warm_start: true}]",
+        "stages[0].warm_start: the first stage has no previous stage to start from",
+    ),
+    (
+        f"stages: [{STAGE}, {{budget: {{trials: 4}}, warm_start: yes-please}}]",
+        "stages[1].warm_start: must be true or false",
+    ),
+    (
+        BRANCHES + f"stages: [{STAGE}, {{budget: {{trials: 4}}, searcher: hyperopt}}]",
+        "stages[1].searcher: hyperopt cannot start from the previous stage's configurations",
+    ),
+    (
+        "search_space: {lr: {type: float, low: 0.001, high: 0.1}}\n"
+        f"stages: [{STAGE}, {{budget: {{trials: 4}}, searcher: hyperopt, warm_start: true}}]",
+        "stages[1].warm_start: searcher hyperopt cannot take earlier observations",
+    ),
+    (
+        "stages: [{budget: {trials: 2}, searcher: hyperopt}]",
+        "stages[0].searcher: hyperopt cannot search this space: DuplicateLabel optimizer/lr",
+    ),
     (f"stages: [{STAGE}]\ncv: {{folds: 1, top_k: 2}}", "cv.folds: must be an integer in [2, 50], got 1"),
     (f"stages: [{STAGE}]\ncv: {{top_k: 2}}", "cv.folds: required: the number of folds"),
     (f"stages: [{STAGE}]\ncv: {{folds: 3}}", "cv.top_k: required: how many of the last stage's best"),
-    ("stages: [{budget: {trials: 4}}]\ncv: {folds: 3, top_k: 5}", "cv.top_k: (5) cannot exceed stages[0].budget.trials (4)"),
-    (f"stages: [{STAGE}]\ncv: {{folds: 3, top_k: 1}}",
-     "stages[0].top_k: the last stage hands cv.top_k (1) finalists to cross-validation"),
+    (
+        "stages: [{budget: {trials: 4}}]\ncv: {folds: 3, top_k: 5}",
+        "cv.top_k: (5) cannot exceed stages[0].budget.trials (4)",
+    ),
+    (
+        f"stages: [{STAGE}]\ncv: {{folds: 3, top_k: 1}}",
+        "stages[0].top_k: the last stage hands cv.top_k (1) finalists to cross-validation",
+    ),
     (f"stages: [{STAGE}]\ncv: {{folds: 3, top_k: 2, resolution: 7}}", "cv.resolution: digits allows 8, 4, got 7"),
     (f"stages: [{STAGE}]\ncv: {{folds: 3, top_k: 2, shuffle: true}}", "cv.shuffle: unknown key; allowed: folds"),
     (f"stages: [{STAGE}]\ncv: [3]", "cv: must be a mapping with folds, top_k"),
@@ -86,11 +111,14 @@ def test_pipeline_config_errors_are_one_line_exit_2(text, expected, tmp_path, ca
     assert not started  # (another test's embedded Ray may be up; this command started none)
 
 
-@pytest.mark.parametrize("argv, expected", [
-    (["--resume", "{tmp}/nothing"], "--resume: {tmp}/nothing is not an mftune experiment directory"),
-    (["--resume", "{tmp}", "--seed", "3"], "--seed: cannot be combined with --resume"),
-    (["--epochs-budget", "0"], "--epochs-budget: must be an integer >= 1, got '0'"),
-])
+@pytest.mark.parametrize(
+    "argv, expected",
+    [
+        (["--resume", "{tmp}/nothing"], "--resume: {tmp}/nothing is not an mftune experiment directory"),
+        (["--resume", "{tmp}", "--seed", "3"], "--seed: cannot be combined with --resume"),
+        (["--epochs-budget", "0"], "--epochs-budget: must be an integer >= 1, got '0'"),
+    ],
+)
 def test_resume_and_budget_flag_errors(argv, expected, tmp_path, capsys):
     argv = [a.format(tmp=tmp_path) for a in argv]
     rc = main(argv)
@@ -109,8 +137,9 @@ def test_no_settings_is_the_default_digits_pipeline(tmp_path):
 
 
 def test_one_stage_flags_make_one_stage_without_cv(tmp_path):
-    cfg = build({"num_samples": "7", "max_epochs": "4", "resolution": "4", "epochs_budget": "20",
-                 "output": str(tmp_path / "o")})
+    cfg = build(
+        {"num_samples": "7", "max_epochs": "4", "resolution": "4", "epochs_budget": "20", "output": str(tmp_path / "o")}
+    )
     (stage,) = cfg.stages
     assert cfg.cv is None and stage.budget.trials == 7 and stage.budget.epochs == 20
     assert stage.fidelity.max_epochs == 4 and stage.fidelity.resolution == 4

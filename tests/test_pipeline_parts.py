@@ -20,8 +20,14 @@ def o(tid, value, iters, x=None, error=False):
 
 
 def test_rank_prefers_more_epochs_then_the_metric_and_dedupes_configs():
-    outs = [o("a", 0.95, 3), o("b", 0.90, 9), o("c", 0.92, 9), o("d", None, 9), o("e", 0.99, 1),
-            o("f", 0.93, 9, x="c")]  # same config as c, evaluated twice: handed on once (best copy)
+    outs = [
+        o("a", 0.95, 3),
+        o("b", 0.90, 9),
+        o("c", 0.92, 9),
+        o("d", None, 9),
+        o("e", 0.99, 1),
+        o("f", 0.93, 9, x="c"),
+    ]  # same config as c, evaluated twice: handed on once (best copy)
     assert [t.trial_id for t in rank(outs, "max")] == ["f", "b", "a", "e"]
     assert [t.trial_id for t in rank(outs, "min")] == ["b", "c", "a", "e"]
     cands = top_k(outs, "max", 2)
@@ -30,10 +36,12 @@ def test_rank_prefers_more_epochs_then_the_metric_and_dedupes_configs():
 
 def test_merge_keeps_results_only_the_events_log_saw():
     outs = [o("a", 0.5, 3)]
-    events = [{"e": "complete", "stage": "s", "trial": "a", "iter": 3, "value": 0.5, "config": {"x": "a"}},
-              {"e": "complete", "stage": "s", "trial": "z", "iter": 3, "value": 0.7, "config": {"x": "z"}},
-              {"e": "complete", "stage": "other", "trial": "y", "iter": 3, "value": 0.9, "config": {}},
-              {"e": "result", "stage": "s", "trial": "w", "iter": 1, "value": 0.9}]
+    events = [
+        {"e": "complete", "stage": "s", "trial": "a", "iter": 3, "value": 0.5, "config": {"x": "a"}},
+        {"e": "complete", "stage": "s", "trial": "z", "iter": 3, "value": 0.7, "config": {"x": "z"}},
+        {"e": "complete", "stage": "other", "trial": "y", "iter": 3, "value": 0.9, "config": {}},
+        {"e": "result", "stage": "s", "trial": "w", "iter": 1, "value": 0.9},
+    ]
     merged = merge_completed(outs, events, "s", "acc")
     assert [(m.trial_id, m.value, m.recovered) for m in merged] == [("a", 0.5, False), ("z", 0.7, True)]
     assert merged[1].metrics == {"acc": 0.7} and merged[1].config == {"x": "z"}  # it has a table row
@@ -43,12 +51,17 @@ def test_merge_keeps_the_furthest_completion_when_a_stale_restore_ran_a_trial_ag
     # "b" completed at iteration 2; the restored Ray ran it again from scratch and its
     # scheduler stopped it at 1 with a worse value: the first completion stands.
     # "c" went further in Ray's run than in the log; "d" errored in the re-run.
-    outs = [TrialOutcome("b", {"x": "b"}, 0.56, 1, checkpoint="/exp/a/b/checkpoint_000000"), o("c", 0.9, 3),
-            TrialOutcome("d", {"x": "d"}, None, 1, error=True)]
-    events = [{"e": "complete", "stage": "s", "trial": "b", "iter": 2, "value": 0.66, "config": {"x": "b"}},
-              {"e": "complete", "stage": "s", "trial": "b", "iter": 1, "value": 0.56, "config": {"x": "b"}},
-              {"e": "complete", "stage": "s", "trial": "c", "iter": 2, "value": 0.8, "config": {"x": "c"}},
-              {"e": "complete", "stage": "s", "trial": "d", "iter": 2, "value": 0.7, "config": {"x": "d"}}]
+    outs = [
+        TrialOutcome("b", {"x": "b"}, 0.56, 1, checkpoint="/exp/a/b/checkpoint_000000"),
+        o("c", 0.9, 3),
+        TrialOutcome("d", {"x": "d"}, None, 1, error=True),
+    ]
+    events = [
+        {"e": "complete", "stage": "s", "trial": "b", "iter": 2, "value": 0.66, "config": {"x": "b"}},
+        {"e": "complete", "stage": "s", "trial": "b", "iter": 1, "value": 0.56, "config": {"x": "b"}},
+        {"e": "complete", "stage": "s", "trial": "c", "iter": 2, "value": 0.8, "config": {"x": "c"}},
+        {"e": "complete", "stage": "s", "trial": "d", "iter": 2, "value": 0.7, "config": {"x": "d"}},
+    ]
     merged = {m.trial_id: m for m in merge_completed(outs, events, "s", "acc")}
     assert (merged["b"].value, merged["b"].iterations, merged["b"].recovered) == (0.66, 2, False)
     assert merged["b"].metrics == {"acc": 0.66} and merged["b"].checkpoint is None
@@ -69,9 +82,11 @@ def test_cv_points_cover_every_finalist_and_fold_once_and_fit_the_space():
 
 
 def test_fold_scores_mean_std_and_winner():
-    outs = [TrialOutcome(f"{j}{f}", {CV_FINALIST_KEY: j, CV_FOLD_KEY: f}, v, 5)
-            for j, vals in enumerate([[0.9, 0.8, 0.7], [0.85, 0.85, 0.85], [0.99, None, 0.99]])
-            for f, v in enumerate(vals)]
+    outs = [
+        TrialOutcome(f"{j}{f}", {CV_FINALIST_KEY: j, CV_FOLD_KEY: f}, v, 5)
+        for j, vals in enumerate([[0.9, 0.8, 0.7], [0.85, 0.85, 0.85], [0.99, None, 0.99]])
+        for f, v in enumerate(vals)
+    ]
     scores = fold_scores(outs, 3, 3)
     assert scores[0].mean == pytest.approx(0.8) and scores[0].std == pytest.approx(0.1)  # sample std, ddof=1
     assert scores[1].std == pytest.approx(0.0) and not scores[2].complete
@@ -119,8 +134,13 @@ def test_events_log_skips_a_torn_last_line(tmp_path):
 
 
 def test_state_round_trips_and_is_replaced_atomically(tmp_path):
-    state = PipelineState([StageRecord("a", "done", [Candidate({"x": 1}, 0.5, "t", 3)], [[{"x": 1}, 0.5]], 4, 0, 12,
-                                       1.5, 0.5), StageRecord("b")], CVRecord())
+    state = PipelineState(
+        [
+            StageRecord("a", "done", [Candidate({"x": 1}, 0.5, "t", 3)], [[{"x": 1}, 0.5]], 4, 0, 12, 1.5, 0.5),
+            StageRecord("b"),
+        ],
+        CVRecord(),
+    )
     state.save(tmp_path)
     back = PipelineState.load(tmp_path)
     assert back == state

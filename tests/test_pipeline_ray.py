@@ -23,8 +23,13 @@ def tiny_run(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("pipe")
     (tmp / "tiny.yaml").write_text(TINY)
     out = tmp / "exp"
-    proc = subprocess.run([sys.executable, "-m", "pipeline.run", "--config", str(tmp / "tiny.yaml"),
-                           "--output", str(out)], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(
+        [sys.executable, "-m", "pipeline.run", "--config", str(tmp / "tiny.yaml"), "--output", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return out, proc.stdout
 
@@ -41,8 +46,9 @@ def test_top_k_are_the_first_trials_of_the_next_stage(tiny_run):
     a, b = st["stages"]
     assert a["status"] == b["status"] == "done" and len(a["top_k"]) == 3
     table_a = stage_table(out, "a")
-    ranked = table_a.assign(v=-table_a["val_accuracy"]).sort_values(["training_iteration", "v"],
-                                                                       ascending=[False, True])
+    ranked = table_a.assign(v=-table_a["val_accuracy"]).sort_values(
+        ["training_iteration", "v"], ascending=[False, True]
+    )
     assert [c["trial_id"] for c in a["top_k"]] == ranked["trial_id"].head(3).tolist()
     space = SearchSpace(json.loads(json.dumps(state_space(out))))
     record_b = searcher_record(out / "b")  # suggestion order of stage b's searcher
@@ -82,8 +88,9 @@ def test_cv_scores_every_finalist_on_every_fold_and_picks_the_best_mean(tiny_run
     assert best["cv_std"] == pytest.approx(np.std(scores, ddof=1))
     # each fold trained on the other two thirds of all 1797 labelled digits
     done = [e for e in completed(out, "cv")]
-    assert sorted((e["config"][CV_FINALIST_KEY], e["config"][CV_FOLD_KEY]) for e in done) == \
-        [(j, f) for j in (0, 1) for f in range(3)]
+    assert sorted((e["config"][CV_FINALIST_KEY], e["config"][CV_FOLD_KEY]) for e in done) == [
+        (j, f) for j in (0, 1) for f in range(3)
+    ]
     assert f"best val_accuracy = {best['value']:.4f}" in stdout
 
 
@@ -105,8 +112,13 @@ def test_report_files_are_written_and_readable(tiny_run):
 def test_compare_reports_on_existing_experiments(tiny_run, tmp_path):
     out, _ = tiny_run
     report_dir = tmp_path / "cmp"
-    proc = subprocess.run([sys.executable, "-m", "pipeline.compare", "--experiments", str(out), str(out),
-                           "--output", str(report_dir)], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-m", "pipeline.compare", "--experiments", str(out), str(out), "--output", str(report_dir)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr
     runs = pd.read_csv(report_dir / "runs.csv")
     best = json.loads((out / "best.json").read_text())
@@ -124,13 +136,32 @@ def test_compare_reports_on_existing_experiments(tiny_run, tmp_path):
 
 def test_compare_runs_combinations_over_seeds(tmp_path):
     base = tmp_path / "base.yaml"
-    base.write_text("task: digits\nnum_samples: 2\nmax_epochs: 1\nresolution: 4\ndata_fraction: 0.2\n"
-                    "search_space:\n  lr: {type: float, low: 1.0e-3, high: 1.0e-2, log: true}\n"
-                    "  channels: {type: int, low: 8, high: 16, step: 8}\n")
+    base.write_text(
+        "task: digits\nnum_samples: 2\nmax_epochs: 1\nresolution: 4\ndata_fraction: 0.2\n"
+        "search_space:\n  lr: {type: float, low: 1.0e-3, high: 1.0e-2, log: true}\n"
+        "  channels: {type: int, low: 8, high: 16, step: 8}\n"
+    )
     report_dir = tmp_path / "cmp"
-    proc = subprocess.run([sys.executable, "-m", "pipeline.compare", "--configs", str(base), "--combos",
-                           "random:fifo", "hyperopt:ray-asha", "--seeds", "3", "--output", str(report_dir)],
-                          cwd=ROOT, capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pipeline.compare",
+            "--configs",
+            str(base),
+            "--combos",
+            "random:fifo",
+            "hyperopt:ray-asha",
+            "--seeds",
+            "3",
+            "--output",
+            str(report_dir),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     runs = pd.read_csv(report_dir / "runs.csv")
     assert sorted(zip(runs["label"], runs["seed"])) == [("hyperopt+ray-asha", 3), ("random+fifo", 3)]
@@ -143,9 +174,15 @@ def test_compare_runs_combinations_over_seeds(tmp_path):
 
 
 def test_compare_bad_input_is_one_line(tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "pipeline.compare", "--combos", "random:sha", "--output",
-                           str(tmp_path / "c")], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "pipeline.compare", "--combos", "random:sha", "--output", str(tmp_path / "c")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 2 and proc.stdout == ""
     assert proc.stderr.strip().splitlines() == [
-        "python -m pipeline.compare: error: --combos: unknown scheduler 'sha'; allowed: fifo, ray-asha, ray-hyperband, asha, asha-promotion, hyperband, bohb, bohb-sync"]
+        "python -m pipeline.compare: error: --combos: unknown scheduler 'sha'; allowed: fifo, ray-asha, ray-hyperband, asha, asha-promotion, hyperband, bohb, bohb-sync"
+    ]
     assert not (tmp_path / "c").exists()

@@ -117,16 +117,20 @@ def test_real_tuner_run_with_concurrency_limit(ray_local, tmp_path):
 
     searcher = RandomSearcher(seed=0)
     tuner = tune.Tuner(
-        objective, param_space=SPACE,
-        tune_config=tune.TuneConfig(metric="loss", mode="min", search_alg=searcher, num_samples=8,
-                                    max_concurrent_trials=2, reuse_actors=True),
-        run_config=tune.RunConfig(storage_path=str(tmp_path), name="rs", verbose=0))
+        objective,
+        param_space=SPACE,
+        tune_config=tune.TuneConfig(
+            metric="loss", mode="min", search_alg=searcher, num_samples=8, max_concurrent_trials=2, reuse_actors=True
+        ),
+        run_config=tune.RunConfig(storage_path=str(tmp_path), name="rs", verbose=0),
+    )
     grid = tuner.fit()
     assert len(grid) == 8 and grid.num_errors == 0
     df = grid.get_dataframe()
-    expected = [(x - 2) ** 2 + (0.0 if n == "adam" else (m if not math.isnan(m) else 0.0)) - 2
-                for x, n, m in zip(df["config/x"], df["config/opt/name"],
-                                   df.get("config/opt/m", np.full(len(df), np.nan)))]
+    expected = [
+        (x - 2) ** 2 + (0.0 if n == "adam" else (m if not math.isnan(m) else 0.0)) - 2
+        for x, n, m in zip(df["config/x"], df["config/opt/name"], df.get("config/opt/m", np.full(len(df), np.nan)))
+    ]
     np.testing.assert_allclose(df["loss"], expected)
     saved = list((tmp_path / "rs").glob("searcher-state-*.pkl"))
     assert saved, "Tune saved the searcher with the experiment"

@@ -48,8 +48,10 @@ def test_resume_after_sigkill_in_each_part(tmp_path):
         assert proc.wait(timeout=SEGMENT_TIMEOUT_S) == 130
     finally:
         kill_tree(proc)
-    assert "interrupted: stage a stopped before it finished; continue with --resume" in \
-        (tmp_path / "ctrl-c.log").read_text()
+    assert (
+        "interrupted: stage a stopped before it finished; continue with --resume"
+        in (tmp_path / "ctrl-c.log").read_text()
+    )
     assert state(out)["stages"][0]["status"] == "running"
     after_ctrl_c = len(completed(out, "a"))
 

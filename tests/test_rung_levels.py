@@ -8,14 +8,17 @@ from schedulers.levels import bracket_sizes, reached, rung_levels, top_count
 from schedulers.rung import Rung
 
 
-@pytest.mark.parametrize("args, levels", [
-    ((1, 27, 3), [1, 3, 9]),
-    ((1, 15, 3), [1, 3, 9]),
-    ((1, 10, 2), [1, 2, 4, 8]),
-    ((2, 50, 2.5), [2, 5.0, 12.5, 31.25]),
-    ((1, 1, 3), []),
-    ((4, 5, 2), [4]),
-])
+@pytest.mark.parametrize(
+    "args, levels",
+    [
+        ((1, 27, 3), [1, 3, 9]),
+        ((1, 15, 3), [1, 3, 9]),
+        ((1, 10, 2), [1, 2, 4, 8]),
+        ((2, 50, 2.5), [2, 5.0, 12.5, 31.25]),
+        ((1, 1, 3), []),
+        ((4, 5, 2), [4]),
+    ],
+)
 def test_rung_levels(args, levels):
     assert rung_levels(*args) == levels
 
@@ -26,11 +29,19 @@ def test_float_levels_stop_below_the_maximum_despite_rounding():
     assert reached(0.9, 0.1 * 3 * 3)
 
 
-@pytest.mark.parametrize("args, name", [
-    ((0, 27, 3), "min_resource"), ((-1, 27, 3), "min_resource"), ((5, 4, 3), "max_resource"),
-    ((1, 27, 1), "reduction_factor"), ((1, 27, 0.5), "reduction_factor"),
-    ((1, float("nan"), 3), "max_resource"), (("1", 27, 3), "min_resource"), ((1, 27, True), "reduction_factor"),
-])
+@pytest.mark.parametrize(
+    "args, name",
+    [
+        ((0, 27, 3), "min_resource"),
+        ((-1, 27, 3), "min_resource"),
+        ((5, 4, 3), "max_resource"),
+        ((1, 27, 1), "reduction_factor"),
+        ((1, 27, 0.5), "reduction_factor"),
+        ((1, float("nan"), 3), "max_resource"),
+        (("1", 27, 3), "min_resource"),
+        ((1, 27, True), "reduction_factor"),
+    ],
+)
 def test_bad_resources_raise_naming_the_argument(args, name):
     with pytest.raises(ValueError, match=name):
         rung_levels(*args)

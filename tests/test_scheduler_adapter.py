@@ -45,8 +45,17 @@ def searcher(seed=0, mode="min"):
 
 def sim(scheduler, *, mode="min", slots=3, max_trials=60, search=None, **kw):
     objective = PROBLEM if mode == "min" else Negated(PROBLEM)
-    return SimController(search or searcher(mode=mode), scheduler, objective, metric="loss" if mode == "min" else "score",
-                         mode=mode, max_t=27, slots=slots, max_trials=max_trials, **kw)
+    return SimController(
+        search or searcher(mode=mode),
+        scheduler,
+        objective,
+        metric="loss" if mode == "min" else "score",
+        mode=mode,
+        max_t=27,
+        slots=slots,
+        max_trials=max_trials,
+        **kw,
+    )
 
 
 @pytest.mark.parametrize("kind", sorted(SCHEDULERS))
@@ -102,8 +111,10 @@ def _outcome(scheduler):
     return {t["trial_id"]: (t["reason"], sorted(records[t["trial_id"]])) for t in state["trials"]}
 
 
-@pytest.mark.parametrize("kind, slots, cut", [("sync", 3, 150), ("sync", 2, 41), ("promotion", 1, 120),
-                                              ("promotion", 1, 33), ("stopping", 1, 90)])
+@pytest.mark.parametrize(
+    "kind, slots, cut",
+    [("sync", 3, 150), ("sync", 2, 41), ("promotion", 1, 120), ("promotion", 1, 33), ("stopping", 1, 90)],
+)
 def test_a_restored_run_takes_the_same_decisions_as_an_uninterrupted_one(tmp_path, kind, slots, cut):
     straight = SCHEDULERS[kind]()
     sim(straight, slots=slots, experiment_dir=str(tmp_path / "straight")).run()
@@ -135,7 +146,8 @@ def test_a_restore_from_a_stale_snapshot_loses_no_decision_and_finishes(tmp_path
     stale = run.snapshot()
     run.run(until_epochs=160)  # the scheduler file moves on; the snapshot does not
     stopped_since = {t.trial_id for t in run.trials if t.status == TERMINATED} - {
-        s["trial_id"] for s in stale if s["status"] == TERMINATED}
+        s["trial_id"] for s in stale if s["status"] == TERMINATED
+    }
     lost = {t.trial_id for t in run.trials} - {s["trial_id"] for s in stale}
     assert stopped_since and lost
 

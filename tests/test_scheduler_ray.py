@@ -32,8 +32,15 @@ class RecordingASHA(ASHAScheduler):
 
     def on_trial_result(self, tune_controller, trial, result):
         decision = super().on_trial_result(tune_controller, trial, result)
-        self.log.append((trial.trial_id, result[self.resource_attr], result[self.metric], decision,
-                         result["iterations_since_restore"]))
+        self.log.append(
+            (
+                trial.trial_id,
+                result[self.resource_attr],
+                result[self.metric],
+                decision,
+                result["iterations_since_restore"],
+            )
+        )
         return decision
 
     def history(self, trial_id):
@@ -47,8 +54,13 @@ def _resumed(history):
 
 
 def _adam(lr, hidden):
-    return {"optimizer": {"name": "adam", "lr": lr, "beta1": 0.9, "weight_decay": 1e-5}, "batch_size": 16,
-            "channels": 8, "hidden": hidden, "dropout": 0.0}
+    return {
+        "optimizer": {"name": "adam", "lr": lr, "beta1": 0.9, "weight_decay": 1e-5},
+        "batch_size": 16,
+        "channels": 8,
+        "hidden": hidden,
+        "dropout": 0.0,
+    }
 
 
 def test_promotion_pauses_at_rungs_and_resumes_trials_at_their_epoch(ray_local, tmp_path):
@@ -56,15 +68,24 @@ def test_promotion_pauses_at_rungs_and_resumes_trials_at_their_epoch(ray_local, 
     # The first trial learns, the others barely move: it waits at rung 1 until a later
     # arrival makes it promotable, then resumes from its checkpoint.
     points = [_adam(1e-2, 64)] + [_adam(lr, h) for lr, h in [(1e-4, 32), (2e-4, 40), (1e-4, 48), (3e-4, 56)]]
-    scheduler = RecordingASHA(resource_attr="epoch", min_resource=1, max_resource=4, reduction_factor=2,
-                              rule="promotion")
-    searcher = RandomSearcher(get_task("digits").default_space(), metric="val_accuracy", mode="max", seed=0,
-                              points_to_evaluate=points)
+    scheduler = RecordingASHA(
+        resource_attr="epoch", min_resource=1, max_resource=4, reduction_factor=2, rule="promotion"
+    )
+    searcher = RandomSearcher(
+        get_task("digits").default_space(), metric="val_accuracy", mode="max", seed=0, points_to_evaluate=points
+    )
     tuner = tune.Tuner(
         tune.with_resources(make_trainable(setup), {"cpu": 2}),  # one trial at a time: a fixed order
-        tune_config=tune.TuneConfig(metric="val_accuracy", mode="max", num_samples=len(points),
-                                    search_alg=searcher, scheduler=scheduler, reuse_actors=True),
-        run_config=tune.RunConfig(storage_path=str(tmp_path), name="promotion", verbose=0))
+        tune_config=tune.TuneConfig(
+            metric="val_accuracy",
+            mode="max",
+            num_samples=len(points),
+            search_alg=searcher,
+            scheduler=scheduler,
+            reuse_actors=True,
+        ),
+        run_config=tune.RunConfig(storage_path=str(tmp_path), name="promotion", verbose=0),
+    )
     grid = tuner.fit()
     assert grid.num_errors == 0 and len(grid) == len(points)
 
@@ -106,8 +127,7 @@ def _curve_trainable():
             with tempfile.TemporaryDirectory() as d:
                 with open(os.path.join(d, "it.json"), "w") as f:
                     json.dump({"it": it}, f)
-                tune.report({"loss": config["x"] + 1.0 / it, "it": it},
-                            checkpoint=tune.Checkpoint.from_directory(d))
+                tune.report({"loss": config["x"] + 1.0 / it, "it": it}, checkpoint=tune.Checkpoint.from_directory(d))
 
     return tune.with_resources(curve, {"cpu": 2})  # one trial at a time: a fixed order
 
@@ -131,15 +151,21 @@ def _hyperband_tuner(path, name, callbacks):
     searcher = RandomSearcher({"x": Float(0.0, 1.0)}, metric="loss", mode="min", seed=3)
     return tune.Tuner(
         _curve_trainable(),
-        tune_config=tune.TuneConfig(metric="loss", mode="min", num_samples=7, search_alg=searcher,
-                                    scheduler=scheduler, reuse_actors=True),
-        run_config=tune.RunConfig(storage_path=str(path), name=name, verbose=0, callbacks=callbacks)), scheduler
+        tune_config=tune.TuneConfig(
+            metric="loss", mode="min", num_samples=7, search_alg=searcher, scheduler=scheduler, reuse_actors=True
+        ),
+        run_config=tune.RunConfig(storage_path=str(path), name=name, verbose=0, callbacks=callbacks),
+    ), scheduler
 
 
 def _records(core_state):
     """(milestone, loss) of every rung record, and every trial's fate."""
-    records = sorted((rung["level"], round(loss, 9)) for bracket in core_state["instances"]
-                     for rung in bracket["rungs"] for loss, _, _ in rung["records"])
+    records = sorted(
+        (rung["level"], round(loss, 9))
+        for bracket in core_state["instances"]
+        for rung in bracket["rungs"]
+        for loss, _, _ in rung["records"]
+    )
     return records, sorted(t["reason"] for t in core_state["trials"])
 
 
@@ -172,33 +198,40 @@ def _rows_fit():
         from sklearn.linear_model import LogisticRegression
 
         x, y = load_digits(return_X_y=True)
-        model = LogisticRegression(C=config["C"], max_iter=300).fit(x[:int(rows)] / 16.0, y[:int(rows)])
+        model = LogisticRegression(C=config["C"], max_iter=300).fit(x[: int(rows)] / 16.0, y[: int(rows)])
         return {"val_accuracy": float(model.score(x[1300:] / 16.0, y[1300:]))}
 
     return fit
 
 
 def test_a_data_size_resource_retrains_per_rung_and_resumes_at_the_next_size(ray_local, tmp_path):
-    scheduler = RecordingASHA(resource_attr="rows", min_resource=100, max_resource=400, reduction_factor=2,
-                              rule="promotion")
+    scheduler = RecordingASHA(
+        resource_attr="rows", min_resource=100, max_resource=400, reduction_factor=2, rule="promotion"
+    )
     assert scheduler.resource_levels == [100, 200, 400]
     trainable = data_size_trainable(_rows_fit(), scheduler.resource_levels, resource_attr="rows")
     points = [{"C": c} for c in (1.0, 1e-4, 2e-4, 1e-3, 3e-4, 5e-4)]
     tuner = tune.Tuner(
         tune.with_resources(trainable, {"cpu": 1}),
-        tune_config=tune.TuneConfig(metric="val_accuracy", mode="max", num_samples=len(points),
-                                    scheduler=scheduler, reuse_actors=True,
-                                    search_alg=RandomSearcher({"C": Float(1e-4, 10.0, log=True)},
-                                                              metric="val_accuracy", mode="max", seed=0,
-                                                              points_to_evaluate=points)),
-        run_config=tune.RunConfig(storage_path=str(tmp_path), name="rows", verbose=0))
+        tune_config=tune.TuneConfig(
+            metric="val_accuracy",
+            mode="max",
+            num_samples=len(points),
+            scheduler=scheduler,
+            reuse_actors=True,
+            search_alg=RandomSearcher(
+                {"C": Float(1e-4, 10.0, log=True)}, metric="val_accuracy", mode="max", seed=0, points_to_evaluate=points
+            ),
+        ),
+        run_config=tune.RunConfig(storage_path=str(tmp_path), name="rows", verbose=0),
+    )
     grid = tuner.fit()
     assert grid.num_errors == 0
     resumed = 0
     for result in grid:
         history = scheduler.history(result.metrics["trial_id"])
         sizes = [size for size, _ in history]
-        assert sizes == [100, 200, 400][:len(sizes)]  # each size once, smallest first
+        assert sizes == [100, 200, 400][: len(sizes)]  # each size once, smallest first
         resumed += _resumed(history)
     assert resumed >= 1  # C=1 paused at 100 rows and went on at 200, not at 100 again
     best = grid.get_best_result()

@@ -61,8 +61,9 @@ def drive(kind: str, seed: int, n_trials: int, slots: int, reload_at: int | None
 
 
 @settings(max_examples=40, deadline=None)
-@given(kind=st.sampled_from(sorted(CORES)), seed=st.integers(0, 10_000), slots=st.integers(1, 4),
-       cut=st.integers(1, 200))
+@given(
+    kind=st.sampled_from(sorted(CORES)), seed=st.integers(0, 10_000), slots=st.integers(1, 4), cut=st.integers(1, 200)
+)
 def test_reloading_halfway_changes_no_decision(kind, seed, slots, cut):
     straight, core_a = drive(kind, seed, 40, slots)
     restarted, core_b = drive(kind, seed, 40, slots, reload_at=cut)

@@ -14,11 +14,17 @@ from searchers.space import INACTIVE, Categorical, Float, Int, SearchSpace, Spac
 OPTIMIZER_YAML = {
     "type": "categorical",
     "choices": [
-        {"name": "sgd", "lr": {"type": "float", "low": 1e-3, "high": 0.3, "log": True},
-         "momentum": {"type": "float", "low": 0.0, "high": 0.99}},
-        {"name": "adam", "lr": {"type": "float", "low": "1e-4", "high": 1e-2, "log": True},
-         "beta1": {"type": "float", "low": 0.8, "high": 0.99},
-         "weight_decay": {"type": "float", "low": 1e-6, "high": 1e-2, "log": True}},
+        {
+            "name": "sgd",
+            "lr": {"type": "float", "low": 1e-3, "high": 0.3, "log": True},
+            "momentum": {"type": "float", "low": 0.0, "high": 0.99},
+        },
+        {
+            "name": "adam",
+            "lr": {"type": "float", "low": "1e-4", "high": 1e-2, "log": True},
+            "beta1": {"type": "float", "low": 0.8, "high": 0.99},
+            "weight_decay": {"type": "float", "low": 1e-6, "high": 1e-2, "log": True},
+        },
     ],
 }
 
@@ -32,10 +38,12 @@ def ray_space():
         "qf": tune.quniform(0.1, 1.0, 0.1),
         "act": tune.choice(["relu", "tanh"]),
         "layers": tune.choice([[64, 64], [128]]),
-        "opt": tune.choice([
-            {"name": "sgd", "lr": tune.uniform(0.01, 1), "momentum": tune.uniform(0, 0.99)},
-            {"name": "adam", "beta1": tune.uniform(0.8, 0.99), "inner": {"deep": tune.choice([1, 2, 3])}},
-        ]),
+        "opt": tune.choice(
+            [
+                {"name": "sgd", "lr": tune.uniform(0.01, 1), "momentum": tune.uniform(0, 0.99)},
+                {"name": "adam", "beta1": tune.uniform(0.8, 0.99), "inner": {"deep": tune.choice([1, 2, 3])}},
+            ]
+        ),
         "const": 7,
         "nested": {"a": tune.uniform(0, 1), "b": "x"},
     }
@@ -64,8 +72,9 @@ def test_ray_sampled_values_are_all_reachable():
     from ray.tune.search.variant_generator import generate_variants
 
     for _ in range(200):
-        _, cfg = next(generate_variants({"n": tune.randint(1, 5), "q": tune.qrandint(0, 20, 5),
-                                         "m": tune.lograndint(1, 10)}))
+        _, cfg = next(
+            generate_variants({"n": tune.randint(1, 5), "q": tune.qrandint(0, 20, 5), "m": tune.lograndint(1, 10)})
+        )
         s.to_flat(cfg)
     rng = np.random.default_rng(0)
     seen = {v for v in (s.sample(rng)["n"] for _ in range(400))}
@@ -73,52 +82,75 @@ def test_ray_sampled_values_are_all_reachable():
 
 
 def test_yaml_form_equals_dataclass_form():
-    yaml_space = SearchSpace({
-        "lr": {"type": "float", "low": 1e-4, "high": 1e-1, "log": True},
-        "units": {"type": "int", "low": 8, "high": 48, "step": 8},
-        "act": {"type": "categorical", "choices": ["relu", "tanh"]},
-        "fixed": 3,
-    })
-    typed = SearchSpace({"lr": Float(1e-4, 1e-1, log=True), "units": Int(8, 48, step=8),
-                         "act": Categorical(["relu", "tanh"]), "fixed": 3})
+    yaml_space = SearchSpace(
+        {
+            "lr": {"type": "float", "low": 1e-4, "high": 1e-1, "log": True},
+            "units": {"type": "int", "low": 8, "high": 48, "step": 8},
+            "act": {"type": "categorical", "choices": ["relu", "tanh"]},
+            "fixed": 3,
+        }
+    )
+    typed = SearchSpace(
+        {
+            "lr": Float(1e-4, 1e-1, log=True),
+            "units": Int(8, 48, step=8),
+            "act": Categorical(["relu", "tanh"]),
+            "fixed": 3,
+        }
+    )
     rng1, rng2 = np.random.default_rng(7), np.random.default_rng(7)
     assert [yaml_space.sample(rng1) for _ in range(20)] == [typed.sample(rng2) for _ in range(20)]
 
 
 def test_yaml_conditional_branch_names_and_config_shape():
     s = SearchSpace({"optimizer": OPTIMIZER_YAML})
-    assert s.names == ("optimizer", "optimizer[0]/lr", "optimizer[0]/momentum", "optimizer[1]/lr",
-                       "optimizer[1]/beta1", "optimizer[1]/weight_decay")
+    assert s.names == (
+        "optimizer",
+        "optimizer[0]/lr",
+        "optimizer[0]/momentum",
+        "optimizer[1]/lr",
+        "optimizer[1]/beta1",
+        "optimizer[1]/weight_decay",
+    )
     cfg = s.from_flat({"optimizer": 0, "optimizer[0]/lr": 0.01, "optimizer[0]/momentum": 0.5})
     assert cfg == {"optimizer": {"name": "sgd", "lr": 0.01, "momentum": 0.5}}
     assert s.to_flat(cfg) == {"optimizer": 0, "optimizer[0]/lr": 0.01, "optimizer[0]/momentum": 0.5}
 
 
 def test_yaml_type_key_inside_a_branch_is_a_constant():
-    s = SearchSpace({"opt": {"type": "categorical", "choices": [
-        {"type": "sgd", "momentum": {"type": "float", "low": 0, "high": 1}}, {"type": "adam"}]}})
+    s = SearchSpace(
+        {
+            "opt": {
+                "type": "categorical",
+                "choices": [{"type": "sgd", "momentum": {"type": "float", "low": 0, "high": 1}}, {"type": "adam"}],
+            }
+        }
+    )
     assert s.from_flat({"opt": 1}) == {"opt": {"type": "adam"}}
 
 
-@pytest.mark.parametrize("tree, name, fragment", [
-    ({"a": tune.randn()}, "a", "unbounded"),
-    ({"a": tune.sample_from(lambda c: 1)}, "a", "sample_from"),
-    ({"a": tune.grid_search([1, 2])}, "a", "grid_search"),
-    ({"a": {"type": "float", "low": 1, "high": 0}}, "a", "low (1.0) must be < high (0.0)"),
-    ({"a": {"type": "float", "low": 0, "high": 1, "log": True}}, "a", "log scale needs low > 0"),
-    ({"a": {"type": "flot", "low": 1, "high": 2}}, "a", "unknown type 'flot'"),
-    ({"x": {"y": {"type": "int", "low": 1, "high": 2, "bogus": 1}}}, "x/y", "unknown key(s) ['bogus']"),
-    ({"a": {"type": "categorical", "choices": []}}, "a", "at least one choice"),
-    ({"a": {"type": "int", "low": 1.5, "high": 4}}, "a", "whole number"),
-    ({"a": {"type": "int", "low": 1, "high": 9, "step": 0}}, "a", "'step' must be >= 1"),
-    ({"a": {"type": "float", "low": 0, "high": 1, "step": 2}}, "a", "'step' must be in (0, high - low]"),
-    ({"a": {"type": "float", "low": "abc", "high": 1}}, "a", "'low' must be a number"),
-    ({"a": {"type": "float", "high": 1}}, "a", "needs 'low'"),
-    ({"a": {"type": "float", "low": 0, "high": 1, "log": "yes"}}, "a", "'log' must be true or false"),
-    ({"o": tune.choice([{"lr": {"type": "float", "low": 2, "high": 1}}])}, "o[0]/lr", "must be <"),
-    ({"a/b": tune.uniform(0, 1)}, "a/b", "may not contain"),
-    ({"a": [tune.uniform(0, 1)]}, "a", "inside lists"),
-])
+@pytest.mark.parametrize(
+    "tree, name, fragment",
+    [
+        ({"a": tune.randn()}, "a", "unbounded"),
+        ({"a": tune.sample_from(lambda c: 1)}, "a", "sample_from"),
+        ({"a": tune.grid_search([1, 2])}, "a", "grid_search"),
+        ({"a": {"type": "float", "low": 1, "high": 0}}, "a", "low (1.0) must be < high (0.0)"),
+        ({"a": {"type": "float", "low": 0, "high": 1, "log": True}}, "a", "log scale needs low > 0"),
+        ({"a": {"type": "flot", "low": 1, "high": 2}}, "a", "unknown type 'flot'"),
+        ({"x": {"y": {"type": "int", "low": 1, "high": 2, "bogus": 1}}}, "x/y", "unknown key(s) ['bogus']"),
+        ({"a": {"type": "categorical", "choices": []}}, "a", "at least one choice"),
+        ({"a": {"type": "int", "low": 1.5, "high": 4}}, "a", "whole number"),
+        ({"a": {"type": "int", "low": 1, "high": 9, "step": 0}}, "a", "'step' must be >= 1"),
+        ({"a": {"type": "float", "low": 0, "high": 1, "step": 2}}, "a", "'step' must be in (0, high - low]"),
+        ({"a": {"type": "float", "low": "abc", "high": 1}}, "a", "'low' must be a number"),
+        ({"a": {"type": "float", "high": 1}}, "a", "needs 'low'"),
+        ({"a": {"type": "float", "low": 0, "high": 1, "log": "yes"}}, "a", "'log' must be true or false"),
+        ({"o": tune.choice([{"lr": {"type": "float", "low": 2, "high": 1}}])}, "o[0]/lr", "must be <"),
+        ({"a/b": tune.uniform(0, 1)}, "a/b", "may not contain"),
+        ({"a": [tune.uniform(0, 1)]}, "a", "inside lists"),
+    ],
+)
 def test_invalid_spaces_name_the_parameter(tree, name, fragment):
     with pytest.raises(SpaceError) as info:
         SearchSpace(tree)
@@ -176,8 +208,13 @@ def test_int_grid_values_are_equally_likely():
 def test_encoding_layout_mask_and_inactive_fill():
     s = SearchSpace({"optimizer": OPTIMIZER_YAML, "units": Int(1, 4)})
     assert s.dim == 2 + 2 + 3 + 1
-    flat = {"optimizer": 1, "optimizer[1]/lr": 1e-3, "optimizer[1]/beta1": 0.8,
-            "optimizer[1]/weight_decay": 1e-2, "units": 1}
+    flat = {
+        "optimizer": 1,
+        "optimizer[1]/lr": 1e-3,
+        "optimizer[1]/beta1": 0.8,
+        "optimizer[1]/weight_decay": 1e-2,
+        "units": 1,
+    }
     x, mask = s.encode_flat(flat)
     assert list(x[s.slice_of("optimizer")]) == [0.0, 1.0]
     assert x[s.slice_of("optimizer[0]/lr")] == INACTIVE and not mask[s.slice_of("optimizer[0]/lr")].any()
@@ -196,8 +233,9 @@ def test_decode_clips_and_snaps():
 def test_to_ray_round_trip_and_pickle_has_no_ray_objects():
     s = SearchSpace(ray_space())
     again = SearchSpace(s.to_ray())
-    assert [(p.name, p.kind, p.low, p.high, p.log, p.step, p.parent) for p in s] == \
-           [(p.name, p.kind, p.low, p.high, p.log, p.step, p.parent) for p in again]
+    assert [(p.name, p.kind, p.low, p.high, p.log, p.step, p.parent) for p in s] == [
+        (p.name, p.kind, p.low, p.high, p.log, p.step, p.parent) for p in again
+    ]
     blob = pickle.dumps(s)
     assert b"ray.tune" not in blob
     restored = pickle.loads(blob)
@@ -205,6 +243,7 @@ def test_to_ray_round_trip_and_pickle_has_no_ray_objects():
 
 
 # ----------------------------------------------------------------- properties
+
 
 @st.composite
 def numeric_specs(draw):
@@ -224,13 +263,17 @@ def numeric_specs(draw):
 def spaces(draw):
     tree = {f"p{i}": draw(numeric_specs()) for i in range(draw(st.integers(1, 4)))}
     if draw(st.booleans()):
-        tree["cat"] = Categorical(draw(st.lists(st.sampled_from(["a", "b", 1, 2.5, None, True]),
-                                                min_size=1, max_size=4, unique_by=repr)))
+        tree["cat"] = Categorical(
+            draw(st.lists(st.sampled_from(["a", "b", 1, 2.5, None, True]), min_size=1, max_size=4, unique_by=repr))
+        )
     if draw(st.booleans()):
-        tree["branch"] = Categorical([{"kind": "x", "u": draw(numeric_specs())},
-                                      {"kind": "y", "v": draw(numeric_specs()),
-                                       "w": Categorical(["p", "q"])},
-                                      "off"])
+        tree["branch"] = Categorical(
+            [
+                {"kind": "x", "u": draw(numeric_specs())},
+                {"kind": "y", "v": draw(numeric_specs()), "w": Categorical(["p", "q"])},
+                "off",
+            ]
+        )
     return SearchSpace(tree)
 
 

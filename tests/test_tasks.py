@@ -23,6 +23,7 @@ DIGITS = get_task("digits")
 
 # ------------------------------------------------------------------------ digits
 
+
 def test_digits_fidelity_changes_rows_and_image_shape_not_validation_rows():
     full = DIGITS.load(TaskOptions(), Fidelity(1.0, None, 5), seed=0)
     low = DIGITS.load(TaskOptions(), Fidelity(0.3, 4, 5), seed=0)
@@ -31,8 +32,9 @@ def test_digits_fidelity_changes_rows_and_image_shape_not_validation_rows():
     assert abs(len(low.y_train) - 0.3 * 1438) <= 10  # per-class rounding
     assert np.array_equal(full.y_val, low.y_val)  # the validation split ignores fidelity
     # class balance of the subset follows the full training split
-    np.testing.assert_allclose(np.bincount(low.y_train) / len(low.y_train),
-                               np.bincount(full.y_train) / len(full.y_train), atol=0.01)
+    np.testing.assert_allclose(
+        np.bincount(low.y_train) / len(low.y_train), np.bincount(full.y_train) / len(full.y_train), atol=0.01
+    )
     # scaling is fitted on the training rows only
     assert abs(full.x_train.mean()) < 1e-5 and abs(full.x_train.std() - 1) < 1e-4
     assert abs(full.x_val.mean()) > 1e-4
@@ -54,6 +56,7 @@ def test_model_input_follows_resolution():
 
 
 # -------------------------------------------------------------------- fashion-mnist
+
 
 def write_idx(directory, n=20, size=28, gz=True, magic=0x0803):
     rng = np.random.default_rng(0)
@@ -123,8 +126,10 @@ def test_download_writes_complete_files(no_system_copy, tmp_path, monkeypatch):
 REAL = "/usr/share/datasets/fashion-mnist"
 
 
-@pytest.mark.skipif(not os.path.isdir(REAL) and not os.environ.get("MFTUNE_REQUIRE_FASHION_MNIST"),
-                    reason="Debian package dataset-fashion-mnist not installed (CI installs it)")
+@pytest.mark.skipif(
+    not os.path.isdir(REAL) and not os.environ.get("MFTUNE_REQUIRE_FASHION_MNIST"),
+    reason="Debian package dataset-fashion-mnist not installed (CI installs it)",
+)
 def test_trains_on_the_real_fashion_mnist_files():
     task = get_task("fashion-mnist")
     fid = Fidelity(0.02, 7, 1)
@@ -142,12 +147,21 @@ def test_trains_on_the_real_fashion_mnist_files():
             reports.append(metrics)
 
     hp = hparams.parse({"lr": 3e-3, "batch_size": 64}, task.model_keys)
-    train_epochs(task.build_model(hp, data, fid), data, hp, classification=True, max_epochs=1,
-                 seed=0, session=Mem(), metric="val_accuracy")
+    train_epochs(
+        task.build_model(hp, data, fid),
+        data,
+        hp,
+        classification=True,
+        max_epochs=1,
+        seed=0,
+        session=Mem(),
+        metric="val_accuracy",
+    )
     assert reports[0]["val_accuracy"] > 0.5  # 10 classes: chance is 0.1
 
 
 # ------------------------------------------------------------------------ tabular
+
 
 def make_table(path, n=200, regression=False):
     rng = np.random.default_rng(0)
@@ -201,13 +215,16 @@ def test_preprocessing_is_fitted_on_training_rows_only():
     np.testing.assert_allclose(out[:, 1:], [[0, 0, 1], [0, 1, 0]])  # unseen "z" -> other
 
 
-@pytest.mark.parametrize("opts, field, fragment", [
-    (dict(data_path="nope.csv", target="y"), "data", "file not found"),
-    (dict(data_path="{tmp}/t.csv", target="label"), "target", "no column 'label'"),
-    (dict(data_path="{tmp}/t.csv"), "target", "needs a target column"),
-    (dict(data_path="{tmp}/t.xlsx", target="y"), "data", "unsupported file type"),
-    (dict(data_path="{tmp}/t.csv", target="y", problem="ranking"), "problem", "classification, regression"),
-])
+@pytest.mark.parametrize(
+    "opts, field, fragment",
+    [
+        (dict(data_path="nope.csv", target="y"), "data", "file not found"),
+        (dict(data_path="{tmp}/t.csv", target="label"), "target", "no column 'label'"),
+        (dict(data_path="{tmp}/t.csv"), "target", "needs a target column"),
+        (dict(data_path="{tmp}/t.xlsx", target="y"), "data", "unsupported file type"),
+        (dict(data_path="{tmp}/t.csv", target="y", problem="ranking"), "problem", "classification, regression"),
+    ],
+)
 def test_tabular_errors_name_the_field(tmp_path, opts, field, fragment):
     make_table(tmp_path / "t.csv")
     (tmp_path / "t.xlsx").write_text("x")

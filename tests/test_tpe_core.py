@@ -142,8 +142,7 @@ def test_ratio_l_over_g_picks_the_obvious_region_on_a_1d_toy():
 
 
 def test_conditional_parameters_are_modelled_where_active():
-    tree = {"s": Float(-1.0, 1.0),
-            "m": Categorical([{"x": Float(0.0, 1.0)}, {"y": Float(0.0, 1.0), "k": Int(1, 10)}])}
+    tree = {"s": Float(-1.0, 1.0), "m": Categorical([{"x": Float(0.0, 1.0)}, {"y": Float(0.0, 1.0), "k": Int(1, 10)}])}
     run = Run(tree)
     rng = np.random.default_rng(0)
     for i in range(4):  # the four best trials: branch 1 near y=0.3, k=7
@@ -166,16 +165,21 @@ def test_branch_choice_rests_on_the_branch_level_evidence_not_on_how_concentrate
     # so the evidence for the branch choice favours branch 1. Branch 0's good points are
     # clustered, which makes l peaked there: ranking whole configurations by l/g picks
     # branch 0 (checked below); the per-level decision must pick branch 1.
-    tree = {"m": Categorical([{"x": Float(0.0, 1.0), "z": Float(0.0, 1.0)},
-                              {"y": Float(0.0, 1.0), "w": Float(0.0, 1.0)}])}
+    tree = {
+        "m": Categorical([{"x": Float(0.0, 1.0), "z": Float(0.0, 1.0)}, {"y": Float(0.0, 1.0), "w": Float(0.0, 1.0)}])
+    }
     run = Run(tree, gamma=0.25, full_weight_window=100)
     rng = np.random.default_rng(1)
     for i in range(10):
         run.add({"m": 0, "m[0]/x": 0.5 + 0.002 * i, "m[0]/z": 0.5 - 0.002 * i}, loss=0.0)
         run.add({"m": 1, "m[1]/y": rng.random(), "m[1]/w": rng.random()}, loss=0.0)
     for i in range(60):
-        run.add({"m": 0, "m[0]/x": rng.random(), "m[0]/z": rng.random()} if i < 34 else
-                {"m": 1, "m[1]/y": rng.random(), "m[1]/w": rng.random()}, loss=1.0)
+        run.add(
+            {"m": 0, "m[0]/x": rng.random(), "m[0]/z": rng.random()}
+            if i < 34
+            else {"m": 1, "m[1]/y": rng.random(), "m[1]/w": rng.random()},
+            loss=1.0,
+        )
     share = np.mean([run.propose(seed)["m"] == 1 for seed in range(100)])
     assert run.core.last_decision.n_good == 20
     assert share >= 0.95
@@ -227,14 +231,23 @@ def test_pending_stopped_and_failed_trials_are_bad_at_the_fitted_level():
     assert liar_off.core.last_decision.n_bad == 6  # the running trial no longer counts
 
 
-@pytest.mark.parametrize("name,value,allowed", [
-    ("n_startup_trials", -1, "integer >= 0"), ("n_ei_candidates", 0, "integer >= 1"),
-    ("gamma", 0.0, r"in \(0, 1\]"), ("gamma", 1.5, r"in \(0, 1\]"), ("max_good", 2.5, "integer"),
-    ("prior_weight", 0.0, "positive"), ("prior_weight", math.inf, "positive"),
-    ("min_bandwidth", 0.0, r"\(0, 1\]"), ("full_weight_window", -2, "integer >= 0"),
-    ("min_points_in_level", 0, "integer >= 1"), ("constant_liar", 1, "True or False"),
-    ("n_ei_candidates", True, "integer"),
-])
+@pytest.mark.parametrize(
+    "name,value,allowed",
+    [
+        ("n_startup_trials", -1, "integer >= 0"),
+        ("n_ei_candidates", 0, "integer >= 1"),
+        ("gamma", 0.0, r"in \(0, 1\]"),
+        ("gamma", 1.5, r"in \(0, 1\]"),
+        ("max_good", 2.5, "integer"),
+        ("prior_weight", 0.0, "positive"),
+        ("prior_weight", math.inf, "positive"),
+        ("min_bandwidth", 0.0, r"\(0, 1\]"),
+        ("full_weight_window", -2, "integer >= 0"),
+        ("min_points_in_level", 0, "integer >= 1"),
+        ("constant_liar", 1, "True or False"),
+        ("n_ei_candidates", True, "integer"),
+    ],
+)
 def test_bad_settings_name_the_argument(name, value, allowed):
     with pytest.raises(ValueError, match=f"{name} must be .*{allowed}"):
         TPESettings(**{name: value})

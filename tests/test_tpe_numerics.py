@@ -10,8 +10,7 @@ from searchers.tpe.parzen import PRIOR_MU, PRIOR_SIGMA, ParzenEstimator, neighbo
 from searchers.tpe.unit_space import UnitSpace
 
 # (a, b) in standard units: central, one-sided, deep left/right tails, a sliver at 0.
-BOUNDS = [(-1.0, 1.0), (-3.0, 40.0), (-0.2, 5.0), (0.0, 1e-3), (-50.0, -49.0), (30.0, 31.0), (5.0, 6.0),
-          (-12.0, -11.5)]
+BOUNDS = [(-1.0, 1.0), (-3.0, 40.0), (-0.2, 5.0), (0.0, 1e-3), (-50.0, -49.0), (30.0, 31.0), (5.0, 6.0), (-12.0, -11.5)]
 
 
 @pytest.mark.parametrize("a,b", BOUNDS)
@@ -96,8 +95,14 @@ def test_discrete_and_categorical_probabilities_sum_to_one_and_match_sampling():
     tree = {"n": Int(1, 64, log=True), "k": Int(0, 20, step=5), "c": Categorical(["a", "b", "c"])}
     unit, est = _fit(tree, [{"n": 2, "k": 5, "c": 0}, {"n": 3, "k": 5, "c": 0}, {"n": 40, "k": 20, "c": 2}])
     space = unit.space
-    grid = np.array([[space["n"].to_unit(n), space["k"].to_unit(k), c]
-                     for n in range(1, 65) for k in range(0, 21, 5) for c in range(3)])
+    grid = np.array(
+        [
+            [space["n"].to_unit(n), space["k"].to_unit(k), c]
+            for n in range(1, 65)
+            for k in range(0, 21, 5)
+            for c in range(3)
+        ]
+    )
     p = np.exp(est.log_pdf(grid, np.ones(grid.shape, dtype=bool)))
     assert p.sum() == pytest.approx(1.0, abs=1e-9)
     rows, _ = est.sample(np.random.default_rng(3), 20000)

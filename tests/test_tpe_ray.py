@@ -43,12 +43,18 @@ def test_tuner_with_asha_records_every_level_and_fits_on_bohbs_level(ray_local, 
     base_loss, objective = make_problem()
     searcher = TPESearcher(seed=0, n_startup_trials=6)
     tuner = tune.Tuner(
-        objective, param_space=SPACE,
+        objective,
+        param_space=SPACE,
         tune_config=tune.TuneConfig(
-            metric="loss", mode="min", num_samples=24, reuse_actors=True,
+            metric="loss",
+            mode="min",
+            num_samples=24,
+            reuse_actors=True,
             search_alg=ConcurrencyLimiter(searcher, max_concurrent=2),
-            scheduler=ASHAScheduler(time_attr="training_iteration", max_t=9, grace_period=1, reduction_factor=3)),
-        run_config=tune.RunConfig(storage_path=str(tmp_path), name="asha", verbose=0))
+            scheduler=ASHAScheduler(time_attr="training_iteration", max_t=9, grace_period=1, reduction_factor=3),
+        ),
+        run_config=tune.RunConfig(storage_path=str(tmp_path), name="asha", verbose=0),
+    )
     grid = tuner.fit()
     assert len(grid) == 24 and grid.num_errors == 0
     state = saved_searcher(tmp_path / "asha")
@@ -75,10 +81,18 @@ def test_tuner_with_asha_records_every_level_and_fits_on_bohbs_level(ray_local, 
 @pytest.mark.ray
 def test_tuner_with_max_concurrent_trials(ray_local, tmp_path):
     tuner = tune.Tuner(
-        make_problem()[1], param_space=SPACE,
-        tune_config=tune.TuneConfig(metric="loss", mode="min", num_samples=14, reuse_actors=True,
-                                    max_concurrent_trials=2, search_alg=TPESearcher(seed=1, n_startup_trials=5)),
-        run_config=tune.RunConfig(storage_path=str(tmp_path), name="fifo", verbose=0))
+        make_problem()[1],
+        param_space=SPACE,
+        tune_config=tune.TuneConfig(
+            metric="loss",
+            mode="min",
+            num_samples=14,
+            reuse_actors=True,
+            max_concurrent_trials=2,
+            search_alg=TPESearcher(seed=1, n_startup_trials=5),
+        ),
+        run_config=tune.RunConfig(storage_path=str(tmp_path), name="fifo", verbose=0),
+    )
     grid = tuner.fit()
     assert len(grid) == 14 and grid.num_errors == 0
     state = saved_searcher(tmp_path / "fifo")

@@ -13,8 +13,9 @@ from searchers.tpe.table import ObservationTable
 SPACE = {
     "lr": tune.loguniform(1e-4, 1e-1),
     "units": tune.qrandint(16, 128, 16),
-    "opt": tune.choice([{"name": "sgd", "momentum": tune.uniform(0.0, 0.99)},
-                        {"name": "adam", "beta1": tune.uniform(0.8, 0.99)}]),
+    "opt": tune.choice(
+        [{"name": "sgd", "momentum": tune.uniform(0.0, 0.99)}, {"name": "adam", "beta1": tune.uniform(0.8, 0.99)}]
+    ),
 }
 
 
@@ -58,8 +59,14 @@ def test_same_seed_same_suggestions_and_every_config_is_complete():
 
 
 def test_restored_halfway_suggests_exactly_what_the_uninterrupted_run_suggests(tmp_path):
-    settings = dict(seed=11, n_startup_trials=5, n_ei_candidates=13, gamma=0.2, prior_weight=0.5,
-                    points_to_evaluate=[{"lr": 0.01, "units": 64, "opt": {"name": "adam", "beta1": 0.9}}])
+    settings = dict(
+        seed=11,
+        n_startup_trials=5,
+        n_ei_candidates=13,
+        gamma=0.2,
+        prior_weight=0.5,
+        points_to_evaluate=[{"lr": 0.01, "units": 64, "opt": {"name": "adam", "beta1": 0.9}}],
+    )
     full, half = make(**settings), make(**settings)
     first = [f"a{i}" for i in range(17)]
     assert drive(full, first) == drive(half, first)
@@ -72,8 +79,9 @@ def test_restored_halfway_suggests_exactly_what_the_uninterrupted_run_suggests(t
     assert restored.settings == full.settings and restored.metric == "loss"
     rest = [f"b{i}" for i in range(25)]
     assert drive(restored, rest) == drive(full, rest)
-    assert [(o.trial_id, o.state, o.loss, o.levels) for o in restored.record] == \
-           [(o.trial_id, o.state, o.loss, o.levels) for o in full.record]
+    assert [(o.trial_id, o.state, o.loss, o.levels) for o in restored.record] == [
+        (o.trial_id, o.state, o.loss, o.levels) for o in full.record
+    ]
     assert b"ray.tune" not in path.read_bytes()
 
 
@@ -160,11 +168,14 @@ def test_space_from_set_search_properties_and_pickling():
     assert clone.suggest("x") == s.suggest("x")
 
 
-@pytest.mark.parametrize("kw,match", [
-    ({"n_ei_candidates": 0}, "n_ei_candidates must be an integer >= 1"),
-    ({"gamma": 2.0}, r"gamma must be a number in \(0, 1\]"),
-    ({"mode": "minimize"}, "mode must be 'min' or 'max'"),
-])
+@pytest.mark.parametrize(
+    "kw,match",
+    [
+        ({"n_ei_candidates": 0}, "n_ei_candidates must be an integer >= 1"),
+        ({"gamma": 2.0}, r"gamma must be a number in \(0, 1\]"),
+        ({"mode": "minimize"}, "mode must be 'min' or 'max'"),
+    ],
+)
 def test_bad_arguments_raise_value_error_naming_them(kw, match):
     with pytest.raises(ValueError, match=match):
         make(**kw)

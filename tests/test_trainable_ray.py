@@ -38,10 +38,16 @@ def test_paused_trial_resumes_at_its_epoch(ray_local, tmp_path):
     tuner = tune.Tuner(
         make_trainable(setup),
         tune_config=tune.TuneConfig(
-            metric="val_accuracy", mode="max", num_samples=2, max_concurrent_trials=1,
+            metric="val_accuracy",
+            mode="max",
+            num_samples=2,
+            max_concurrent_trials=1,
             search_alg=RandomSearcher(space, metric="val_accuracy", mode="max", seed=0),
-            scheduler=scheduler, reuse_actors=True),
-        run_config=tune.RunConfig(storage_path=str(tmp_path), name="pause", verbose=0))
+            scheduler=scheduler,
+            reuse_actors=True,
+        ),
+        run_config=tune.RunConfig(storage_path=str(tmp_path), name="pause", verbose=0),
+    )
     grid = tuner.fit()
     assert grid.num_errors == 0 and len(grid) == 2
     assert len(scheduler.paused) == 2

@@ -12,8 +12,13 @@ from pipeline.training import train_epochs
 
 TASK = get_task("digits")
 FID = Fidelity(0.3, 4, 6)
-CONFIG = {"optimizer": {"name": "adam", "lr": 3e-3, "beta1": 0.9, "weight_decay": 1e-4},
-          "batch_size": 32, "channels": 8, "hidden": 32, "dropout": 0.3}
+CONFIG = {
+    "optimizer": {"name": "adam", "lr": 3e-3, "beta1": 0.9, "weight_decay": 1e-4},
+    "batch_size": 32,
+    "channels": 8,
+    "hidden": 32,
+    "dropout": 0.3,
+}
 
 
 class MemorySession:
@@ -33,8 +38,9 @@ def run(max_epochs, session, init_seed=0, config=CONFIG):
     hp = hparams.parse(config, TASK.model_keys)
     torch.manual_seed(init_seed)
     model = TASK.build_model(hp, data, FID)
-    train_epochs(model, data, hp, classification=True, max_epochs=max_epochs, seed=0,
-                 session=session, metric="val_accuracy")
+    train_epochs(
+        model, data, hp, classification=True, max_epochs=max_epochs, seed=0, session=session, metric="val_accuracy"
+    )
     return session
 
 
@@ -74,6 +80,7 @@ def test_global_torch_rng_is_left_alone():
     hp = hparams.parse(CONFIG, TASK.model_keys)
     model = TASK.build_model(hp, data, FID)  # consumes the global stream (init), like any torch code
     state = torch.random.get_rng_state()
-    train_epochs(model, data, hp, classification=True, max_epochs=1, seed=0,
-                 session=MemorySession(), metric="val_accuracy")
+    train_epochs(
+        model, data, hp, classification=True, max_epochs=1, seed=0, session=MemorySession(), metric="val_accuracy"
+    )
     assert torch.equal(torch.random.get_rng_state(), state)

@@ -13,8 +13,7 @@ from pipeline.tasks.tabular import TabularTask
 
 TASKS: dict[str, Task] = {t.name: t for t in (DigitsTask(), FashionMNISTTask(), TabularTask())}
 
-__all__ = ["TASKS", "Fidelity", "Task", "TaskOptions", "TrialSetup", "get_task", "is_custom",
-           "load_custom_trainable"]
+__all__ = ["TASKS", "Fidelity", "Task", "TaskOptions", "TrialSetup", "get_task", "is_custom", "load_custom_trainable"]
 
 
 def is_custom(name: str) -> bool:
@@ -25,8 +24,9 @@ def get_task(name: str) -> Task:
     try:
         return TASKS[name]
     except KeyError:
-        raise UsageError("task", f"unknown task {name!r}; allowed: {', '.join(TASKS)}, "
-                                 "or module:function for your own trainable") from None
+        raise UsageError(
+            "task", f"unknown task {name!r}; allowed: {', '.join(TASKS)}, or module:function for your own trainable"
+        ) from None
 
 
 def load_custom_trainable(path: str) -> Callable:

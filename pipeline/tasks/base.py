@@ -23,15 +23,22 @@ def optimizer_choice(adam_lr_high: float = 3e-2) -> dict[str, Any]:
     """The optimizer branch every built-in default space shares (YAML form): SGD with its
     momentum, or Adam with its beta1 and weight decay; each branch has its own lr range
     because the two want learning rates an order of magnitude apart."""
-    return {"type": "categorical", "choices": [
-        {"name": "sgd",
-         "lr": {"type": "float", "low": 1e-3, "high": 0.3, "log": True},
-         "momentum": {"type": "float", "low": 0.0, "high": 0.99}},
-        {"name": "adam",
-         "lr": {"type": "float", "low": 1e-4, "high": adam_lr_high, "log": True},
-         "beta1": {"type": "float", "low": 0.8, "high": 0.99},
-         "weight_decay": {"type": "float", "low": 1e-6, "high": 1e-2, "log": True}},
-    ]}
+    return {
+        "type": "categorical",
+        "choices": [
+            {
+                "name": "sgd",
+                "lr": {"type": "float", "low": 1e-3, "high": 0.3, "log": True},
+                "momentum": {"type": "float", "low": 0.0, "high": 0.99},
+            },
+            {
+                "name": "adam",
+                "lr": {"type": "float", "low": 1e-4, "high": adam_lr_high, "log": True},
+                "beta1": {"type": "float", "low": 0.8, "high": 0.99},
+                "weight_decay": {"type": "float", "low": 1e-6, "high": 1e-2, "log": True},
+            },
+        ],
+    }
 
 
 @dataclass(frozen=True)
@@ -110,22 +117,34 @@ class ImageTask(Task):
             raise UsageError("resolution", f"{self.name} allows {allowed}, got {fidelity.resolution}")
 
     def load(self, options: TaskOptions, fidelity: Fidelity, seed: int, fold: Fold | None = None) -> ArrayData:
-        return _load_images(self, options, fidelity.data_fraction,
-                            fidelity.resolution or self.native_resolution, seed, fold)
+        return _load_images(
+            self, options, fidelity.data_fraction, fidelity.resolution or self.native_resolution, seed, fold
+        )
 
     def build_model(self, hp: dict[str, Any], data: ArrayData, fidelity: Fidelity) -> nn.Module:
-        return SmallCNN(resolution=data.x_train.shape[-1], n_classes=data.n_outputs,
-                        channels=hp["channels"], hidden=hp["hidden"], dropout=hp["dropout"])
+        return SmallCNN(
+            resolution=data.x_train.shape[-1],
+            n_classes=data.n_outputs,
+            channels=hp["channels"],
+            hidden=hp["hidden"],
+            dropout=hp["dropout"],
+        )
 
 
 @functools.lru_cache(maxsize=4)  # reused actors run many trials of one fidelity
-def _load_images(task: ImageTask, options: TaskOptions, fraction: float, resolution: int,
-                 seed: int, fold: Fold | None) -> ArrayData:
+def _load_images(
+    task: ImageTask, options: TaskOptions, fraction: float, resolution: int, seed: int, fold: Fold | None
+) -> ArrayData:
     x, y = task.raw(options)
     train_idx, val_idx = trial_rows(y, task.val_fraction, fraction, seed, fold)
     x_tr, x_va = x[train_idx], x[val_idx]
     if resolution != x.shape[-1]:
         x_tr, x_va = downsample(x_tr, resolution), downsample(x_va, resolution)
     mean, std = float(x_tr.mean()), float(x_tr.std()) or 1.0  # fitted on the training part only
-    return ArrayData(((x_tr - mean) / std).astype(np.float32), y[train_idx],
-                     ((x_va - mean) / std).astype(np.float32), y[val_idx], int(y.max()) + 1)
+    return ArrayData(
+        ((x_tr - mean) / std).astype(np.float32),
+        y[train_idx],
+        ((x_va - mean) / std).astype(np.float32),
+        y[val_idx],
+        int(y.max()) + 1,
+    )

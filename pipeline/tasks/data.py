@@ -38,8 +38,9 @@ def _class_permutations(y: np.ndarray, rng: np.random.Generator) -> list[np.ndar
     return [rng.permutation(np.flatnonzero(y == c)) for c in np.unique(y)]
 
 
-def holdout_split(y: np.ndarray, val_fraction: float, seed: int, stratify: bool = True
-                  ) -> tuple[np.ndarray, np.ndarray]:
+def holdout_split(
+    y: np.ndarray, val_fraction: float, seed: int, stratify: bool = True
+) -> tuple[np.ndarray, np.ndarray]:
     """Seeded (stratified) split of ``range(len(y))`` into sorted train and val indices."""
     if not 0.0 < val_fraction < 1.0:
         raise ValueError(f"val_fraction must be in (0, 1), got {val_fraction}")
@@ -88,8 +89,9 @@ def stratified_folds(y: np.ndarray, n_folds: int, seed: int, stratify: bool = Tr
     return fold
 
 
-def kfold_split(y: np.ndarray, n_folds: int, index: int, seed: int, stratify: bool = True
-                ) -> tuple[np.ndarray, np.ndarray]:
+def kfold_split(
+    y: np.ndarray, n_folds: int, index: int, seed: int, stratify: bool = True
+) -> tuple[np.ndarray, np.ndarray]:
     """Sorted (train, val) positions of fold ``index``: val is that fold, train the others."""
     if not 0 <= index < n_folds:
         raise ValueError(f"fold index must be in [0, {n_folds}), got {index}")
@@ -97,8 +99,9 @@ def kfold_split(y: np.ndarray, n_folds: int, index: int, seed: int, stratify: bo
     return np.flatnonzero(fold != index), np.flatnonzero(fold == index)
 
 
-def trial_rows(y: np.ndarray, val_fraction: float, fraction: float, seed: int,
-               fold: Fold | None = None, stratify: bool = True) -> tuple[np.ndarray, np.ndarray]:
+def trial_rows(
+    y: np.ndarray, val_fraction: float, fraction: float, seed: int, fold: Fold | None = None, stratify: bool = True
+) -> tuple[np.ndarray, np.ndarray]:
     """Sorted (train, val) row positions one trial sees.
 
     Tuning stages (``fold`` None) use the fixed holdout split, with the training rows

@@ -114,9 +114,12 @@ def locate(data_dir: str | None, download: bool = True) -> dict[str, Path]:
         except DataNotFound as err:
             reason = f"download failed ({err})"
     looked = ", ".join(d for d in (data_dir, DEBIAN_DIR, CACHE_DIR) if d)
-    raise UsageError("data_dir", f"Fashion-MNIST not found in {looked} and {reason}; install it with "
-                                 "'apt-get install dataset-fashion-mnist' or put "
-                                 f"{FILES['images']}.gz and {FILES['labels']}.gz in --data-dir")
+    raise UsageError(
+        "data_dir",
+        f"Fashion-MNIST not found in {looked} and {reason}; install it with "
+        "'apt-get install dataset-fashion-mnist' or put "
+        f"{FILES['images']}.gz and {FILES['labels']}.gz in --data-dir",
+    )
 
 
 @functools.lru_cache(maxsize=2)

@@ -70,8 +70,11 @@ class Preprocessor:
 
     @classmethod
     def for_frame(cls, features: pd.DataFrame) -> "Preprocessor":
-        numeric = [c for c in features.columns
-                   if pd.api.types.is_numeric_dtype(features[c]) and not pd.api.types.is_bool_dtype(features[c])]
+        numeric = [
+            c
+            for c in features.columns
+            if pd.api.types.is_numeric_dtype(features[c]) and not pd.api.types.is_bool_dtype(features[c])
+        ]
         return cls(numeric, [c for c in features.columns if c not in numeric])
 
     def fit(self, train: pd.DataFrame) -> "Preprocessor":
@@ -86,8 +89,10 @@ class Preprocessor:
         return self
 
     def transform(self, frame: pd.DataFrame) -> np.ndarray:
-        cols = [((frame[c].fillna(self.medians[c]).astype(float) - self.means[c]) / self.stds[c]).to_numpy()[:, None]
-                for c in self.numeric]
+        cols = [
+            ((frame[c].fillna(self.medians[c]).astype(float) - self.means[c]) / self.stds[c]).to_numpy()[:, None]
+            for c in self.numeric
+        ]
         for c in self.categorical:
             values = frame[c].astype(str).to_numpy()
             known = self.categories[c]
@@ -121,11 +126,13 @@ class TabularTask(Task):
             raise UsageError("data", "the tabular task needs a CSV or Parquet file (--data FILE)")
         frame = read_table(options.data_path)
         if not options.target:
-            raise UsageError("target", f"the tabular task needs a target column (--target); "
-                                       f"columns: {_names(frame.columns)}")
+            raise UsageError(
+                "target", f"the tabular task needs a target column (--target); columns: {_names(frame.columns)}"
+            )
         if options.target not in frame.columns:
-            raise UsageError("target", f"no column '{options.target}' in {options.data_path}; "
-                                       f"columns: {_names(frame.columns)}")
+            raise UsageError(
+                "target", f"no column '{options.target}' in {options.data_path}; columns: {_names(frame.columns)}"
+            )
         if options.problem is not None and options.problem not in PROBLEMS:
             raise UsageError("problem", f"must be one of {', '.join(PROBLEMS)}, got {options.problem!r}")
         if fidelity.resolution is not None:
@@ -145,8 +152,9 @@ class TabularTask(Task):
         return _load_tabular(options, fidelity.data_fraction, seed, self.problem(options), fold)
 
     def build_model(self, hp: dict[str, Any], data: ArrayData, fidelity: Fidelity) -> nn.Module:
-        return MLP(data.x_train.shape[1], data.n_outputs, hidden=hp["hidden"], layers=hp["layers"],
-                   dropout=hp["dropout"])
+        return MLP(
+            data.x_train.shape[1], data.n_outputs, hidden=hp["hidden"], layers=hp["layers"], dropout=hp["dropout"]
+        )
 
     def default_space(self) -> dict[str, Any]:
         return {
@@ -159,8 +167,7 @@ class TabularTask(Task):
 
 
 @functools.lru_cache(maxsize=4)
-def _load_tabular(options: TaskOptions, fraction: float, seed: int, problem: str,
-                  fold: Fold | None) -> ArrayData:
+def _load_tabular(options: TaskOptions, fraction: float, seed: int, problem: str, fold: Fold | None) -> ArrayData:
     frame = read_table(options.data_path)
     frame = frame[frame[options.target].notna()].reset_index(drop=True)
     target = frame[options.target]
@@ -178,8 +185,14 @@ def _load_tabular(options: TaskOptions, fraction: float, seed: int, problem: str
     if classification:
         return ArrayData(x_tr, y[train_idx], x_va, y[val_idx], len(classes))
     mean, std = float(y[train_idx].mean()), float(y[train_idx].std()) or 1.0
-    return ArrayData(x_tr, ((y[train_idx] - mean) / std).astype(np.float32), x_va,
-                     ((y[val_idx] - mean) / std).astype(np.float32), 1, y_scale=std)
+    return ArrayData(
+        x_tr,
+        ((y[train_idx] - mean) / std).astype(np.float32),
+        x_va,
+        ((y[val_idx] - mean) / std).astype(np.float32),
+        1,
+        y_scale=std,
+    )
 
 
 def _names(columns) -> str:

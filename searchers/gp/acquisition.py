@@ -44,8 +44,9 @@ def log_h(z: np.ndarray) -> np.ndarray:
     out[big] = np.log(zb * ndtr(zb) + _INV_SQRT_2PI * np.exp(-0.5 * zb * zb))
     mid = ~big & (z > _ASYMPTOTIC_Z)
     zm = z[mid]
-    out[mid] = (-0.5 * zm * zm - _LOG_SQRT_2PI
-                + _log1mexp(np.log(erfcx(-zm / math.sqrt(2.0)) * np.abs(zm)) + _HALF_LOG_HALF_PI))
+    out[mid] = (
+        -0.5 * zm * zm - _LOG_SQRT_2PI + _log1mexp(np.log(erfcx(-zm / math.sqrt(2.0)) * np.abs(zm)) + _HALF_LOG_HALF_PI)
+    )
     tail = ~big & ~mid
     zt = z[tail]
     out[tail] = -0.5 * zt * zt - _LOG_SQRT_2PI - 2.0 * np.log(np.abs(zt))

@@ -40,10 +40,20 @@ def _check_int(name: str, value: Any, low: int) -> int:
 class GPCore:
     """The searcher's algorithm; see :class:`searchers.gp.GPSearcher` for the arguments."""
 
-    def __init__(self, acquisition: str = "log-ei", kappa: float = 2.0, kappa_schedule: str = "constant",
-                 n_initial: int = 10, fidelity: str = "final", max_points: int = 1000,
-                 fit_points: int = 200, fit_restarts: int = 4, n_candidates: int = 1024,
-                 n_starts: int = 5, lengthscale_prior: str = "optuna"):
+    def __init__(
+        self,
+        acquisition: str = "log-ei",
+        kappa: float = 2.0,
+        kappa_schedule: str = "constant",
+        n_initial: int = 10,
+        fidelity: str = "final",
+        max_points: int = 1000,
+        fit_points: int = 200,
+        fit_restarts: int = 4,
+        n_candidates: int = 1024,
+        n_starts: int = 5,
+        lengthscale_prior: str = "optuna",
+    ):
         if acquisition not in ACQUISITIONS:
             raise ValueError(f"acquisition must be one of {', '.join(ACQUISITIONS)}, got {acquisition!r}")
         if isinstance(kappa, bool) or not isinstance(kappa, (int, float)) or not (math.isfinite(kappa) and kappa >= 0):
@@ -56,7 +66,9 @@ class GPCore:
         self.n_initial = _check_int("n_initial", n_initial, 1)
         self.fidelity = fidelity
         if lengthscale_prior not in LENGTHSCALE_PRIORS:
-            raise ValueError(f"lengthscale_prior must be one of {', '.join(LENGTHSCALE_PRIORS)}, got {lengthscale_prior!r}")
+            raise ValueError(
+                f"lengthscale_prior must be one of {', '.join(LENGTHSCALE_PRIORS)}, got {lengthscale_prior!r}"
+            )
         self.priors = Priors(lengthscale_prior)
         self.max_points = _check_int("max_points", max_points, 2)
         self.fit_points = _check_int("fit_points", fit_points, 2)
@@ -85,7 +97,7 @@ class GPCore:
         if self.kappa_schedule == "constant":
             return self.kappa
         t = max(n_observations, 1)
-        return math.sqrt(0.2 * 2.0 * math.log(max(n_params, 1) * t * t * math.pi ** 2 / 0.6))
+        return math.sqrt(0.2 * 2.0 * math.log(max(n_params, 1) * t * t * math.pi**2 / 0.6))
 
     def propose(self, space: SearchSpace, record: TrialRecord, rng: np.random.Generator) -> dict[str, Any]:
         """Flat values of the next configuration to try."""
@@ -102,7 +114,11 @@ class GPCore:
         losses = chosen.losses[keep]
         y = (losses - losses.mean()) / max(float(losses.std()), 1e-12)
 
-        fit_idx = np.sort(rng.choice(len(y), size=self.fit_points, replace=False)) if len(y) > self.fit_points else slice(None)
+        fit_idx = (
+            np.sort(rng.choice(len(y), size=self.fit_points, replace=False))
+            if len(y) > self.fit_points
+            else slice(None)
+        )
         objective = MarginalLikelihood(X[fit_idx], y[fit_idx], enc.group, enc.weight, self.priors)
         fit = fit_hyperparameters(objective, rng, self.theta, self.fit_restarts)
         self.theta = fit.theta

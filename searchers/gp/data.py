@@ -53,8 +53,12 @@ def select(record: TrialRecord, fidelity: str, min_points: int) -> TrainingData 
         done = record.with_state(COMPLETE)
         if len(done) < min_points:
             return None
-        return TrainingData([t.flat for t in done], np.array([t.loss for t in done], dtype=float),
-                            None, [t.flat for t in record.with_state(PENDING)])
+        return TrainingData(
+            [t.flat for t in done],
+            np.array([t.loss for t in done], dtype=float),
+            None,
+            [t.flat for t in record.with_state(PENDING)],
+        )
     levelless = [t for t in record if t.state == COMPLETE and not t.levels]
     counts: dict[float, int] = {}
     for t in record:

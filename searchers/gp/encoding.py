@@ -51,8 +51,14 @@ class _Numeric:
         t_high = math.log(p.high) if p.log else float(p.high)
         u_low, u_high = p.to_unit(p.low), p.to_unit(p.high)
         span = (t_high - t_low) / (u_high - u_low)
-        return cls(p.log, float(p.low), float(p.step) if p.is_discrete else None,
-                   p.n_grid if p.is_discrete else 0, t_low - u_low * span, span)
+        return cls(
+            p.log,
+            float(p.low),
+            float(p.step) if p.is_discrete else None,
+            p.n_grid if p.is_discrete else 0,
+            t_low - u_low * span,
+            span,
+        )
 
     def snap(self, u: np.ndarray) -> np.ndarray:
         """Unit coordinates -> the coordinates of the nearest grid values (as decode picks them)."""
@@ -104,8 +110,7 @@ class Encoding:
             else:
                 self.continuous[sl] = not p.is_discrete
                 self._numeric.append(_Numeric.of(p))
-        self._parent = [None if p.parent is None else (self._index[p.parent[0]], p.parent[1])
-                        for p in self.params]
+        self._parent = [None if p.parent is None else (self._index[p.parent[0]], p.parent[1]) for p in self.params]
 
     # --------------------------------------------------------- one configuration
     def encode(self, flat: Mapping[str, Any]) -> np.ndarray:

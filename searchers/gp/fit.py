@@ -29,9 +29,14 @@ class FitResult:
     n_evaluations: int
 
 
-def fit_hyperparameters(objective: MarginalLikelihood, rng: np.random.Generator,
-                        warm_start: np.ndarray | None, n_restarts: int, n_local: int = 2,
-                        max_iter: int = 200) -> FitResult:
+def fit_hyperparameters(
+    objective: MarginalLikelihood,
+    rng: np.random.Generator,
+    warm_start: np.ndarray | None,
+    n_restarts: int,
+    n_local: int = 2,
+    max_iter: int = 200,
+) -> FitResult:
     """Maximise ``objective`` (log posterior of the hyperparameter vector theta)."""
     if n_restarts < 0:
         raise ValueError(f"n_restarts must be >= 0, got {n_restarts}")
@@ -68,8 +73,14 @@ def fit_hyperparameters(objective: MarginalLikelihood, rng: np.random.Generator,
 
     best: tuple[float, np.ndarray] | None = None
     for x0 in starts:
-        res = scipy.optimize.minimize(negative, x0, jac=True, method="L-BFGS-B", bounds=box,
-                                      options={"maxiter": max_iter, "ftol": 1e-6, "gtol": 1e-3})
+        res = scipy.optimize.minimize(
+            negative,
+            x0,
+            jac=True,
+            method="L-BFGS-B",
+            bounds=box,
+            options={"maxiter": max_iter, "ftol": 1e-6, "gtol": 1e-3},
+        )
         if np.isfinite(res.fun) and (best is None or res.fun < best[0]):
             best = (float(res.fun), np.asarray(res.x, dtype=float))
     if best is None:  # every start hit a non-finite likelihood: keep the default start

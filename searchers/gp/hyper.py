@@ -52,8 +52,9 @@ class Priors:
 
     def __post_init__(self) -> None:
         if self.lengthscale not in LENGTHSCALE_PRIORS:
-            raise ValueError(f"lengthscale_prior must be one of {', '.join(LENGTHSCALE_PRIORS)}, "
-                             f"got {self.lengthscale!r}")
+            raise ValueError(
+                f"lengthscale_prior must be one of {', '.join(LENGTHSCALE_PRIORS)}, got {self.lengthscale!r}"
+            )
 
     def _lengthscale(self, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         if self.lengthscale == "optuna":

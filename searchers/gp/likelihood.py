@@ -28,8 +28,7 @@ class MarginalLikelihood:
         priors: priors on the log hyperparameters, or None for the plain likelihood.
     """
 
-    def __init__(self, X: np.ndarray, y: np.ndarray, group: np.ndarray, weight: np.ndarray,
-                 priors: Priors | None):
+    def __init__(self, X: np.ndarray, y: np.ndarray, group: np.ndarray, weight: np.ndarray, priors: Priors | None):
         self.n, self.dim = X.shape
         self.y = np.asarray(y, dtype=float)
         self.group, self.weight = group, weight

@@ -56,9 +56,14 @@ def polish(acq: Acquisition, encoding: Encoding, X0: np.ndarray, max_iter: int =
         value, grad = acq.value_and_grad(X)
         return -float(np.sum(value)), -grad[rows, cols] * s
 
-    res = scipy.optimize.minimize(negative, X0[rows, cols] / s, jac=True, method="L-BFGS-B",
-                                  bounds=list(zip(np.zeros_like(s), 1.0 / s)),
-                                  options={"maxiter": max_iter, "ftol": 1e-10, "gtol": 1e-6})
+    res = scipy.optimize.minimize(
+        negative,
+        X0[rows, cols] / s,
+        jac=True,
+        method="L-BFGS-B",
+        bounds=list(zip(np.zeros_like(s), 1.0 / s)),
+        options={"maxiter": max_iter, "ftol": 1e-10, "gtol": 1e-6},
+    )
     X = X0.copy()
     X[rows, cols] = np.clip(res.x * s, 0.0, 1.0)
     values = acq(X)
@@ -68,8 +73,9 @@ def polish(acq: Acquisition, encoding: Encoding, X0: np.ndarray, max_iter: int =
     return X, values
 
 
-def coordinate_search(acq: Acquisition, encoding: Encoding, x: np.ndarray, value: float,
-                      max_rounds: int = 3) -> tuple[np.ndarray, float]:
+def coordinate_search(
+    acq: Acquisition, encoding: Encoding, x: np.ndarray, value: float, max_rounds: int = 3
+) -> tuple[np.ndarray, float]:
     """Greedy passes over the discrete parameters, each trying all its alternatives at once."""
     params = encoding.discrete_params()
     for _ in range(max_rounds):
@@ -87,8 +93,9 @@ def coordinate_search(acq: Acquisition, encoding: Encoding, x: np.ndarray, value
     return x, value
 
 
-def maximize(acq: Acquisition, encoding: Encoding, rng: np.random.Generator, n_candidates: int,
-             n_starts: int, seeds: np.ndarray) -> tuple[np.ndarray, float]:
+def maximize(
+    acq: Acquisition, encoding: Encoding, rng: np.random.Generator, n_candidates: int, n_starts: int, seeds: np.ndarray
+) -> tuple[np.ndarray, float]:
     """The (encoded) configuration with the highest acquisition value found, and that value."""
     if n_candidates < 1:
         raise ValueError(f"n_candidates must be >= 1, got {n_candidates}")
@@ -99,7 +106,7 @@ def maximize(acq: Acquisition, encoding: Encoding, rng: np.random.Generator, n_c
     values = acq(X)
     order = np.argsort(-values, kind="stable")
     _, first = np.unique(X[order], axis=0, return_index=True)
-    top = order[np.sort(first)[:max(n_starts - len(seeds), 1)]]
+    top = order[np.sort(first)[: max(n_starts - len(seeds), 1)]]
     Xp, vp = polish(acq, encoding, np.vstack([seeds, X[top]]))
     b = int(np.argmax(vp))
     x, value = Xp[b], float(vp[b])

@@ -41,20 +41,47 @@ class GPSearcher(SpaceSearcher):
             :mod:`searchers.gp.hyper`.
     """
 
-    def __init__(self, space: Any = None, metric: str | None = None, mode: str | None = None,
-                 points_to_evaluate: Sequence[Mapping[str, Any]] | None = None, seed: int = 0,
-                 resource_attr: str = "training_iteration", acquisition: str = "log-ei",
-                 kappa: float = 2.0, kappa_schedule: str = "constant", n_initial: int = 10,
-                 fidelity: str = "final", max_points: int = 1000, fit_points: int = 200,
-                 fit_restarts: int = 4, n_candidates: int = 1024, n_starts: int = 5,
-                 lengthscale_prior: str = "optuna"):
-        self.core = GPCore(acquisition=acquisition, kappa=kappa, kappa_schedule=kappa_schedule,
-                           n_initial=n_initial, fidelity=fidelity, max_points=max_points,
-                           fit_points=fit_points, fit_restarts=fit_restarts,
-                           n_candidates=n_candidates, n_starts=n_starts,
-                           lengthscale_prior=lengthscale_prior)
-        super().__init__(space, metric=metric, mode=mode, points_to_evaluate=points_to_evaluate,
-                         seed=seed, resource_attr=resource_attr)
+    def __init__(
+        self,
+        space: Any = None,
+        metric: str | None = None,
+        mode: str | None = None,
+        points_to_evaluate: Sequence[Mapping[str, Any]] | None = None,
+        seed: int = 0,
+        resource_attr: str = "training_iteration",
+        acquisition: str = "log-ei",
+        kappa: float = 2.0,
+        kappa_schedule: str = "constant",
+        n_initial: int = 10,
+        fidelity: str = "final",
+        max_points: int = 1000,
+        fit_points: int = 200,
+        fit_restarts: int = 4,
+        n_candidates: int = 1024,
+        n_starts: int = 5,
+        lengthscale_prior: str = "optuna",
+    ):
+        self.core = GPCore(
+            acquisition=acquisition,
+            kappa=kappa,
+            kappa_schedule=kappa_schedule,
+            n_initial=n_initial,
+            fidelity=fidelity,
+            max_points=max_points,
+            fit_points=fit_points,
+            fit_restarts=fit_restarts,
+            n_candidates=n_candidates,
+            n_starts=n_starts,
+            lengthscale_prior=lengthscale_prior,
+        )
+        super().__init__(
+            space,
+            metric=metric,
+            mode=mode,
+            points_to_evaluate=points_to_evaluate,
+            seed=seed,
+            resource_attr=resource_attr,
+        )
 
     def _propose(self, trial_id: str) -> dict[str, Any]:
         return self.core.propose(self.space, self.record, self.rng)

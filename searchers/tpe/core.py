@@ -83,8 +83,12 @@ def _int_at_least(name: str, value: Any, low: int) -> None:
 
 
 def _real_in(name: str, value: Any, low: float, high: float, allowed: str) -> None:
-    ok = (not isinstance(value, bool) and isinstance(value, (int, float, np.integer, np.floating))
-          and math.isfinite(value) and low < value <= high)
+    ok = (
+        not isinstance(value, bool)
+        and isinstance(value, (int, float, np.integer, np.floating))
+        and math.isfinite(value)
+        and low < value <= high
+    )
     if not ok:
         raise ValueError(f"{name} must be {allowed}, got {value!r}")
 
@@ -141,8 +145,9 @@ class TPECore:
         row, active = self._choose(self._fit(good), self._fit(bad), rng)
         return self.unit.decode(row, active)
 
-    def _choose(self, l_est: ParzenEstimator, g_est: ParzenEstimator,
-                rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    def _choose(
+        self, l_est: ParzenEstimator, g_est: ParzenEstimator, rng: np.random.Generator
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Decide one group of columns at a time (the root, then each active branch): draw
         candidates for the group from l conditioned on the columns decided so far, keep the
         one with the largest conditional log l - log g, and condition both on it.
@@ -172,6 +177,11 @@ class TPECore:
     def _fit(self, mask: np.ndarray) -> ParzenEstimator:
         s = self.settings
         idx = np.flatnonzero(mask)
-        return ParzenEstimator.fit(self.unit, self.table.rows[idx], self.table.active[idx],
-                                   recency_weights(len(idx), s.full_weight_window),
-                                   s.prior_weight, s.min_bandwidth)
+        return ParzenEstimator.fit(
+            self.unit,
+            self.table.rows[idx],
+            self.table.active[idx],
+            recency_weights(len(idx), s.full_weight_window),
+            s.prior_weight,
+            s.min_bandwidth,
+        )

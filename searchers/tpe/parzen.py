@@ -69,8 +69,15 @@ class ParzenEstimator:
     cat_log_p: dict[int, np.ndarray]  # column -> (K, n_choices) log-probabilities
 
     @classmethod
-    def fit(cls, space: UnitSpace, rows: np.ndarray, active: np.ndarray, weights: np.ndarray,
-            prior_weight: float, min_bandwidth: float) -> "ParzenEstimator":
+    def fit(
+        cls,
+        space: UnitSpace,
+        rows: np.ndarray,
+        active: np.ndarray,
+        weights: np.ndarray,
+        prior_weight: float,
+        min_bandwidth: float,
+    ) -> "ParzenEstimator":
         """Fit to ``rows`` (n, D) with activity ``active`` and per-observation ``weights``."""
         n, d_all = rows.shape
         w = np.append(np.asarray(weights, dtype=float), prior_weight)
@@ -82,8 +89,9 @@ class ParzenEstimator:
             mu[d, on] = rows[on, d]
             sigma[d, on] = neighbour_bandwidths(rows[on, d], min_bandwidth)
         log_norm = np.zeros((d_all, n + 1))
-        log_norm[numeric] = truncnorm.log_gauss_mass(-mu[numeric] / sigma[numeric],
-                                                     (1.0 - mu[numeric]) / sigma[numeric])
+        log_norm[numeric] = truncnorm.log_gauss_mass(
+            -mu[numeric] / sigma[numeric], (1.0 - mu[numeric]) / sigma[numeric]
+        )
         cat_log_p = {}
         for d in space.categorical:
             on = active[:, d]
@@ -115,8 +123,9 @@ class ParzenEstimator:
         rows = self.sample_columns(rng, self.log_weights, size, columns)
         return rows, self.space.activity(rows)
 
-    def sample_columns(self, rng: np.random.Generator, log_resp: np.ndarray, size: int,
-                       columns: np.ndarray) -> np.ndarray:
+    def sample_columns(
+        self, rng: np.random.Generator, log_resp: np.ndarray, size: int, columns: np.ndarray
+    ) -> np.ndarray:
         """Draw values of ``columns`` (size, len(columns)): a component per draw with
         probability softmax(``log_resp``), then each column from that component's kernel.
 

@@ -29,19 +29,43 @@ class TPESearcher(SpaceSearcher):
             :class:`searchers.tpe.core.TPESettings`.
     """
 
-    def __init__(self, space: Any = None, metric: str | None = None, mode: str | None = None,
-                 points_to_evaluate: Sequence[Mapping[str, Any]] | None = None, seed: int = 0,
-                 resource_attr: str = "training_iteration", n_startup_trials: int = 10,
-                 n_ei_candidates: int = 24, gamma: float = 0.1, max_good: int = 25,
-                 prior_weight: float = 1.0, min_bandwidth: float = 0.01, full_weight_window: int = 25,
-                 min_points_in_level: int | None = None, constant_liar: bool = True):
+    def __init__(
+        self,
+        space: Any = None,
+        metric: str | None = None,
+        mode: str | None = None,
+        points_to_evaluate: Sequence[Mapping[str, Any]] | None = None,
+        seed: int = 0,
+        resource_attr: str = "training_iteration",
+        n_startup_trials: int = 10,
+        n_ei_candidates: int = 24,
+        gamma: float = 0.1,
+        max_good: int = 25,
+        prior_weight: float = 1.0,
+        min_bandwidth: float = 0.01,
+        full_weight_window: int = 25,
+        min_points_in_level: int | None = None,
+        constant_liar: bool = True,
+    ):
         self.settings = TPESettings(
-            n_startup_trials=n_startup_trials, n_ei_candidates=n_ei_candidates, gamma=gamma,
-            max_good=max_good, prior_weight=prior_weight, min_bandwidth=min_bandwidth,
-            full_weight_window=full_weight_window, min_points_in_level=min_points_in_level,
-            constant_liar=constant_liar)
-        super().__init__(space, metric=metric, mode=mode, points_to_evaluate=points_to_evaluate,
-                         seed=seed, resource_attr=resource_attr)
+            n_startup_trials=n_startup_trials,
+            n_ei_candidates=n_ei_candidates,
+            gamma=gamma,
+            max_good=max_good,
+            prior_weight=prior_weight,
+            min_bandwidth=min_bandwidth,
+            full_weight_window=full_weight_window,
+            min_points_in_level=min_points_in_level,
+            constant_liar=constant_liar,
+        )
+        super().__init__(
+            space,
+            metric=metric,
+            mode=mode,
+            points_to_evaluate=points_to_evaluate,
+            seed=seed,
+            resource_attr=resource_attr,
+        )
         self._core_cache: TPECore | None = None
 
     @property
@@ -79,8 +103,14 @@ class TPESearcher(SpaceSearcher):
         super().on_trial_complete(trial_id, result, error)
         self._sync(trial_id)
 
-    def add_evaluated_point(self, parameters: dict, value: float, error: bool = False,
-                            pruned: bool = False, intermediate_values: list[float] | None = None) -> None:
+    def add_evaluated_point(
+        self,
+        parameters: dict,
+        value: float,
+        error: bool = False,
+        pruned: bool = False,
+        intermediate_values: list[float] | None = None,
+    ) -> None:
         super().add_evaluated_point(parameters, value, error, pruned, intermediate_values)
         self._core_cache = None  # warm starts are rare: rebuild from the record when next needed
 

@@ -75,15 +75,15 @@ class ObservationTable:
     # --------------------------------------------------------------- views
     @property
     def rows(self) -> np.ndarray:
-        return self._rows[:self.n]
+        return self._rows[: self.n]
 
     @property
     def active(self) -> np.ndarray:
-        return self._active[:self.n]
+        return self._active[: self.n]
 
     @property
     def pending(self) -> np.ndarray:
-        return self._state[:self.n] == _STATE_CODE[PENDING]
+        return self._state[: self.n] == _STATE_CODE[PENDING]
 
     def levels(self) -> tuple[np.ndarray, np.ndarray]:
         """Reported resource levels, ascending, and how many trials each one has a loss for
@@ -91,7 +91,7 @@ class ObservationTable:
         if not self._levels:
             return np.empty(0), np.empty(0, dtype=int)
         order = np.argsort(self._levels)
-        counts = np.count_nonzero(~np.isnan(self._level_loss[order, :self.n]), axis=1)
+        counts = np.count_nonzero(~np.isnan(self._level_loss[order, : self.n]), axis=1)
         return np.asarray(self._levels)[order], counts + np.count_nonzero(self._unlevelled())
 
     def values_at(self, level: float | None) -> np.ndarray:
@@ -102,13 +102,13 @@ class ObservationTable:
         """
         unlevelled = self._unlevelled()
         if level is None:
-            return np.where(self._state[:self.n] == _STATE_CODE[COMPLETE], self._loss[:self.n], np.nan)
-        values = self._level_loss[self._level_index[level], :self.n].copy()
-        values[unlevelled] = self._loss[:self.n][unlevelled]
+            return np.where(self._state[: self.n] == _STATE_CODE[COMPLETE], self._loss[: self.n], np.nan)
+        values = self._level_loss[self._level_index[level], : self.n].copy()
+        values[unlevelled] = self._loss[: self.n][unlevelled]
         return values
 
     def _unlevelled(self) -> np.ndarray:
-        return (self._state[:self.n] == _STATE_CODE[COMPLETE]) & ~self._has_levels[:self.n]
+        return (self._state[: self.n] == _STATE_CODE[COMPLETE]) & ~self._has_levels[: self.n]
 
 
 def _grown(a: np.ndarray, cap: int, axis: int, fill) -> np.ndarray:

@@ -55,8 +55,9 @@ def sample(u: np.ndarray, mu: np.ndarray, sigma: np.ndarray, low: float, high: f
 
     The caller supplies the uniforms so that the one generator it owns decides every draw.
     """
-    u, mu, sigma = np.broadcast_arrays(np.asarray(u, dtype=float), np.asarray(mu, dtype=float),
-                                       np.asarray(sigma, dtype=float))
+    u, mu, sigma = np.broadcast_arrays(
+        np.asarray(u, dtype=float), np.asarray(mu, dtype=float), np.asarray(sigma, dtype=float)
+    )
     a, b = (low - mu) / sigma, (high - mu) / sigma
     flip = a > 0  # draw from the mirrored interval (-b, -a), whose left tail is accurate
     lo = np.where(flip, -b, a)

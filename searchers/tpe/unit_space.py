@@ -27,8 +27,10 @@ class UnitSpace:
         self.space = space
         self.params: tuple[Param, ...] = space.params
         index = {p.name: i for i, p in enumerate(self.params)}
-        self.kind = np.array([CATEGORICAL if p.is_categorical else DISCRETE if p.is_discrete else CONTINUOUS
-                              for p in self.params], dtype=int)
+        self.kind = np.array(
+            [CATEGORICAL if p.is_categorical else DISCRETE if p.is_discrete else CONTINUOUS for p in self.params],
+            dtype=int,
+        )
         self.n_choices = np.array([p.n_choices if p.is_categorical else 0 for p in self.params], dtype=int)
         # DFS order puts a parent before its children, so one pass resolves activity.
         self.parent = np.array([index[p.parent[0]] if p.parent else -1 for p in self.params], dtype=int)
@@ -62,8 +64,11 @@ class UnitSpace:
 
     def decode(self, row: np.ndarray, active: np.ndarray) -> dict[str, Any]:
         """One row -> flat values of its active parameters."""
-        return {p.name: (int(row[d]) if p.is_categorical else p.from_unit(row[d]))
-                for d, p in enumerate(self.params) if active[d]}
+        return {
+            p.name: (int(row[d]) if p.is_categorical else p.from_unit(row[d]))
+            for d, p in enumerate(self.params)
+            if active[d]
+        }
 
     def activity(self, rows: np.ndarray) -> np.ndarray:
         """Which columns of each row are active, given the rows' categorical values."""
@@ -121,5 +126,3 @@ class _Grid:
         t = (np.clip(u, 0.0, 1.0) - self.offset) / self.scale
         v = np.exp(t) if self.log else t
         return np.clip(np.round((v - self.low) / self.step), 0, self.n - 1).astype(int)
-
-
