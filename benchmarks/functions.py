@@ -7,8 +7,9 @@ config, to be minimised; ``optimum`` is the known minimum, so simple regret is
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 

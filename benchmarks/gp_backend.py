@@ -54,7 +54,6 @@ def torch_mll(torch, X, y, theta_np):
 
 
 def torch_posterior(torch, Xtr, L, alpha, hyper, Xq_np, with_grad):
-    P = Xtr.shape[1]
     inv_sq = torch.tensor(1.0 / hyper.lengthscales**2, dtype=torch.float64)
     Xq = torch.tensor(Xq_np, dtype=torch.float64, requires_grad=with_grad)
     sqd = (Xq.unsqueeze(1) - Xtr.unsqueeze(0)).square()

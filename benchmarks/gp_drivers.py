@@ -20,7 +20,8 @@ entry.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from benchmarks.tpe_drivers import OptunaDriver, optuna_distributions  # noqa: F401 (shared; gp_latency imports them here)
 from searchers.space import SearchSpace

@@ -30,8 +30,9 @@ from __future__ import annotations
 import heapq
 import itertools
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Protocol
+from typing import Any, Protocol
 
 PENDING, RUNNING, PAUSED, TERMINATED, ERROR = "PENDING", "RUNNING", "PAUSED", "TERMINATED", "ERROR"
 _FINISHED = "FINISHED"  # ray.tune.search.Searcher.FINISHED
@@ -129,7 +130,7 @@ class SimController:
 
     # ------------------------------------------------- the controller API schedulers see
     @property
-    def search_alg(self) -> "SimController":
+    def search_alg(self) -> SimController:
         return self
 
     def is_finished(self) -> bool:
@@ -284,8 +285,8 @@ class SimController:
 
     @classmethod
     def restored(
-        cls, snapshot: list[dict[str, Any]], previous: "SimController", searcher: Any, scheduler: Any
-    ) -> "SimController":
+        cls, snapshot: list[dict[str, Any]], previous: SimController, searcher: Any, scheduler: Any
+    ) -> SimController:
         """Like ``Tuner.restore``: the same settings, a restored searcher, a fresh scheduler."""
         sim = cls(
             searcher,

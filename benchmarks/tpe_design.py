@@ -16,8 +16,9 @@ from __future__ import annotations
 import argparse
 import ast
 import math
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 from scipy import stats

@@ -21,7 +21,8 @@ only, categoricals as option index) and is told a loss to minimise, so the proto
 from __future__ import annotations
 
 import math
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 

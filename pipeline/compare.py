@@ -15,8 +15,9 @@ import argparse
 import copy
 import re
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from pipeline.errors import UsageError, fail
 

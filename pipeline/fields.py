@@ -7,7 +7,8 @@ error inside a stage names exactly the key to fix.
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from pipeline.errors import UsageError
 

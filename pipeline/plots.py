@@ -7,8 +7,8 @@ rcParams) is touched. Each function draws one figure and writes it atomically.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import pandas as pd

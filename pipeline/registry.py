@@ -6,8 +6,9 @@ Ray's own algorithms carry a ``ray-`` prefix so comparisons can name both.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from searchers.space import SearchSpace
 

@@ -9,8 +9,9 @@ an error names the YAML path of the key (``stages[1].budget.trials``).
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from pipeline import fields
 from pipeline.errors import UsageError

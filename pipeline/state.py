@@ -69,7 +69,7 @@ class PipelineState:
         write_json({"format": FORMAT, **asdict(self)}, out_dir / STATE_FILE)
 
     @classmethod
-    def load(cls, out_dir: Path) -> "PipelineState":
+    def load(cls, out_dir: Path) -> PipelineState:
         path = out_dir / STATE_FILE
         if not path.is_file():
             raise UsageError("resume", f"{out_dir} is not an mftune experiment (no {STATE_FILE})")

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from pipeline.budget import StageBudget
 from pipeline.events import EVENTS_FILE, EventLog

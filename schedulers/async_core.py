@@ -11,7 +11,8 @@ bracket the rule is either stopping (:mod:`schedulers.stopping`) or promotion
 from __future__ import annotations
 
 import math
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 

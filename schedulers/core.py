@@ -17,8 +17,9 @@ would have seen); a result below an already recorded milestone is never recorded
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 from schedulers.levels import check_resources, reached, rung_levels
 from schedulers.rung import as_loss

@@ -23,7 +23,8 @@ import json
 import math
 import os
 import tempfile
-from typing import Any, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 _STATE = "data_size.json"
 

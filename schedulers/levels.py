@@ -10,7 +10,7 @@ bracket, ``b = len(levels)``, runs every trial straight to ``max_resource``.
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 # Resources are often floats (0.1 * 3 * 3 = 0.9000000000000001): compare with a tolerance.
 _REL_TOL = 1e-9

@@ -11,7 +11,7 @@ promotes nobody (Li et al., 2020, Algorithm 2).
 from __future__ import annotations
 
 import math
-from typing import Callable, Iterator
+from collections.abc import Callable, Iterator
 
 from schedulers.levels import top_count
 from schedulers.rung import Rungs

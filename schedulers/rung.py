@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import bisect
 import math
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 
 def as_loss(value: Any) -> float:
@@ -98,7 +99,7 @@ class Rung:
         }
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "Rung":
+    def from_dict(cls, data: dict[str, Any]) -> Rung:
         rung = cls(data["level"])
         rung._arrivals = int(data["arrivals"])
         rung.promoted = list(data["promoted"])

@@ -11,6 +11,7 @@ below the cut: that is the asynchronous trade (Li et al., 2020).
 from __future__ import annotations
 
 import math
+
 from schedulers.levels import top_count
 from schedulers.rung import Rungs
 

@@ -12,7 +12,8 @@ with a finite loss that are still alive, go on to the next milestone; the rest s
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from schedulers.levels import top_count
 from schedulers.rung import Rung
@@ -102,7 +103,7 @@ class SyncBracket:
         }
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any], reduction_factor: float) -> "SyncBracket":
+    def from_dict(cls, data: dict[str, Any], reduction_factor: float) -> SyncBracket:
         inst = cls(data["index"], data["bracket"], data["levels"], data["capacity"], reduction_factor)
         inst.members = list(data["members"])
         inst.expected = list(data["expected"])

@@ -15,7 +15,8 @@ the open bracket is closed at the trials it has: a bracket never waits forever.
 from __future__ import annotations
 
 import math
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from schedulers.core import CONTINUE, DONE, PAUSE, PAUSED, RUNNING, STOP, RungCore, TrialState
 from schedulers.levels import bracket_sizes, check_brackets, describe_levels

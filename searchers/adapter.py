@@ -14,7 +14,8 @@ import math
 import os
 import pickle
 import tempfile
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 from ray.tune.search import Searcher

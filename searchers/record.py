@@ -9,8 +9,9 @@ multi-fidelity searchers (BOHB's rule) fit on.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any
 
 PENDING, COMPLETE, FAILED = "pending", "complete", "failed"
 

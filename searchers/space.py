@@ -22,8 +22,9 @@ from __future__ import annotations
 
 import copy
 import math
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Iterator, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -227,7 +228,7 @@ class SearchSpace:
     YAML form (``{type: float, low: .., high: .., log: true}``) or plain constants.
     """
 
-    def __init__(self, tree: Mapping[str, Any] | "SearchSpace"):
+    def __init__(self, tree: Mapping[str, Any] | SearchSpace):
         if isinstance(tree, SearchSpace):
             tree = tree.to_tree()
         if not isinstance(tree, Mapping):

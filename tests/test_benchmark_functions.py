@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from benchmarks.functions import PROBLEMS, _H3_A, _H3_P, hartmann
+from benchmarks.functions import _H3_A, _H3_P, PROBLEMS, hartmann
 from searchers.space import SearchSpace
 
 MINIMISERS = {

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import copy
 import re
-import tomllib
 from pathlib import Path
 
 import jsonschema
 import pytest
+import tomllib
 import yaml
 from packaging.requirements import Requirement
 from ray.autoscaler._private.util import prepare_config, validate_config

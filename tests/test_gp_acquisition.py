@@ -1,7 +1,5 @@
 """Acquisition functions: values, stability of log-EI, gradients, and 1-D decisions."""
 
-import math
-
 import numpy as np
 import pytest
 from scipy.optimize import approx_fprime

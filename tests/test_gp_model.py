@@ -103,7 +103,7 @@ def test_log_likelihood_equals_the_gaussian_density_and_its_gradient_is_exact():
     assert value == pytest.approx(multivariate_normal(np.full(len(X), hyper.mean), K).logpdf(y), rel=1e-10)
     for with_prior in (False, True):
         _, grad = ml.value_and_grad(theta, with_prior=with_prior)
-        num = approx_fprime(theta, lambda t: ml.value_and_grad(t, with_prior=with_prior)[0], 1e-6)
+        num = approx_fprime(theta, lambda t, wp=with_prior: ml.value_and_grad(t, with_prior=wp)[0], 1e-6)
         np.testing.assert_allclose(grad, num, rtol=1e-4, atol=1e-5)
 
 

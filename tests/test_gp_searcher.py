@@ -1,6 +1,5 @@
 """GPSearcher through Ray's Searcher contract: determinism, pending trials, state, Tuner."""
 
-import copy
 import math
 
 import numpy as np

@@ -62,6 +62,7 @@ def test_resume_after_sigkill_in_each_part(tmp_path):
     ]
     args = ["--resume", str(out)]
     all_completed = []
+    previous, previous_kill = None, 0.0
     for i, (part, condition) in enumerate(kills):
         proc = start(args, tmp_path / f"run{i}.log")
         try:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import importlib
-from typing import Callable
+from collections.abc import Callable
 
 from pipeline.errors import UsageError
 from pipeline.tasks.base import Fidelity, Task, TaskOptions, TrialSetup

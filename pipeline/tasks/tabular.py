@@ -69,7 +69,7 @@ class Preprocessor:
     categories: dict[str, list[str]] | None = None
 
     @classmethod
-    def for_frame(cls, features: pd.DataFrame) -> "Preprocessor":
+    def for_frame(cls, features: pd.DataFrame) -> Preprocessor:
         numeric = [
             c
             for c in features.columns
@@ -77,7 +77,7 @@ class Preprocessor:
         ]
         return cls(numeric, [c for c in features.columns if c not in numeric])
 
-    def fit(self, train: pd.DataFrame) -> "Preprocessor":
+    def fit(self, train: pd.DataFrame) -> Preprocessor:
         self.medians = {c: float(train[c].median()) if train[c].notna().any() else 0.0 for c in self.numeric}
         filled = {c: train[c].fillna(self.medians[c]).astype(float) for c in self.numeric}
         self.means = {c: float(v.mean()) for c, v in filled.items()}

@@ -21,8 +21,9 @@ Two choices that belong to the GP rather than the space:
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 
@@ -44,7 +45,7 @@ class _Numeric:
     span: float  # transformed width of the unit interval
 
     @classmethod
-    def of(cls, p: Param) -> "_Numeric":
+    def of(cls, p: Param) -> _Numeric:
         # Recover the map from the public to_unit (two points fix an affine map), so this
         # module depends on the space's behaviour, not its private fields.
         t_low = math.log(p.low) if p.log else float(p.low)
@@ -156,7 +157,7 @@ class Encoding:
         n = len(X)
         active = np.ones((n, self.n_params), dtype=bool)
         out = np.zeros(X.shape, dtype=bool)
-        for i, (p, sl) in enumerate(zip(self.params, self.slices)):
+        for i, sl in enumerate(self.slices):
             if self._parent[i] is not None:
                 j, option = self._parent[i]
                 parent_sl = self.slices[j]

@@ -114,7 +114,7 @@ class Hyper:
     mean: float
 
     @classmethod
-    def from_vector(cls, theta: np.ndarray) -> "Hyper":
+    def from_vector(cls, theta: np.ndarray) -> Hyper:
         theta = np.asarray(theta, dtype=float)
         return cls(np.exp(theta[:-3]), float(math.exp(theta[-3])), float(math.exp(theta[-2])), float(theta[-1]))
 

@@ -59,7 +59,7 @@ class Posterior:
         dvar[var_raw <= MIN_VARIANCE] = 0.0
         return mean, var, dmean, dvar
 
-    def condition_on(self, Xp: np.ndarray) -> "Posterior":
+    def condition_on(self, Xp: np.ndarray) -> Posterior:
         """Kriging believer: the posterior after observing its own mean at the rows of Xp."""
         Xp = np.atleast_2d(Xp)
         if len(Xp) == 0:

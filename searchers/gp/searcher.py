@@ -8,7 +8,8 @@ hyperparameters, are saved and restored with the rest.
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from searchers.adapter import SpaceSearcher
 from searchers.gp.core import GPCore

@@ -12,7 +12,7 @@ no-op.
 from __future__ import annotations
 
 import contextlib
-from typing import Iterator
+from collections.abc import Iterator
 
 _controller = None
 

@@ -77,7 +77,7 @@ class ParzenEstimator:
         weights: np.ndarray,
         prior_weight: float,
         min_bandwidth: float,
-    ) -> "ParzenEstimator":
+    ) -> ParzenEstimator:
         """Fit to ``rows`` (n, D) with activity ``active`` and per-observation ``weights``."""
         n, d_all = rows.shape
         w = np.append(np.asarray(weights, dtype=float), prior_weight)

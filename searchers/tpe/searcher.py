@@ -10,7 +10,8 @@ table from the restored record: nothing can disagree after a restore.
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from searchers.adapter import SpaceSearcher
 from searchers.tpe.core import TPECore, TPESettings

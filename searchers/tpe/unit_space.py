@@ -11,7 +11,8 @@ column in every row, with an activity mask derived from their parent's value.
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 
