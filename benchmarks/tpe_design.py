@@ -7,7 +7,7 @@ quadratic and a three-branch conditional space). Each variant is a set of
 ``TPESearcher`` arguments; the table gives the median regret and the mean rank of the
 variant among all variants over seeds (1 = best).
 
-    python -m benchmarks.tpe_design --variants "base:" "ei64:n_ei_candidates=64" \\
+    python -m benchmarks.tpe_design --variants "base:" "ei64:n_candidates=64" \\
         [--seeds 20] [--evals 200] [--pending 1] [--jobs 2]
 """
 
@@ -147,7 +147,7 @@ def one_run(problem: str, kwargs: dict[str, Any], seed: int, evals: int, pending
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--variants", nargs="+", required=True, help='e.g. "base:" "ei64:n_ei_candidates=64"')
+    ap.add_argument("--variants", nargs="+", required=True, help='e.g. "base:" "ei64:n_candidates=64"')
     ap.add_argument("--seeds", type=int, default=20)
     ap.add_argument("--evals", type=int, default=200)
     ap.add_argument("--budgets", type=int, nargs="+", default=[50, 100, 200])

@@ -22,7 +22,7 @@ def loss(config):
 def make(**kw):
     kw.setdefault("metric", "loss")
     kw.setdefault("mode", "min")
-    kw.setdefault("n_initial", 4)
+    kw.setdefault("n_startup_trials", 4)
     kw.setdefault("n_candidates", 256)
     return GPSearcher(SPACE, **kw)
 
@@ -53,12 +53,12 @@ def test_pending_trials_change_the_next_suggestion():
         flat = space.sample_flat(rng)
         rec.add(f"t{i}", flat)
         rec.complete(f"t{i}", loss(space.from_flat(flat)))
-    core = GPCore(n_initial=4)
+    core = GPCore(n_startup_trials=4)
     first = core.propose(space, rec, np.random.default_rng(5))
-    core_again = GPCore(n_initial=4)
+    core_again = GPCore(n_startup_trials=4)
     assert core_again.propose(space, rec, np.random.default_rng(5)) == first  # deterministic
     rec.add("pending", first)  # now in flight
-    second = GPCore(n_initial=4).propose(space, rec, np.random.default_rng(5))
+    second = GPCore(n_startup_trials=4).propose(space, rec, np.random.default_rng(5))
     enc = Encoding(space)
     assert np.linalg.norm(enc.encode(second) - enc.encode(first)) > 0.02
 
@@ -106,13 +106,13 @@ def test_ray_contract_points_failures_nan_unknown_ids():
     states = {t.trial_id: t.state for t in s.record}
     assert states["t0"] == FAILED and states["t1"] == FAILED and states["t2"] == COMPLETE
     assert "never-suggested" not in states
-    cfg = s.suggest("gp")  # 6 observations >= n_initial: a GP suggestion over failures
+    cfg = s.suggest("gp")  # 6 observations >= n_startup_trials: a GP suggestion over failures
     assert -5 <= cfg["x"] <= 10 and 0 <= cfg["y"] <= 15
     assert s.core.theta is not None
 
 
 def test_space_and_metric_from_the_tuner_and_conditional_configs():
-    s = GPSearcher(n_initial=3, n_candidates=128, seed=0)
+    s = GPSearcher(n_startup_trials=3, n_candidates=128, seed=0)
     assert s.set_search_properties("acc", "max", PROBLEMS["conditional"].space)
     space = SearchSpace(PROBLEMS["conditional"].space)
     for i in range(10):
@@ -123,7 +123,7 @@ def test_space_and_metric_from_the_tuner_and_conditional_configs():
 
 
 def test_multi_fidelity_uses_the_highest_level_with_enough_trials():
-    s = make(seed=0, n_initial=3)
+    s = make(seed=0, n_startup_trials=3)
     for i in range(5):
         cfg = s.suggest(f"t{i}")
         for level in (1, 2, 3):
@@ -143,7 +143,7 @@ def test_bad_arguments_name_themselves():
         ({"acquisition": "pi"}, "acquisition must be one of ucb, ei, log-ei"),
         ({"kappa": -1.0}, "kappa must be a finite number >= 0"),
         ({"kappa_schedule": "fast"}, "kappa_schedule must be one of constant, srinivas"),
-        ({"n_initial": 0}, "n_initial must be an integer >= 1"),
+        ({"n_startup_trials": 0}, "n_startup_trials must be an integer >= 1"),
         ({"fidelity": "low"}, "fidelity must be one of highest, final"),
         ({"max_points": 1.5}, "max_points must be an integer >= 2"),
         ({"n_starts": 0}, "n_starts must be an integer >= 1"),
@@ -177,7 +177,7 @@ def test_real_tuner_run_with_concurrency_limiter(ray_local, tmp_path):
         for i in range(2):
             tune.report({"loss": value + 1.0 - i})
 
-    searcher = GPSearcher(seed=0, n_initial=4, n_candidates=256)
+    searcher = GPSearcher(seed=0, n_startup_trials=4, n_candidates=256)
     tuner = tune.Tuner(
         objective,
         param_space=SPACE,

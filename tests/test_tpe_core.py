@@ -235,7 +235,7 @@ def test_pending_stopped_and_failed_trials_are_bad_at_the_fitted_level():
     "name,value,allowed",
     [
         ("n_startup_trials", -1, "integer >= 0"),
-        ("n_ei_candidates", 0, "integer >= 1"),
+        ("n_candidates", 0, "integer >= 1"),
         ("gamma", 0.0, r"in \(0, 1\]"),
         ("gamma", 1.5, r"in \(0, 1\]"),
         ("max_good", 2.5, "integer"),
@@ -245,7 +245,7 @@ def test_pending_stopped_and_failed_trials_are_bad_at_the_fitted_level():
         ("full_weight_window", -2, "integer >= 0"),
         ("min_points_in_level", 0, "integer >= 1"),
         ("constant_liar", 1, "True or False"),
-        ("n_ei_candidates", True, "integer"),
+        ("n_candidates", True, "integer"),
     ],
 )
 def test_bad_settings_name_the_argument(name, value, allowed):

@@ -62,7 +62,7 @@ def test_restored_halfway_suggests_exactly_what_the_uninterrupted_run_suggests(t
     settings = dict(
         seed=11,
         n_startup_trials=5,
-        n_ei_candidates=13,
+        n_candidates=13,
         gamma=0.2,
         prior_weight=0.5,
         points_to_evaluate=[{"lr": 0.01, "units": 64, "opt": {"name": "adam", "beta1": 0.9}}],
@@ -74,7 +74,7 @@ def test_restored_halfway_suggests_exactly_what_the_uninterrupted_run_suggests(t
     full.on_trial_result("a16", {"loss": 0.5, "training_iteration": 1})
     path = tmp_path / "searcher.pkl"
     half.save(str(path))
-    restored = TPESearcher(seed=0, n_ei_candidates=99, gamma=0.5)  # the state overrides all of this
+    restored = TPESearcher(seed=0, n_candidates=99, gamma=0.5)  # the state overrides all of this
     restored.restore(str(path))
     assert restored.settings == full.settings and restored.metric == "loss"
     rest = [f"b{i}" for i in range(25)]
@@ -171,7 +171,7 @@ def test_space_from_set_search_properties_and_pickling():
 @pytest.mark.parametrize(
     "kw,match",
     [
-        ({"n_ei_candidates": 0}, "n_ei_candidates must be an integer >= 1"),
+        ({"n_candidates": 0}, "n_candidates must be an integer >= 1"),
         ({"gamma": 2.0}, r"gamma must be a number in \(0, 1\]"),
         ({"mode": "minimize"}, "mode must be 'min' or 'max'"),
     ],

@@ -3,7 +3,7 @@
 One suggestion: pick the training data (fidelity rule, cap), standardize the losses,
 fit the hyperparameters (warm-started from the previous suggestion), condition on the
 trials in flight (kriging believer), maximise the acquisition, decode. Until
-``n_initial`` observations exist at some level, suggestions are uniform random draws.
+``n_startup_trials`` observations exist at some level, suggestions are uniform random draws.
 The only state carried between suggestions is the last hyperparameter vector, and it
 is part of the searcher's saved state, so a restored searcher suggests exactly what an
 uninterrupted one would.
@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from searchers.common.renamed import renamed_kwargs
 from searchers.gp import data
 from searchers.gp.acquisition import ACQUISITIONS, Acquisition
 from searchers.gp.encoding import Encoding
@@ -40,12 +41,13 @@ def _check_int(name: str, value: Any, low: int) -> int:
 class GPCore:
     """The searcher's algorithm; see :class:`searchers.gp.GPSearcher` for the arguments."""
 
+    @renamed_kwargs(deprecated={"n_initial": "n_startup_trials"})
     def __init__(
         self,
         acquisition: str = "log-ei",
         kappa: float = 2.0,
         kappa_schedule: str = "constant",
-        n_initial: int = 10,
+        n_startup_trials: int = 10,
         fidelity: str = "final",
         max_points: int = 1000,
         fit_points: int = 200,
@@ -63,7 +65,7 @@ class GPCore:
         if fidelity not in data.FIDELITY_RULES:
             raise ValueError(f"fidelity must be one of {', '.join(data.FIDELITY_RULES)}, got {fidelity!r}")
         self.acquisition, self.kappa, self.kappa_schedule = acquisition, float(kappa), kappa_schedule
-        self.n_initial = _check_int("n_initial", n_initial, 1)
+        self.n_startup_trials = _check_int("n_startup_trials", n_startup_trials, 1)
         self.fidelity = fidelity
         if lengthscale_prior not in LENGTHSCALE_PRIORS:
             raise ValueError(
@@ -78,6 +80,12 @@ class GPCore:
         #: last fitted hyperparameter vector: the warm start of the next fit
         self.theta: np.ndarray | None = None
         self._encoding: Encoding | None = None
+
+    def __setstate__(self, state: dict) -> None:
+        # states saved before the rename (n_initial -> n_startup_trials) restore as they were
+        if "n_initial" in state:
+            state["n_startup_trials"] = state.pop("n_initial")
+        self.__dict__.update(state)
 
     def __getstate__(self) -> dict[str, Any]:
         # Settings and the warm start are the state; the encoding is a cache of the space.
@@ -101,7 +109,7 @@ class GPCore:
 
     def propose(self, space: SearchSpace, record: TrialRecord, rng: np.random.Generator) -> dict[str, Any]:
         """Flat values of the next configuration to try."""
-        chosen = data.select(record, self.fidelity, self.n_initial)
+        chosen = data.select(record, self.fidelity, self.n_startup_trials)
         if chosen is None:
             return space.sample_flat(rng)
         with single_blas_thread():

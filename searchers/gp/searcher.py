@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from searchers.adapter import SpaceSearcher
+from searchers.common.renamed import renamed_kwargs
 from searchers.gp.core import GPCore
 
 
@@ -25,11 +26,11 @@ class GPSearcher(SpaceSearcher):
             "ei", or "ucb" (mean - kappa * sigma of the loss).
         kappa: UCB's exploration weight, in standard deviations.
         kappa_schedule: "constant" (kappa) or "srinivas" (GP-UCB's growing beta_t).
-        n_initial: random configurations before the GP takes over; also the number of
+        n_startup_trials: random configurations before the GP takes over; also the number of
             observations a fidelity level needs before the GP is fitted on it.
         fidelity: "final" (default: each finished trial's last loss, so a trial an
             early-stopping scheduler cut off counts with its worse low-fidelity loss)
-            or "highest" (fit on the highest resource level with n_initial trials, as
+            or "highest" (fit on the highest resource level with n_startup_trials trials, as
             BOHB; trials stopped below it are left out). "final" won on the measured
             multi-fidelity problem (docs/benchmarks.md).
         max_points: most observations the posterior uses (best half kept, the rest a
@@ -42,6 +43,7 @@ class GPSearcher(SpaceSearcher):
             :mod:`searchers.gp.hyper`.
     """
 
+    @renamed_kwargs(deprecated={"n_initial": "n_startup_trials"})
     def __init__(
         self,
         space: Any = None,
@@ -53,7 +55,7 @@ class GPSearcher(SpaceSearcher):
         acquisition: str = "log-ei",
         kappa: float = 2.0,
         kappa_schedule: str = "constant",
-        n_initial: int = 10,
+        n_startup_trials: int = 10,
         fidelity: str = "final",
         max_points: int = 1000,
         fit_points: int = 200,
@@ -66,7 +68,7 @@ class GPSearcher(SpaceSearcher):
             acquisition=acquisition,
             kappa=kappa,
             kappa_schedule=kappa_schedule,
-            n_initial=n_initial,
+            n_startup_trials=n_startup_trials,
             fidelity=fidelity,
             max_points=max_points,
             fit_points=fit_points,

@@ -9,7 +9,7 @@ generator. One suggestion:
    flight that have not reached that level (the constant liar: they are where other
    workers already are), trials stopped below it and failed ones;
 3. fit one joint Parzen estimator to each side (l and g);
-4. draw ``n_ei_candidates`` from l and keep the one maximising log l - log g, which is
+4. draw ``n_candidates`` from l and keep the one maximising log l - log g, which is
    proportional to expected improvement; in a conditional space one group of columns at
    a time (the root, then each branch it activates), see :meth:`TPECore._choose`.
 
@@ -42,7 +42,7 @@ class TPESettings:
 
     Attributes:
         n_startup_trials: observations (at the fitted level) before the model is used.
-        n_ei_candidates: draws from l ranked by l/g per suggestion.
+        n_candidates: draws from l ranked by l/g per suggestion.
         gamma, max_good: the good set is ``min(ceil(gamma * n), max_good)`` observations.
         prior_weight: weight of the prior component relative to one observation.
         min_bandwidth: smallest kernel width, in unit coordinates (1 = the whole range).
@@ -54,7 +54,7 @@ class TPESettings:
     """
 
     n_startup_trials: int = 10
-    n_ei_candidates: int = 24
+    n_candidates: int = 24
     gamma: float = 0.1
     max_good: int = 25
     prior_weight: float = 1.0
@@ -63,9 +63,17 @@ class TPESettings:
     min_points_in_level: int | None = None
     constant_liar: bool = True
 
+    def __setstate__(self, state: dict) -> None:
+        # states saved before the rename (n_ei_candidates -> n_candidates) restore as they were
+        state = dict(state)
+        if "n_ei_candidates" in state:
+            state["n_candidates"] = state.pop("n_ei_candidates")
+        for key, value in state.items():
+            object.__setattr__(self, key, value)
+
     def __post_init__(self) -> None:
         _int_at_least("n_startup_trials", self.n_startup_trials, 0)
-        _int_at_least("n_ei_candidates", self.n_ei_candidates, 1)
+        _int_at_least("n_candidates", self.n_candidates, 1)
         _int_at_least("max_good", self.max_good, 1)
         _int_at_least("full_weight_window", self.full_weight_window, 0)
         if self.min_points_in_level is not None:
@@ -165,7 +173,7 @@ class TPECore:
         for gi, cols in enumerate(unit.groups):
             if not unit.group_active(gi, row, active):
                 continue
-            cand = l_est.sample_columns(rng, resp_l, self.settings.n_ei_candidates, cols)
+            cand = l_est.sample_columns(rng, resp_l, self.settings.n_candidates, cols)
             k_l, k_g = l_est.log_kernels(cand, cols), g_est.log_kernels(cand, cols)
             score = logsumexp(resp_l + k_l, axis=1) - logsumexp(resp_g + k_g, axis=1)
             best = int(np.argmax(score))

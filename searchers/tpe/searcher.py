@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from searchers.adapter import SpaceSearcher
+from searchers.common.renamed import renamed_kwargs
 from searchers.tpe.core import TPECore, TPESettings
 
 
@@ -25,11 +26,12 @@ class TPESearcher(SpaceSearcher):
         space, metric, mode, points_to_evaluate, seed: as for every mftune searcher.
         resource_attr: result key counting fidelity (the scheduler's ``time_attr``); the
             model is fitted on results at one level of it.
-        n_startup_trials, n_ei_candidates, gamma, max_good, prior_weight, min_bandwidth,
+        n_startup_trials, n_candidates, gamma, max_good, prior_weight, min_bandwidth,
         full_weight_window, min_points_in_level, constant_liar: see
             :class:`searchers.tpe.core.TPESettings`.
     """
 
+    @renamed_kwargs(deprecated={"n_ei_candidates": "n_candidates"})
     def __init__(
         self,
         space: Any = None,
@@ -39,7 +41,7 @@ class TPESearcher(SpaceSearcher):
         seed: int = 0,
         resource_attr: str = "training_iteration",
         n_startup_trials: int = 10,
-        n_ei_candidates: int = 24,
+        n_candidates: int = 24,
         gamma: float = 0.1,
         max_good: int = 25,
         prior_weight: float = 1.0,
@@ -50,7 +52,7 @@ class TPESearcher(SpaceSearcher):
     ):
         self.settings = TPESettings(
             n_startup_trials=n_startup_trials,
-            n_ei_candidates=n_ei_candidates,
+            n_candidates=n_candidates,
             gamma=gamma,
             max_good=max_good,
             prior_weight=prior_weight,
