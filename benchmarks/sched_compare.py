@@ -134,7 +134,7 @@ def run_row(
     searcher_name, scheduler_name = parse_row(row)
     searchers, schedulers = factories()
     ctx = SearchContext(
-        space=SearchSpace(problem.space), metric="loss", mode="min", seed=seed, max_t=problem.max_resource
+        space=SearchSpace(problem.space), metric="loss", mode="min", seed=seed, max_resource=problem.max_resource
     )
     searcher = searchers[searcher_name](ctx)
     if limit is not None:
@@ -295,7 +295,7 @@ def restored_run(
     searcher_name, scheduler_name = parse_row(row)
     searchers, schedulers = factories()
     ctx = SearchContext(
-        space=SearchSpace(problem.space), metric="loss", mode="min", seed=seed, max_t=problem.max_resource
+        space=SearchSpace(problem.space), metric="loss", mode="min", seed=seed, max_resource=problem.max_resource
     )
     experiment = tempfile.mkdtemp(dir=workdir)
     searcher = searchers[searcher_name](ctx)

@@ -80,7 +80,7 @@ def run_once(row: str, seed: int, args: argparse.Namespace, storage: str) -> Run
         metric="val_accuracy",
         mode="max",
         seed=seed,
-        max_t=args.max_epochs,
+        max_resource=args.max_epochs,
     )
     setup = TrialSetup(
         "digits", TaskOptions(), Fidelity(args.data_fraction, args.resolution, args.max_epochs), seed=seed

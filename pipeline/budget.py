@@ -21,18 +21,27 @@ from ray.tune.stopper import Stopper
 class StageBudget(Stopper, Callback):
     def __init__(
         self,
-        max_epochs: int | None,
-        max_seconds: float | None,
-        time_attr: str = "training_iteration",
-        trial_max_iterations: int | None = None,
+        epochs_budget: int | None,
+        time_budget_s: float | None,
+        resource_attr: str = "training_iteration",
+        max_epochs: int | None = None,
     ):
-        self.max_epochs = max_epochs
-        self.max_seconds = max_seconds
-        self.time_attr = time_attr
-        self.trial_max_iterations = trial_max_iterations  # custom trainables: their max_epochs
+        self.epochs_budget = epochs_budget  # epochs summed over the stage's trials
+        self.time_budget_s = time_budget_s
+        self.resource_attr = resource_attr
+        self.max_epochs = max_epochs  # per trial: custom trainables are stopped here
         self.iterations: dict[str, int] = {}  # trial id -> highest iteration reported
         self.seconds_before = 0.0  # run time of earlier sessions (before a resume)
         self._session_start: float | None = None
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        # a tuner.pkl written before the rename (max_epochs_total/max_seconds/time_attr) resumes too
+        if "trial_max_iterations" in state:
+            state["epochs_budget"] = state.pop("max_epochs")
+            state["max_epochs"] = state.pop("trial_max_iterations")
+            state["time_budget_s"] = state.pop("max_seconds")
+            state["resource_attr"] = state.pop("time_attr")
+        self.__dict__.update(state)
 
     # ------------------------------------------------------------------ counting
     @property
@@ -45,16 +54,16 @@ class StageBudget(Stopper, Callback):
         return self.seconds_before + running
 
     def exhausted(self) -> bool:
-        return (self.max_epochs is not None and self.epochs >= self.max_epochs) or (
-            self.max_seconds is not None and self.seconds >= self.max_seconds
+        return (self.epochs_budget is not None and self.epochs >= self.epochs_budget) or (
+            self.time_budget_s is not None and self.seconds >= self.time_budget_s
         )
 
     # ------------------------------------------------------------------- Stopper
     def __call__(self, trial_id: str, result: dict[str, Any]) -> bool:
-        it = result.get(self.time_attr)
+        it = result.get(self.resource_attr)
         if isinstance(it, (int, float)):
             self.iterations[trial_id] = max(self.iterations.get(trial_id, 0), int(it))
-            return self.trial_max_iterations is not None and it >= self.trial_max_iterations
+            return self.max_epochs is not None and it >= self.max_epochs
         return False
 
     def stop_all(self) -> bool:

@@ -216,7 +216,7 @@ def _one_stage(raw, task, options, check_data) -> StageSpec:
     fidelity = fidelity_from(raw, "", task, task.default_max_epochs if task else 10, options, check_data)
     budget = Budget(
         trials=fields.number(raw, "num_samples", DEFAULT_NUM_SAMPLES, int, lambda v: v >= 1, "an integer >= 1"),
-        epochs=fields.number(raw, "epochs_budget", None, int, lambda v: v >= 1, "an integer >= 1"),
+        epochs_budget=fields.number(raw, "epochs_budget", None, int, lambda v: v >= 1, "an integer >= 1"),
         time_s=fields.number(raw, "time_budget_s", None, float, lambda v: v > 0, "a number of seconds > 0"),
     )
     return StageSpec(name="stage-1", fidelity=fidelity, **algorithms(raw), budget=budget, top_k=1)

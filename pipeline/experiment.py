@@ -167,12 +167,12 @@ def _run_stage(
         mode=cfg.mode,
         num_samples=trials if trials is not None else -1,
         concurrent=_limit(cfg, spec, concurrent),
-        max_epochs_total=spec.budget.epochs,
-        max_seconds=spec.budget.time_s,
+        epochs_budget=spec.budget.epochs_budget,
+        time_budget_s=spec.budget.time_s,
         reuse_actors=cfg.reuse_actors,
         verbose=cfg.verbose,
         max_failures=cfg.max_failures,
-        trial_max_iterations=spec.fidelity.max_epochs if cfg.custom else None,
+        max_epochs=spec.fidelity.max_epochs if cfg.custom else None,
     )
 
     def algorithms():
@@ -181,7 +181,7 @@ def _run_stage(
             metric=cfg.metric,
             mode=cfg.mode,
             seed=stage_seed(cfg.seed, index),
-            max_t=spec.fidelity.max_epochs,
+            max_resource=spec.fidelity.max_epochs,
             points_to_evaluate=tuple(points),
         )
         searcher = SEARCHERS[spec.searcher](ctx)
@@ -285,8 +285,8 @@ def _run_cv(cfg: ExperimentConfig, state: PipelineState, concurrent: int, events
         mode=cfg.mode,
         num_samples=n,
         concurrent=min(concurrent, n),
-        max_epochs_total=None,
-        max_seconds=None,
+        epochs_budget=None,
+        time_budget_s=None,
         reuse_actors=cfg.reuse_actors,
         verbose=cfg.verbose,
         max_failures=cfg.max_failures,
@@ -304,7 +304,7 @@ def _run_cv(cfg: ExperimentConfig, state: PipelineState, concurrent: int, events
         )
         return searcher, SCHEDULERS["fifo"](
             SearchContext(
-                space=cfg.space, metric=cfg.metric, mode=cfg.mode, seed=cfg.seed, max_t=cv.fidelity.max_epochs
+                space=cfg.space, metric=cfg.metric, mode=cfg.mode, seed=cfg.seed, max_resource=cv.fidelity.max_epochs
             )
         )
 
@@ -469,7 +469,7 @@ def _describe(cfg: ExperimentConfig, fidelity: Fidelity) -> str:
 def _budget(spec: StageSpec) -> str:
     b = spec.budget
     parts = [f"{b.trials} trials"] if b.trials else []
-    parts += [f"{b.epochs} epochs"] if b.epochs else []
+    parts += [f"{b.epochs_budget} epochs"] if b.epochs_budget else []
     parts += [f"{b.time_s:g}s"] if b.time_s else []
     return " / ".join(parts)
 

@@ -19,8 +19,8 @@ class SearchContext:
     metric: str
     mode: str
     seed: int
-    max_t: int  # most resource units (epochs, iterations) a trial may use
-    time_attr: str = "training_iteration"
+    max_resource: int  # most resource units (epochs, iterations) a trial may use
+    resource_attr: str = "training_iteration"
     points_to_evaluate: tuple[dict[str, Any], ...] = field(default_factory=tuple)
 
 
@@ -33,7 +33,7 @@ def _random(ctx: SearchContext):
         mode=ctx.mode,
         seed=ctx.seed,
         points_to_evaluate=list(ctx.points_to_evaluate),
-        resource_attr=ctx.time_attr,
+        resource_attr=ctx.resource_attr,
     )
 
 
@@ -46,7 +46,7 @@ def _tpe(ctx: SearchContext):
         mode=ctx.mode,
         seed=ctx.seed,
         points_to_evaluate=list(ctx.points_to_evaluate),
-        resource_attr=ctx.time_attr,
+        resource_attr=ctx.resource_attr,
     )
 
 
@@ -59,7 +59,7 @@ def _gp(ctx: SearchContext):
         mode=ctx.mode,
         seed=ctx.seed,
         points_to_evaluate=list(ctx.points_to_evaluate),
-        resource_attr=ctx.time_attr,
+        resource_attr=ctx.resource_attr,
     )
 
 
@@ -84,13 +84,15 @@ def _fifo(ctx: SearchContext):
 def _ray_asha(ctx: SearchContext):
     from ray.tune.schedulers import AsyncHyperBandScheduler
 
-    return AsyncHyperBandScheduler(time_attr=ctx.time_attr, max_t=ctx.max_t, grace_period=1, reduction_factor=3)
+    return AsyncHyperBandScheduler(
+        time_attr=ctx.resource_attr, max_t=ctx.max_resource, grace_period=1, reduction_factor=3
+    )
 
 
 def _ray_hyperband(ctx: SearchContext):
     from ray.tune.schedulers import HyperBandScheduler
 
-    return HyperBandScheduler(time_attr=ctx.time_attr, max_t=ctx.max_t, reduction_factor=3)
+    return HyperBandScheduler(time_attr=ctx.resource_attr, max_t=ctx.max_resource, reduction_factor=3)
 
 
 def _mftune_asha(rule: str) -> Callable[[SearchContext], Any]:
@@ -98,9 +100,9 @@ def _mftune_asha(rule: str) -> Callable[[SearchContext], Any]:
         from schedulers import ASHAScheduler
 
         return ASHAScheduler(
-            resource_attr=ctx.time_attr,
+            resource_attr=ctx.resource_attr,
             min_resource=1,
-            max_resource=ctx.max_t,
+            max_resource=ctx.max_resource,
             reduction_factor=3,
             rule=rule,
             seed=ctx.seed,
@@ -112,7 +114,9 @@ def _mftune_asha(rule: str) -> Callable[[SearchContext], Any]:
 def _mftune_hyperband(ctx: SearchContext):
     from schedulers import HyperbandScheduler
 
-    return HyperbandScheduler(resource_attr=ctx.time_attr, min_resource=1, max_resource=ctx.max_t, reduction_factor=3)
+    return HyperbandScheduler(
+        resource_attr=ctx.resource_attr, min_resource=1, max_resource=ctx.max_resource, reduction_factor=3
+    )
 
 
 def _bohb(synchronous: bool) -> Callable[[SearchContext], Any]:
@@ -122,9 +126,9 @@ def _bohb(synchronous: bool) -> Callable[[SearchContext], Any]:
         from schedulers import HyperbandScheduler
 
         return HyperbandScheduler(
-            resource_attr=ctx.time_attr,
+            resource_attr=ctx.resource_attr,
             min_resource=1,
-            max_resource=ctx.max_t,
+            max_resource=ctx.max_resource,
             reduction_factor=3,
             synchronous=synchronous,
             seed=ctx.seed,

@@ -37,11 +37,13 @@ _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 @dataclass(frozen=True)
 class Budget:
-    """When a stage stops: after ``trials`` trials, ``epochs`` epochs summed over its
-    trials, or ``time_s`` seconds of running (whichever comes first; None: no limit)."""
+    """When a stage stops: after ``trials`` trials, ``epochs_budget`` epochs summed over its
+    trials, or ``time_s`` seconds of running (whichever comes first; None: no limit).
+    In YAML the summed budget is spelt ``budget: {epochs: N}``; on the command line
+    ``--epochs-budget N``."""
 
     trials: int | None = None
-    epochs: int | None = None
+    epochs_budget: int | None = None
     time_s: float | None = None
 
 
@@ -67,7 +69,11 @@ def stage_to_yaml(stage: StageSpec) -> dict[str, Any]:
     """The YAML form that :func:`parse_stages` reads back into the same spec."""
     budget = {
         k: v
-        for k, v in (("trials", stage.budget.trials), ("epochs", stage.budget.epochs), ("time_s", stage.budget.time_s))
+        for k, v in (
+            ("trials", stage.budget.trials),
+            ("epochs", stage.budget.epochs_budget),
+            ("time_s", stage.budget.time_s),
+        )
         if v is not None
     }
     out = {
@@ -157,7 +163,9 @@ def _stage(raw, where, index, last, cv_top_k, task, options, check_data) -> Stag
     budget_raw = fields.mapping(raw, "budget", BUDGET_KEYS, where, required=True)
     budget = Budget(
         trials=fields.number(budget_raw, "trials", None, int, lambda v: v >= 1, "an integer >= 1", f"{where}.budget"),
-        epochs=fields.number(budget_raw, "epochs", None, int, lambda v: v >= 1, "an integer >= 1", f"{where}.budget"),
+        epochs_budget=fields.number(
+            budget_raw, "epochs", None, int, lambda v: v >= 1, "an integer >= 1", f"{where}.budget"
+        ),
         time_s=fields.number(
             budget_raw, "time_s", None, float, lambda v: v > 0, "a number of seconds > 0", f"{where}.budget"
         ),
@@ -260,7 +268,7 @@ def check_searcher(stage: StageSpec, space: SearchSpace, where: str) -> object:
     (Ray's HyperOptSearch, for one, rejects conditional branches that share a
     parameter name, such as ``lr`` under both ``sgd`` and ``adam``.)
     """
-    ctx = SearchContext(space=space, metric="m", mode="max", seed=0, max_t=stage.fidelity.max_epochs)
+    ctx = SearchContext(space=space, metric="m", mode="max", seed=0, max_resource=stage.fidelity.max_epochs)
     try:
         return SEARCHERS[stage.searcher](ctx)
     except Exception as err:  # each library raises its own types

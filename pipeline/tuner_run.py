@@ -35,12 +35,12 @@ class TunerRun:
     mode: str
     num_samples: int  # -1: until the budget stops it
     concurrent: int | None  # max_concurrent_trials; None: trial resources alone decide
-    max_epochs_total: int | None
-    max_seconds: float | None
+    epochs_budget: int | None  # epochs summed over the stage's trials
+    time_budget_s: float | None
     reuse_actors: bool
     verbose: bool
     max_failures: int = 0
-    trial_max_iterations: int | None = None  # stop each trial here (custom trainables)
+    max_epochs: int | None = None  # per trial: stop each trial here (custom trainables)
     label: str = ""
     show_best: bool = True  # progress lines name the best value so far
 
@@ -103,7 +103,7 @@ def _new_tuner(run: TunerRun, make_algorithms: Callable[[], tuple[Any, Any]]) ->
     if run.path.exists():
         set_aside(run.path)
     searcher, scheduler = make_algorithms()
-    budget = StageBudget(run.max_epochs_total, run.max_seconds, trial_max_iterations=run.trial_max_iterations)
+    budget = StageBudget(run.epochs_budget, run.time_budget_s, max_epochs=run.max_epochs)
     tuner = tune.Tuner(
         run.trainable,
         param_space={},

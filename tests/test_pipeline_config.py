@@ -141,7 +141,7 @@ def test_one_stage_flags_make_one_stage_without_cv(tmp_path):
         {"num_samples": "7", "max_epochs": "4", "resolution": "4", "epochs_budget": "20", "output": str(tmp_path / "o")}
     )
     (stage,) = cfg.stages
-    assert cfg.cv is None and stage.budget.trials == 7 and stage.budget.epochs == 20
+    assert cfg.cv is None and stage.budget.trials == 7 and stage.budget.epochs_budget == 20
     assert stage.fidelity.max_epochs == 4 and stage.fidelity.resolution == 4
 
 

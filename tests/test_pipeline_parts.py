@@ -96,13 +96,13 @@ def test_fold_scores_mean_std_and_winner():
 
 
 def test_budget_counts_highest_iteration_per_trial_and_survives_its_state():
-    b = StageBudget(max_epochs=10, max_seconds=None)
+    b = StageBudget(epochs_budget=10, time_budget_s=None)
     b.setup()
     for it in (1, 2, 3):
         assert b("a", {"training_iteration": it}) is False
     b("b", {"training_iteration": 1})
     assert b.epochs == 4 and not b.stop_all()
-    restored = StageBudget(max_epochs=10, max_seconds=None)
+    restored = StageBudget(epochs_budget=10, time_budget_s=None)
     restored.set_state(b.get_state())  # what Ray hands back on Tuner.restore
     for it in (4, 5, 6, 7, 8, 9):
         restored("a", {"training_iteration": it})
@@ -110,7 +110,7 @@ def test_budget_counts_highest_iteration_per_trial_and_survives_its_state():
 
 
 def test_budget_time_accumulates_across_sessions():
-    b = StageBudget(max_epochs=None, max_seconds=5.0)
+    b = StageBudget(epochs_budget=None, time_budget_s=5.0)
     b.set_state({"iterations": {}, "seconds": 4.0})
     assert 4.0 <= b.seconds < 4.9 and not b.exhausted()
     b.set_state({"iterations": {}, "seconds": 5.0})
@@ -118,7 +118,7 @@ def test_budget_time_accumulates_across_sessions():
 
 
 def test_trial_cap_for_custom_trainables():
-    b = StageBudget(max_epochs=None, max_seconds=None, trial_max_iterations=3)
+    b = StageBudget(epochs_budget=None, time_budget_s=None, max_epochs=3)
     assert not b("a", {"training_iteration": 2}) and b("a", {"training_iteration": 3})
 
 
