@@ -22,6 +22,7 @@ from ray.tune.search import Searcher
 
 from searchers.common.ray_names import SEED_ALIASES
 from searchers.common.renamed import renamed_kwargs
+from searchers.define_by_run import as_space
 from searchers.record import TrialRecord
 from searchers.space import SearchSpace, SpaceError, holds_params
 
@@ -32,7 +33,8 @@ class SpaceSearcher(Searcher):
     """Base class: search space, seeded generator, trial record, Ray callbacks, save/restore.
 
     Args:
-        space: a :class:`SearchSpace` or anything it accepts (Ray domains, YAML form).
+        space: a :class:`SearchSpace` or anything it accepts (Ray domains, YAML form), or
+            a define-by-run function ``space(trial)`` (see :mod:`searchers.define_by_run`).
             If omitted, the Tuner's ``param_space`` is used.
         metric, mode: as in Ray; ``mode`` is "min" or "max".
         points_to_evaluate: complete configurations to try first, in order.
@@ -66,7 +68,7 @@ class SpaceSearcher(Searcher):
         if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
             raise ValueError(f"seed must be an integer, got {seed!r}")
         super().__init__(metric=metric, mode=mode)
-        self.space: SearchSpace | None = SearchSpace(space) if space is not None else None
+        self.space: SearchSpace | None = as_space(space) if space is not None else None
         self.seed = seed
         self.rng = np.random.default_rng(seed)
         self.resource_attr = resource_attr
