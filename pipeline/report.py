@@ -20,9 +20,10 @@ import numpy as np
 import pandas as pd
 
 from pipeline import plots
+from pipeline.config import compile_space
 from pipeline.history import Experiment, load
 from pipeline.results import atomic_write
-from searchers.space import SearchSpace, SpaceError
+from searchers.space import SpaceError
 
 PLOTS = "plots"
 _TOP_ROWS = 10
@@ -65,7 +66,7 @@ def parameter_importance(exp: Experiment, min_trials: int = 8) -> tuple[str, lis
     """(stage, parameter names, importances summing to 1), or None with too few trials."""
     from sklearn.ensemble import RandomForestRegressor
 
-    space = SearchSpace(exp.settings["search_space"])
+    space = compile_space(exp.settings["search_space"])
     by_stage = {s: exp.completions(s) for s in exp.stage_names}
     stage = max(by_stage, key=lambda s: len(by_stage[s]))
     rows, ys = [], []

@@ -159,3 +159,89 @@ def test_every_ray_searcher_takes_a_define_by_run_space(name, tmp_path):
     restored = cls()
     restored.restore(path)
     assert restored.suggest("t99") == s.suggest("t99")
+
+
+def test_cv_space_of_a_define_by_run_space_reads_every_fold_point():
+    from pipeline.cv import cv_points, cv_space
+    from pipeline.state import Candidate
+
+    space = DefineByRunSpace(mlp_space)
+    configs = [space.sample(np.random.default_rng(i)) for i in range(2)]
+    finalists = [Candidate(config=c, value=0.0, trial_id="t", iterations=1) for c in configs]
+    cv = cv_space(space, len(finalists), 3)
+    for point in cv_points(finalists, 3):
+        assert cv.from_flat(cv.to_flat(point)) == point
+
+
+PIPELINE_MODULE = """
+from ray import tune
+
+
+def space(trial):
+    n = trial.suggest_int("n_layers", 1, 2)
+    widths = [trial.suggest_int(f"width_{i}", 1, 8) for i in range(n)]
+    if trial.suggest_categorical("kind", ["a", "b"]) == "a":
+        trial.suggest_float("x", 0.0, 1.0)
+    return {"widths": widths}
+
+
+def train(config):
+    assert len(config["widths"]) == config["n_layers"]
+    score = sum(config["widths"]) / 8 - (config.get("x", 0.5) - 0.3) ** 2
+    for step in range(1, 3):
+        tune.report({"score": score * step / 2})
+"""
+
+PIPELINE_YAML = """
+task: my_dbr:train
+metric: score
+mode: max
+search_space: my_dbr:space
+stages:
+  - {name: a, max_epochs: 2, searcher: tpe, budget: {trials: 6}, top_k: 2}
+  - {name: b, max_epochs: 2, searcher: gp, budget: {trials: 3}}
+"""
+
+
+@pytest.mark.ray
+def test_the_pipeline_takes_search_space_module_function(tmp_path):
+    import json
+    import os
+
+    from pipeline import load_experiment
+
+    (tmp_path / "my_dbr.py").write_text(PIPELINE_MODULE)
+    (tmp_path / "exp.yaml").write_text(PIPELINE_YAML)
+    root = Path(__file__).resolve().parents[1]
+    out = tmp_path / "out"
+    proc = subprocess.run(
+        [sys.executable, "-m", "pipeline.run", "--config", str(tmp_path / "exp.yaml"), "--output", str(out)],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "PYTHONPATH": f"{tmp_path}{os.pathsep}{root}"},
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    exp = load_experiment(out)
+    df = exp.trials_dataframe()
+    assert list(df["stage"]) == ["a"] * 6 + ["b"] * 3 and (df["state"] == "complete").all()
+    best = json.loads((out / "best.json").read_text())
+    assert exp.best_params == best["config"] and exp.best_value == best["value"]
+    assert exp.best_value == df[df["stage"] == "b"]["value"].max()
+    # The top 2 of stage a are stage b's first trials, handed over as define-by-run points.
+    top = df[df["stage"] == "a"].nlargest(2, "value")["params/widths"].map(tuple)
+    assert set(top) <= set(df[df["stage"] == "b"]["params/widths"].map(tuple))
+
+
+def test_a_bad_define_by_run_path_is_one_line(tmp_path, capsys):
+    from pipeline.run import main
+
+    (tmp_path / "exp.yaml").write_text("search_space: no_such_module:space\n")
+    assert main(["--config", str(tmp_path / "exp.yaml"), "--output", str(tmp_path / "out")]) == 2
+    assert (
+        capsys.readouterr()
+        .err.strip()
+        .endswith("error: search_space: cannot import module 'no_such_module': No module named 'no_such_module'")
+    )
+    assert not (tmp_path / "out").exists()
