@@ -20,7 +20,6 @@ import numpy as np
 import pandas as pd
 
 from pipeline import plots
-from pipeline.config import compile_space
 from pipeline.history import Experiment, load
 from pipeline.results import atomic_write
 from searchers.space import SpaceError
@@ -65,6 +64,8 @@ def _history_points(exp: Experiment) -> pd.DataFrame:
 def parameter_importance(exp: Experiment, min_trials: int = 8) -> tuple[str, list[str], list[float]] | None:
     """(stage, parameter names, importances summing to 1), or None with too few trials."""
     from sklearn.ensemble import RandomForestRegressor
+
+    from pipeline.config import compile_space
 
     space = compile_space(exp.settings["search_space"])
     by_stage = {s: exp.completions(s) for s in exp.stage_names}
@@ -205,6 +206,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     ap.add_argument("experiment", metavar="DIR")
     args = ap.parse_args(argv)
+    from pipeline.extras import check_pipeline_extra
+
+    if check_pipeline_extra("python -m pipeline.report"):
+        return 2
     try:
         print(write_report(args.experiment))
     except FileNotFoundError as err:
