@@ -10,16 +10,15 @@ pure :class:`TrialRecord`; a subclass only implements :meth:`_propose`.
 
 from __future__ import annotations
 
-import math
-import os
 import pickle
-import tempfile
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 from ray.tune.search import Searcher
 
+from searchers.common.atomic import atomic_write
+from searchers.common.checks import check_mode, finite_or_none
 from searchers.common.ray_names import SEED_ALIASES
 from searchers.common.renamed import renamed_kwargs
 from searchers.define_by_run import as_space
@@ -63,8 +62,7 @@ class SpaceSearcher(Searcher):
         seed: int = 0,
         resource_attr: str = "training_iteration",
     ):
-        if mode not in (None, "min", "max"):
-            raise ValueError(f"mode must be 'min' or 'max', got {mode!r}")
+        check_mode(mode)
         if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
             raise ValueError(f"seed must be an integer, got {seed!r}")
         super().__init__(metric=metric, mode=mode)
@@ -109,8 +107,7 @@ class SpaceSearcher(Searcher):
                 return False  # like Ray's searchers: one space, from one place
             self.space = SearchSpace(config)
             self._points = self._check_points(self._raw_points)
-        if mode is not None and mode not in ("min", "max"):
-            raise ValueError(f"mode must be 'min' or 'max', got {mode!r}")
+        check_mode(mode)
         if metric:
             self._metric = metric
         if mode:
@@ -229,7 +226,7 @@ class SpaceSearcher(Searcher):
         warm, self._warm = self._warm, []
         for i, (config, reward) in enumerate(warm):
             try:
-                self.add_evaluated_point(config, reward, error=not _is_finite(reward))
+                self.add_evaluated_point(config, reward, error=finite_or_none(reward) is None)
             except SpaceError as err:
                 raise SpaceError(err.name, f"points_to_evaluate[{i}] (with evaluated_rewards): {err}") from None
 
@@ -243,11 +240,8 @@ class SpaceSearcher(Searcher):
         return out
 
     def _sign(self, value: Any) -> float | None:
-        try:
-            v = float(value)
-        except (TypeError, ValueError):
-            return None
-        if not math.isfinite(v):
+        v = finite_or_none(value)
+        if v is None:
             return None
         return v if self._mode == "min" else -v
 
@@ -255,24 +249,11 @@ class SpaceSearcher(Searcher):
         return self._sign(result.get(self._metric)) if self._metric else None
 
 
-def _is_finite(value: Any) -> bool:
-    try:
-        return math.isfinite(float(value))
-    except (TypeError, ValueError):
-        return False
-
-
 def atomic_pickle(obj: Any, path: str) -> None:
     """Write ``obj`` so that ``path`` holds either the old or the new state, never half."""
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".pkl")
-    try:
-        with os.fdopen(fd, "wb") as f:
+
+    def write(tmp: str) -> None:
+        with open(tmp, "wb") as f:
             pickle.dump(obj, f, protocol=pickle.HIGHEST_PROTOCOL)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+
+    atomic_write(path, write)

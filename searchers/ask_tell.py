@@ -20,14 +20,14 @@ intermediate value at a resource level, which the multi-fidelity rules use.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 
 import numpy as np
 
+from searchers.common.checks import check_mode, finite_or_none
 from searchers.define_by_run import as_space
-from searchers.record import COMPLETE, TrialRecord
+from searchers.record import COMPLETE, PENDING, TrialRecord
 
 ALGORITHMS = ("tpe", "gp", "random")
 
@@ -60,8 +60,7 @@ class AskTell:
         points_to_evaluate: Sequence[Mapping[str, Any]] | None = None,
         **settings: Any,
     ):
-        if mode not in ("min", "max"):
-            raise ValueError(f"mode must be 'min' or 'max', got {mode!r}")
+        check_mode(mode, allow_none=False)
         if algorithm not in ALGORITHMS:
             raise ValueError(f"algorithm must be one of {', '.join(ALGORITHMS)}, got {algorithm!r}")
         if algorithm == "random" and settings:
@@ -107,7 +106,7 @@ class AskTell:
     def tell(self, trial_id: str, value: float | None) -> None:
         """The trial's final value; None or NaN records it as failed."""
         obs = self._known(trial_id)
-        if obs.state != "pending":
+        if obs.state != PENDING:
             raise ValueError(f"trial {trial_id!r} was already told")
         loss = self._loss(value)
         if loss is None:
@@ -159,10 +158,8 @@ class AskTell:
         return obs
 
     def _loss(self, value: Any) -> float | None:
-        if value is None:
-            return None
-        v = float(value)
-        if not math.isfinite(v):
+        v = finite_or_none(value)
+        if v is None:
             return None
         return v if self.mode == "min" else -v
 
