@@ -12,16 +12,17 @@ help:  ## list the targets
 install:  ## editable install with the pipeline, test and dev extras
 	$(PYTHON) -m pip install -e ".[pipeline,test,dev]"
 
-check:  ## lint and format check (no tests)
+check:  ## lint, format check and type check (no tests)
 	ruff check .
 	ruff format --check .
+	$(PYTHON) -m mypy
 
 format:  ## apply ruff's fixes and formatting
 	ruff check --fix .
 	ruff format .
 
-types:  ## mypy on searchers/ and schedulers/ (not yet clean: see CONTRIBUTING.md)
-	$(PYTHON) -m mypy --ignore-missing-imports searchers schedulers
+types:  ## mypy, strict, on the modules [tool.mypy] lists
+	$(PYTHON) -m mypy
 
 test-fast:  ## the fast tier: every test that does not start Ray
 	$(PYTHON) -m pytest -q -m "not ray"
@@ -29,5 +30,5 @@ test-fast:  ## the fast tier: every test that does not start Ray
 test:  ## the whole suite, as CI runs it
 	$(PYTHON) -m pytest
 
-ci:  ## what .ci/run does after installing: lint, format check, the whole suite
-	ruff check . && ruff format --check . && $(PYTHON) -m pytest
+ci:  ## what .ci/run does after installing: lint, format check, types, the whole suite
+	ruff check . && ruff format --check . && $(PYTHON) -m mypy && $(PYTHON) -m pytest

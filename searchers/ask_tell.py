@@ -20,14 +20,19 @@ intermediate value at a resource level, which the multi-fidelity rules use.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
 from searchers.common.checks import check_mode, finite_or_none
 from searchers.define_by_run import as_space
-from searchers.record import COMPLETE, PENDING, TrialRecord
+from searchers.record import COMPLETE, PENDING, TrialObs, TrialRecord
+
+if TYPE_CHECKING:
+    from searchers.gp.core import GPCore
+    from searchers.tpe.core import TPECore
 
 ALGORITHMS = ("tpe", "gp", "random")
 
@@ -71,7 +76,8 @@ class AskTell:
         self.rng = np.random.default_rng(seed)
         self.record = TrialRecord()
         self._points = [self.space.to_flat(p) for p in (points_to_evaluate or [])]
-        self._tpe = self._gp = None
+        self._tpe: TPECore | None = None
+        self._gp: GPCore | None = None
         if algorithm == "tpe":
             from searchers.tpe.core import TPECore, TPESettings
 
@@ -121,7 +127,7 @@ class AskTell:
         done = self.record.with_state(COMPLETE)
         if not done:
             return None
-        best = min(done, key=lambda o: o.loss)
+        best = min(done, key=lambda o: math.inf if o.loss is None else o.loss)
         return Suggestion(best.trial_id, self.space.from_flat(best.flat))
 
     @property
@@ -134,7 +140,7 @@ class AskTell:
         done = self.record.with_state(COMPLETE)
         if not done:
             return None
-        loss = min(o.loss for o in done)
+        loss = min(o.loss for o in done if o.loss is not None)  # complete trials have a loss
         return loss if self.mode == "min" else -loss
 
     def trials(self) -> list[dict[str, Any]]:
@@ -151,7 +157,7 @@ class AskTell:
         ]
 
     # ------------------------------------------------------------------ helpers
-    def _known(self, trial_id: str):
+    def _known(self, trial_id: str) -> TrialObs:
         obs = self.record.get(trial_id)
         if obs is None:
             raise KeyError(f"unknown trial id {trial_id!r}: tell and report take an id that ask returned")
@@ -164,5 +170,6 @@ class AskTell:
         return v if self.mode == "min" else -v
 
     def _sync(self, trial_id: str) -> None:
-        if self._tpe is not None:
-            self._tpe.observe(self.record.get(trial_id))
+        obs = self.record.get(trial_id)
+        if self._tpe is not None and obs is not None:
+            self._tpe.observe(obs)

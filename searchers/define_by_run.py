@@ -63,7 +63,7 @@ class _Dist:
     high: float = 1.0
     log: bool = False
     step: float | None = None
-    choices: tuple = ()
+    choices: tuple[Any, ...] = ()
 
     def spec(self) -> Any:
         if self.kind == "categorical":
@@ -108,16 +108,17 @@ class TraceTrial:
         self._strict = strict
         self.calls: list[tuple[str, _Dist]] = []
         self.params: dict[str, Any] = {}
+        self.returned: dict[str, Any] = {}  # what the function returned (set after the run)
 
     def suggest_float(
         self, name: str, low: float, high: float, *, step: float | None = None, log: bool = False
     ) -> float:
         if step is not None and log:
             raise SpaceError(name, "suggest_float: step and log cannot be used together")
-        return self._suggest(name, _Dist("float", float(low), float(high), bool(log), step))
+        return float(self._suggest(name, _Dist("float", float(low), float(high), bool(log), step)))
 
     def suggest_int(self, name: str, low: int, high: int, *, step: int = 1, log: bool = False) -> int:
-        return self._suggest(name, _Dist("int", int(low), int(high), bool(log), int(step)))
+        return int(self._suggest(name, _Dist("int", int(low), int(high), bool(log), int(step))))
 
     def suggest_categorical(self, name: str, choices: Sequence[Any]) -> Any:
         return self._suggest(name, _Dist("categorical", choices=tuple(choices)))
@@ -145,7 +146,7 @@ def _run(fn: Callable[[TraceTrial], Any], values: Mapping[str, Any], strict: boo
     returned = fn(trial)
     if returned is not None and not isinstance(returned, Mapping):
         raise SpaceError("", f"a define-by-run space returns None or a dict, got {type(returned).__name__}")
-    trial.returned = dict(returned or {})  # type: ignore[attr-defined]
+    trial.returned = dict(returned or {})
     return trial
 
 
@@ -209,7 +210,7 @@ def _equal(a: Any, b: Any) -> bool:
     return _same(a, b)
 
 
-def _tail(calls: list[tuple[str, _Dist]], name: str) -> tuple:
+def _tail(calls: list[tuple[str, _Dist]], name: str) -> tuple[tuple[str, _Dist], ...]:
     names = [n for n, _ in calls]
     return tuple(calls[names.index(name) + 1 :])
 
@@ -224,7 +225,7 @@ class DefineByRunSpace(SearchSpace):
         tree = _Tracer(fn).explore({})
         super().__init__(tree)
         self._user: dict[str, str] = {}  # compiled name -> the user's parameter name
-        self._values: dict[str, tuple] = {}  # branch name -> the value each option stands for
+        self._values: dict[str, tuple[Any, ...]] = {}  # branch name -> the value each option stands for
         for p in self.params:
             self._user[p.name] = p.name.rsplit("/", 1)[-1]
         self._collect_branches(tree, "")
