@@ -80,6 +80,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from pipeline.extras import check_pipeline_extra
+
+    if check_pipeline_extra("python -m pipeline.compare"):
+        return 2
     args = build_parser().parse_args(argv)
     try:
         from pipeline import ray_runtime

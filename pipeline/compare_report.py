@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -83,11 +85,11 @@ def write_comparison(runs: list[tuple[str, Path]], out: Path) -> Path:
         "Best so far vs wall time",
         out / "best_vs_wall.png",
     )
-    atomic_write(out / "report.md", lambda tmp: Path(tmp).write_text(_markdown(rows, table, metric)))
+    atomic_write(out / "report.md", lambda tmp: Path(tmp).write_text(_markdown(rows, table, metric, out)))
     return out / "report.md"
 
 
-def _markdown(rows: pd.DataFrame, table: pd.DataFrame, metric: str) -> str:
+def _markdown(rows: pd.DataFrame, table: pd.DataFrame, metric: str, out: Path | None = None) -> str:
     cols = list(table.columns)
     lines = [
         "# Comparison",
@@ -106,17 +108,27 @@ def _markdown(rows: pd.DataFrame, table: pd.DataFrame, metric: str) -> str:
         "",
         "![best so far vs wall time](best_vs_wall.png)",
         "",
-        "Curves: each finished tuning trial, scored at its own stage's fidelity; one line per run.",
+        "Curves: each finished tuning trial, scored at its own stage's fidelity; one line per run. "
+        "Each run's own report (last column) has its learning curves, history by fidelity, parallel "
+        "coordinates, slices and parameter importance.",
         "",
         "## Runs",
         "",
-        "| variant | seed | final score | tuning epochs | CV epochs | wall s | trials | directory |",
-        "|---|---|---|---|---|---|---|---|",
+        "| variant | seed | final score | tuning epochs | CV epochs | wall s | trials | directory | plots |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for _, r in rows.iterrows():
         score = "-" if r["final_score"] is None or np.isnan(r["final_score"]) else f"{r['final_score']:.4f}"
         lines.append(
             f"| {r['label']} | {r['seed']} | {score} | {r['tuning_epochs']} | {r['cv_epochs']} "
-            f"| {r['wall_s']:.1f} | {r['trials']} | `{r['path']}` |"
+            f"| {r['wall_s']:.1f} | {r['trials']} | `{r['path']}` |{_report_link(r['path'], out)} |"
         )
     return "\n".join(lines) + "\n"
+
+
+def _report_link(path: Any, out: Path | None) -> str:
+    """A link to the run's own report (learning curves, parallel coordinates, slices, importance)."""
+    report = Path(str(path)) / "report.md"
+    if out is None or not report.is_file():
+        return " -"
+    return f" [report]({os.path.relpath(report, out)})"

@@ -271,10 +271,12 @@ def _space(raw, task, task_name) -> SearchSpace:
         if task is None:
             raise UsageError("search_space", f"required for a custom trainable ({task_name}); give it in --config")
         tree = task.default_space()
-    if not isinstance(tree, Mapping):
-        raise UsageError("search_space", f"must be a mapping of hyperparameters, got {type(tree).__name__}")
+    if not isinstance(tree, (Mapping, str)):
+        raise UsageError(
+            "search_space", f"must be a mapping of hyperparameters or module:function, got {type(tree).__name__}"
+        )
     try:
-        space = SearchSpace(tree)
+        space = compile_space(tree)
     except SpaceError as err:
         raise UsageError(
             f"search_space.{err.name}" if err.name else "search_space", str(err).split(": ", 1)[-1]
@@ -284,6 +286,17 @@ def _space(raw, task, task_name) -> SearchSpace:
     if task is not None:
         _check_hyperparameters(space, task)
     return space
+
+
+def compile_space(tree: Mapping[str, Any] | str) -> SearchSpace:
+    """The YAML ``search_space``: a tree of parameters, or ``module:function`` naming a
+    define-by-run ``space(trial)`` (see :mod:`searchers.define_by_run`)."""
+    if isinstance(tree, str):
+        from pipeline.tasks import load_custom_trainable
+        from searchers.define_by_run import DefineByRunSpace
+
+        return DefineByRunSpace(load_custom_trainable(tree, field="search_space"))
+    return SearchSpace(tree)
 
 
 def _check_hyperparameters(space: SearchSpace, task) -> None:

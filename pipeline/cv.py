@@ -51,6 +51,10 @@ class FinalistScore:
 
 def cv_space(space: SearchSpace, n_finalists: int, folds: int) -> SearchSpace:
     """The tuning space plus the two CV keys, so a CV config is a point of a space."""
+    from searchers.define_by_run import DefineByRunSpace
+
+    if isinstance(space, DefineByRunSpace):
+        return space.with_params({CV_FINALIST_KEY: Int(0, n_finalists - 1), CV_FOLD_KEY: Int(0, folds - 1)})
     return SearchSpace({**space.to_tree(), CV_FINALIST_KEY: Int(0, n_finalists - 1), CV_FOLD_KEY: Int(0, folds - 1)})
 
 

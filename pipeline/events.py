@@ -13,13 +13,14 @@ configuration and last metric), ``error`` (a trial failed).
 from __future__ import annotations
 
 import json
-import math
 import os
 import time
 from pathlib import Path
 from typing import Any
 
 from ray.tune import Callback
+
+from searchers.common.checks import finite_or_none
 
 EVENTS_FILE = "events.jsonl"
 
@@ -77,14 +78,6 @@ class EventLog(Callback):
         if config is not None:
             event["config"] = config
         append_event(self.path, event)
-
-
-def finite_or_none(value: Any) -> float | None:
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        return None
-    return v if math.isfinite(v) else None
 
 
 def _plain(value: Any) -> Any:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -20,9 +21,10 @@ import numpy as np
 import pandas as pd
 
 from pipeline import plots
+from pipeline.errors import UsageError
 from pipeline.history import Experiment, load
 from pipeline.results import atomic_write
-from searchers.space import SearchSpace, SpaceError
+from searchers.space import SpaceError
 
 PLOTS = "plots"
 _TOP_ROWS = 10
@@ -32,20 +34,55 @@ def write_report(path: str | Path) -> Path:
     exp = load(path)
     out = exp.path / PLOTS
     figures = []
+    labels = {str(spec["name"]): f"{spec['name']} ({fidelity(spec)})" for spec in exp.settings["stages"]}
     points = _history_points(exp)
     if not points.empty:
-        figures.append(("Optimization history", plots.history(points, exp.metric, exp.mode, out / "history.png")))
-    imp = parameter_importance(exp)
-    if imp is not None:
-        stage, names, values = imp
+        figures.append(
+            ("Optimization history", plots.history(points, exp.metric, exp.mode, out / "history.png", labels))
+        )
+    curves = _curves(exp)
+    if not curves.empty:
         figures.append(
             (
-                "Parameter importance",
-                plots.importance(
-                    names, values, f"Parameter importance for {exp.metric} (stage {stage})", out / "importance.png"
+                "Learning curves",
+                plots.learning_curves(curves, _max_epochs(exp), labels, exp.metric, out / "learning_curves.png"),
+            )
+        )
+    imp = parameter_importance(exp)
+    if imp is not None:
+        stage, names, values, n = imp
+        title = f"Importance for {exp.metric}: stage {stage}, {n} trials at full epochs"
+        figures.append(("Parameter importance", plots.importance(names, values, title, out / "importance.png")))
+    every = _finished_trials(exp)
+    last = every[every["stage"] == every["stage"].iloc[-1]].dropna(axis=1, how="all") if len(every) else every
+    params = _params_to_show(last, imp)
+    if len(last) >= 3 and params:
+        n = len(last)
+        figures.append(
+            (
+                "Parallel coordinates",
+                plots.parallel_coordinates(
+                    last, params, exp.metric, exp.mode, f"Trials of the last stage ({n})", out / "parallel.png"
                 ),
             )
         )
+        figures.append(
+            (
+                "Slices",
+                plots.slices(
+                    every, params, exp.metric, labels, f"{exp.metric} against each parameter", out / "slices.png"
+                ),
+            )
+        )
+        numeric = [p for p in params if pd.to_numeric(last[p], errors="coerce").notna().sum() >= 4]
+        if imp is not None and len(numeric) >= 2:
+            x, y = numeric[:2]
+            figures.append(
+                (
+                    "Contour of the two most important parameters",
+                    plots.contour(last, x, y, exp.metric, f"{exp.metric} over {x} and {y}", out / "contour.png"),
+                )
+            )
     reached = rung_counts(exp)
     if reached:
         figures.append(("Trials per rung", plots.rungs(reached, out / "rungs.png")))
@@ -54,37 +91,127 @@ def write_report(path: str | Path) -> Path:
     return exp.path / "report.md"
 
 
+def fidelity(spec: dict[str, Any]) -> str:
+    """A stage's fidelity in words; only the knobs the task has (no "px" for tabular data)."""
+    parts = []
+    if spec.get("resolution") is not None:
+        parts.append(f"{spec['resolution']} px")
+    if spec.get("data_fraction") not in (None, 1, 1.0):
+        parts.append(f"{spec['data_fraction']:g} of rows")
+    parts.append(f"<= {spec['max_epochs']} ep")
+    return ", ".join(parts)
+
+
+def readable(name: str) -> str:
+    """A compiled parameter name as the tables spell it: ``optimizer[1]/lr`` -> ``optimizer/lr``."""
+    return re.sub(r"\[\d+\]", "", name)
+
+
+def _max_epochs(exp: Experiment) -> dict[str, int]:
+    return {str(spec["name"]): int(spec["max_epochs"]) for spec in exp.settings["stages"]}
+
+
 def _history_points(exp: Experiment) -> pd.DataFrame:
     stages = set(exp.stage_names)
+    full = _max_epochs(exp)
     done = [e for e in exp.completions() if e["stage"] in stages and e.get("value") is not None]
     done.sort(key=lambda e: e["t"])
-    return pd.DataFrame([{"order": i + 1, "stage": e["stage"], "value": e["value"]} for i, e in enumerate(done)])
+    return pd.DataFrame(
+        [
+            {
+                "order": i + 1,
+                "stage": e["stage"],
+                "value": e["value"],
+                "stopped": (e.get("iter") or 0) < full.get(e["stage"], 0),
+            }
+            for i, e in enumerate(done)
+        ]
+    )
 
 
-def parameter_importance(exp: Experiment, min_trials: int = 8) -> tuple[str, list[str], list[float]] | None:
-    """(stage, parameter names, importances summing to 1), or None with too few trials."""
+def _curves(exp: Experiment) -> pd.DataFrame:
+    """Every result of the tuning stages: stage, trial, epoch, value."""
+    stages = set(exp.stage_names)
+    rows = [
+        {"stage": e["stage"], "trial": e["trial"], "iter": e["iter"], "value": e["value"]}
+        for e in exp.events
+        if e.get("e") == "result" and e.get("stage") in stages and e.get("value") is not None and e.get("iter")
+    ]
+    return pd.DataFrame(rows)
+
+
+def _finished_trials(exp: Experiment) -> pd.DataFrame:
+    """Finished trials of the tuning stages with a value, in stage order, one column per
+    parameter (the tables' names); trials of the last stage come last."""
+    from pipeline.loader import ExperimentResults
+
+    df = ExperimentResults(exp.path).trials_dataframe()
+    if df.empty:
+        return df
+    df = df[df["stage"].isin(exp.stage_names) & (df["state"] == "complete") & df["value"].notna()]
+    if df.empty:
+        return df
+    df = df.iloc[np.argsort([exp.stage_names.index(s) for s in df["stage"]], kind="stable")]
+    return df.rename(columns={c: c.removeprefix("params/") for c in df.columns if c.startswith("params/")})
+
+
+def _params_to_show(trials: pd.DataFrame, imp, most: int = 8) -> list[str]:
+    if trials.empty:
+        return []
+    fixed = {"stage", "trial_id", "state", "value", "iterations"}
+    varying = [
+        c
+        for c in trials.columns
+        if c not in fixed
+        and not trials[c].map(lambda v: isinstance(v, (list, tuple, dict))).any()  # e.g. a returned list
+        and trials[c].astype(str).nunique() > 1
+    ]
+    if imp is not None:
+        _, names, values, _ = imp
+        rank = {n: -v for n, v in zip(names, values)}
+        varying.sort(key=lambda c: rank.get(c, 0.0))
+    return varying[:most]
+
+
+def parameter_importance(exp: Experiment, min_trials: int = 8) -> tuple[str, list[str], list[float], int] | None:
+    """(stage, parameter names, importances summing to 1, number of trials), or None.
+
+    Fitted on one fidelity only: the last stage with at least ``min_trials`` trials that
+    trained the stage's full ``max_epochs`` (a trial a scheduler stopped early was scored
+    at a lower fidelity and would mix two objectives). Names are the tables' names
+    (``optimizer/lr``); the branches of one name are summed.
+    """
     from sklearn.ensemble import RandomForestRegressor
 
-    space = SearchSpace(exp.settings["search_space"])
-    by_stage = {s: exp.completions(s) for s in exp.stage_names}
-    stage = max(by_stage, key=lambda s: len(by_stage[s]))
-    rows, ys = [], []
-    for e in by_stage[stage]:
-        if e.get("value") is None:
-            continue
-        try:
-            x, _ = space.encode_flat(space.to_flat(e["config"]))
-        except (SpaceError, KeyError, TypeError):
-            continue
-        rows.append(x)
-        ys.append(e["value"])
-    if len(rows) < min_trials or np.ptp(ys) == 0:
+    from pipeline.config import compile_space
+
+    try:
+        space = compile_space(exp.settings["search_space"])
+    except (UsageError, SpaceError):  # e.g. a define-by-run module not importable here
+        return None
+    full = _max_epochs(exp)
+    for stage in reversed(exp.stage_names):
+        rows, ys = [], []
+        for e in exp.completions(stage):
+            if e.get("value") is None or (e.get("iter") or 0) < full.get(stage, 0):
+                continue
+            try:
+                x, _ = space.encode_flat(space.to_flat(e["config"]))
+            except (SpaceError, KeyError, TypeError):
+                continue
+            rows.append(x)
+            ys.append(e["value"])
+        if len(rows) >= min_trials and np.ptp(ys) > 0:
+            break
+    else:
         return None
     forest = RandomForestRegressor(n_estimators=200, min_samples_leaf=2, random_state=int(exp.settings.get("seed", 0)))
     forest.fit(np.array(rows), np.array(ys))
-    names = list(space.names)
-    values = [float(forest.feature_importances_[space.slice_of(n)].sum()) for n in names]
-    return stage, names, values
+    totals: dict[str, float] = {}
+    for p in space.params:
+        name = space.user_name(p) if hasattr(space, "user_name") else readable(p.name)
+        totals[name] = totals.get(name, 0.0) + float(forest.feature_importances_[space.slice_of(p.name)].sum())
+    return stage, list(totals), list(totals.values()), len(rows)
 
 
 def rung_counts(exp: Experiment) -> dict[str, dict[int, int]]:
@@ -116,7 +243,7 @@ def _markdown(exp: Experiment, figures: list[tuple[str, Path]], imp) -> str:
         "|---|---|---|---|---|---|---|---|",
     ]
     for spec, rec in zip(s["stages"], exp.state.stages):
-        fid = f"{spec.get('resolution', 'native')} px, {spec['data_fraction']:g} of rows, <= {spec['max_epochs']} ep"
+        fid = fidelity(spec)
         best = f"{rec.best:.4f}" if rec.best is not None else "-"
         lines.append(
             f"| {rec.name} | {fid} | {spec['searcher']} + {spec['scheduler']} | {rec.trials} ({rec.errors}) "
@@ -138,7 +265,10 @@ def _markdown(exp: Experiment, figures: list[tuple[str, Path]], imp) -> str:
         for title, path in figures:
             lines += [f"### {title}", "", f"![{title}]({path.relative_to(exp.path).as_posix()})", ""]
     if imp is None:
-        lines += ["", "Parameter importance: not shown (fewer than 8 finished trials with distinct values)."]
+        lines += [
+            "",
+            "Parameter importance: not shown (no stage has 8 trials that trained its full epochs with distinct values).",
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -204,6 +334,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     ap.add_argument("experiment", metavar="DIR")
     args = ap.parse_args(argv)
+    from pipeline.extras import check_pipeline_extra
+
+    if check_pipeline_extra("python -m pipeline.report"):
+        return 2
     try:
         print(write_report(args.experiment))
     except FileNotFoundError as err:

@@ -121,6 +121,10 @@ def settings_from(args: argparse.Namespace) -> tuple[dict, set[str]]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from pipeline.extras import check_pipeline_extra
+
+    if check_pipeline_extra(PROG):
+        return 2
     args = build_parser().parse_args(argv)
     from_flags = {k for k, v in vars(args).items() if v is not None}
     try:

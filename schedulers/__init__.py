@@ -18,9 +18,11 @@ from schedulers.sync_core import SyncHyperband
 
 __all__ = [
     "ASHAScheduler",
+    "AsyncHyperBandScheduler",
     "AsyncHyperband",
     "BOHB",
     "CONTINUE",
+    "HyperBandScheduler",
     "HyperbandScheduler",
     "PAUSE",
     "RungCore",
@@ -32,6 +34,10 @@ __all__ = [
     "rung_levels",
 ]
 
+# Ray's spellings of the same classes, so ``from schedulers import HyperBandScheduler``
+# replaces ``from ray.tune.schedulers import HyperBandScheduler`` without other edits.
+_RAY_SPELLINGS = {"AsyncHyperBandScheduler": "ASHAScheduler", "HyperBandScheduler": "HyperbandScheduler"}
+
 _LAZY = {
     "ASHAScheduler": "schedulers.asha",
     "HyperbandScheduler": "schedulers.hyperband",
@@ -42,6 +48,7 @@ _LAZY = {
 
 
 def __getattr__(name: str) -> Any:
+    name = _RAY_SPELLINGS.get(name, name)
     if name in _LAZY:
         import importlib
 

@@ -13,10 +13,20 @@ from __future__ import annotations
 
 from schedulers.async_core import AsyncHyperband
 from schedulers.ray_adapter import RungTrialScheduler
+from searchers.common.ray_names import SCHEDULER_ALIASES, check_stop_last_trials, metric_mode_positionals
+from searchers.common.renamed import renamed_kwargs
 
 
 class ASHAScheduler(RungTrialScheduler):
     """Asynchronous successive halving (Li et al., 2020) as a Ray Tune ``TrialScheduler``.
+
+    Ray's argument names work too: ``time_attr`` for ``resource_attr``, ``max_t`` for
+    ``max_resource``, ``grace_period`` for ``min_resource`` (giving both names of one
+    argument is a TypeError). Everything after ``metric, mode`` is keyword-only, and a
+    positional call in Ray's order (``ASHAScheduler("epoch")``) is a TypeError that says
+    what to write. **Defaults that differ from Ray's** ``ASHAScheduler``:
+    ``max_resource=81`` (Ray: ``max_t=100``) and ``reduction_factor=3`` (Ray: 4), so the
+    milestones are 1, 3, 9, 27 (Ray: 1, 4, 16, 64).
 
     Args:
         metric, mode: what to optimise; may instead come from ``tune.TuneConfig``.
@@ -37,8 +47,12 @@ class ASHAScheduler(RungTrialScheduler):
         state_path: where to persist the scheduler's state; default:
             ``mftune-scheduler-state.json`` in Ray's driver staging copy of the experiment
             directory, which Ray uploads to the experiment directory with every snapshot.
+        stop_last_trials: accepted for Ray's sake; only True (trials stop at
+            ``max_resource``, Ray's default) is allowed.
     """
 
+    @metric_mode_positionals
+    @renamed_kwargs(aliases=SCHEDULER_ALIASES)
     def __init__(
         self,
         metric: str | None = None,
@@ -52,6 +66,8 @@ class ASHAScheduler(RungTrialScheduler):
         rule: str = "stopping",
         seed: int = 0,
         state_path: str | None = None,
+        stop_last_trials: bool = True,
     ):
+        check_stop_last_trials(type(self).__name__, stop_last_trials)
         core = AsyncHyperband(min_resource, max_resource, reduction_factor, rule=rule, brackets=brackets, seed=seed)
         super().__init__(core, metric=metric, mode=mode, resource_attr=resource_attr, state_path=state_path)

@@ -20,6 +20,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 
+from searchers.common.ray_names import SCHEDULER_ALIASES, SEED_ALIASES, check_stop_last_trials
+from searchers.common.renamed import renamed_kwargs
+
 
 class BOHB(NamedTuple):
     """The two halves, for ``tune.TuneConfig(search_alg=..., scheduler=...)``."""
@@ -27,7 +30,28 @@ class BOHB(NamedTuple):
     searcher: Any  # searchers.TPESearcher
     scheduler: Any  # schedulers.HyperbandScheduler
 
+    def tune_config(self, **kwargs: Any) -> Any:
+        """``tune.TuneConfig(search_alg=searcher, scheduler=scheduler, metric=..., mode=..., **kwargs)``.
 
+        Carries the pair's metric and mode into the TuneConfig as well, so that
+        ``ResultGrid.get_best_result()`` works without repeating them.
+        """
+        from ray import tune
+
+        for key in ("search_alg", "scheduler"):
+            if key in kwargs:
+                raise TypeError(f"BOHB.tune_config: {key} is the pair's own; pass the other TuneConfig fields")
+        metric, mode = self.scheduler.metric, self.scheduler.mode
+        if kwargs.get("metric") not in (None, metric) and metric is not None:
+            raise ValueError(f"BOHB.tune_config: metric {kwargs['metric']!r} differs from the pair's {metric!r}")
+        if kwargs.get("mode") not in (None, mode) and mode is not None:
+            raise ValueError(f"BOHB.tune_config: mode {kwargs['mode']!r} differs from the pair's {mode!r}")
+        kwargs.setdefault("metric", metric)
+        kwargs.setdefault("mode", mode)
+        return tune.TuneConfig(search_alg=self.searcher, scheduler=self.scheduler, **kwargs)
+
+
+@renamed_kwargs(aliases={**SCHEDULER_ALIASES, **SEED_ALIASES})
 def make_bohb(
     space: Any = None,
     metric: str | None = None,
@@ -43,6 +67,7 @@ def make_bohb(
     points_to_evaluate: Sequence[Mapping[str, Any]] | None = None,
     searcher: Any = None,
     state_path: str | None = None,
+    stop_last_trials: bool = True,
 ) -> BOHB:
     """Build BOHB's searcher and scheduler over one resource.
 
@@ -61,7 +86,16 @@ def make_bohb(
             and ``mode`` given here are set on it); its ``resource_attr`` must equal
             ``resource_attr``.
         state_path: where the scheduler persists its state (see ``HyperbandScheduler``).
+        stop_last_trials: Ray's; only True is allowed (trials stop at ``max_resource``).
+
+    Ray's names are accepted: ``time_attr`` (``resource_attr``), ``max_t``
+    (``max_resource``), ``grace_period`` (``min_resource``), ``random_state_seed`` (``seed``).
+    Defaults as Ray's ``HyperBandForBOHB`` (``max_t=81``, ``reduction_factor=3``); **differs
+    from Ray's** ``TuneBOHB``: asynchronous by default (``synchronous=True`` for the
+    original schedule), and the searcher is mftune's TPE, not ConfigSpace's KDE.
+    ``pair.tune_config(num_samples=...)`` builds the TuneConfig with the pair's metric and mode.
     """
+    check_stop_last_trials("make_bohb", stop_last_trials)
     from schedulers.hyperband import HyperbandScheduler
     from searchers.tpe.searcher import TPESearcher
 

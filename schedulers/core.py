@@ -23,13 +23,28 @@ from typing import Any
 
 from schedulers.levels import check_resources, reached, rung_levels
 from schedulers.rung import as_loss
+from searchers.common.enums import StrEnum
 
-CONTINUE, PAUSE, STOP = "CONTINUE", "PAUSE", "STOP"
 
-RUNNING = "running"  # started (or about to be), allowed to run to its next milestone
-PAUSED = "paused"  # waiting at a milestone
-PROMOTED = "promoted"  # allowed to go on, waiting for a slot
-DONE = "done"  # will never run again
+class Decision(StrEnum):
+    """What the core tells the adapter to do with a trial after a result."""
+
+    CONTINUE = "CONTINUE"
+    PAUSE = "PAUSE"
+    STOP = "STOP"
+
+
+class TrialStatus(StrEnum):
+    """A scheduler's view of a trial."""
+
+    RUNNING = "running"  # started (or about to be), allowed to run to its next milestone
+    PAUSED = "paused"  # waiting at a milestone
+    PROMOTED = "promoted"  # allowed to go on, waiting for a slot
+    DONE = "done"  # will never run again
+
+
+CONTINUE, PAUSE, STOP = Decision.CONTINUE, Decision.PAUSE, Decision.STOP
+RUNNING, PAUSED, PROMOTED, DONE = TrialStatus.RUNNING, TrialStatus.PAUSED, TrialStatus.PROMOTED, TrialStatus.DONE
 
 
 @dataclass

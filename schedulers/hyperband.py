@@ -18,14 +18,24 @@ from schedulers.async_core import AsyncHyperband
 from schedulers.levels import rung_levels
 from schedulers.ray_adapter import RungTrialScheduler
 from schedulers.sync_core import SyncHyperband
+from searchers.common.ray_names import SCHEDULER_ALIASES, check_stop_last_trials, metric_mode_positionals
+from searchers.common.renamed import renamed_kwargs
 
 
 class HyperbandScheduler(RungTrialScheduler):
     """Hyperband (Li et al., 2018) as a Ray Tune ``TrialScheduler``.
 
+    Ray's names work as for :class:`~schedulers.ASHAScheduler` (``time_attr``, ``max_t``,
+    ``grace_period``, ``stop_last_trials``); ``schedulers.HyperBandScheduler`` is this
+    class under Ray's spelling. The defaults ``max_resource=81``, ``reduction_factor=3``
+    are those of Ray's ``HyperBandScheduler`` and, with ``min_resource=1``, give the same
+    brackets (Ray has no ``min_resource``: its smallest budget is ``max_t * eta**-s_max``).
+    **Differs from Ray's**: ``brackets`` limits how many brackets run, and
+    ``synchronous=False`` gives asynchronous Hyperband.
+
     Args:
         metric, mode, resource_attr, min_resource, max_resource, reduction_factor,
-        state_path: as for :class:`~schedulers.ASHAScheduler`.
+        state_path, stop_last_trials: as for :class:`~schedulers.ASHAScheduler`.
         brackets: how many of Hyperband's brackets, most aggressive first
             (None: all, i.e. number of milestones + 1).
         synchronous: True: brackets wait for their rungs (trials pause at milestones and
@@ -34,6 +44,8 @@ class HyperbandScheduler(RungTrialScheduler):
         seed: asynchronous mode only: seed of the bracket choice.
     """
 
+    @metric_mode_positionals
+    @renamed_kwargs(aliases=SCHEDULER_ALIASES)
     def __init__(
         self,
         metric: str | None = None,
@@ -48,7 +60,9 @@ class HyperbandScheduler(RungTrialScheduler):
         rule: str | None = None,
         seed: int = 0,
         state_path: str | None = None,
+        stop_last_trials: bool = True,
     ):
+        check_stop_last_trials(type(self).__name__, stop_last_trials)
         if not isinstance(synchronous, bool):
             raise ValueError(f"synchronous must be True or False, got {synchronous!r}")
         if synchronous:

@@ -31,6 +31,7 @@ from ray.tune.schedulers.trial_scheduler import TrialScheduler
 from schedulers import core as rc
 from schedulers.rung import as_loss
 from schedulers.state_file import FILE_NAME, read_state, write_state
+from searchers.common.checks import check_mode
 
 logger = logging.getLogger(__name__)
 
@@ -44,8 +45,7 @@ class RungTrialScheduler(TrialScheduler):
         self, core: rc.RungCore, *, metric: str | None, mode: str | None, resource_attr: str, state_path: str | None
     ):
         super().__init__()
-        if mode not in (None, "min", "max"):
-            raise ValueError(f"mode must be 'min' or 'max', got {mode!r}")
+        check_mode(mode)
         if metric is not None and (not isinstance(metric, str) or not metric):
             raise ValueError(f"metric must be a non-empty string, got {metric!r}")
         if not isinstance(resource_attr, str) or not resource_attr:
@@ -88,8 +88,7 @@ class RungTrialScheduler(TrialScheduler):
         return self._path
 
     def set_search_properties(self, metric: str | None, mode: str | None, **spec: Any) -> bool:
-        if mode is not None and mode not in ("min", "max"):
-            raise ValueError(f"mode must be 'min' or 'max', got {mode!r}")
+        check_mode(mode)
         if (metric and self._metric and metric != self._metric) or (mode and self._mode and mode != self._mode):
             return False  # Tune then reports the conflict
         self._metric = self._metric or metric

@@ -14,14 +14,13 @@ import math
 from collections.abc import Iterator
 from typing import Any
 
+from searchers.common.checks import finite_or_none
+
 
 def as_loss(value: Any) -> float:
     """A finite float, or +inf for NaN/inf/None/non-numbers."""
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        return math.inf
-    return v if math.isfinite(v) else math.inf
+    v = finite_or_none(value)
+    return math.inf if v is None else v
 
 
 class Rung:

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from typing import Any
+
+from searchers.common.atomic import atomic_write_text
 
 FORMAT = 1
 FILE_NAME = "mftune-scheduler-state.json"
@@ -37,17 +38,7 @@ def write_state(path: str, state: dict[str, Any]) -> None:
 
 
 def _write_via(scratch: str, path: str, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=scratch, prefix=".mftune-state-", suffix=".json")
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    atomic_write_text(path, text, scratch=scratch)
 
 
 def read_state(path: str) -> dict[str, Any]:

@@ -10,16 +10,18 @@ pure :class:`TrialRecord`; a subclass only implements :meth:`_propose`.
 
 from __future__ import annotations
 
-import math
-import os
 import pickle
-import tempfile
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 from ray.tune.search import Searcher
 
+from searchers.common.atomic import atomic_write
+from searchers.common.checks import check_mode, finite_or_none
+from searchers.common.ray_names import SEED_ALIASES
+from searchers.common.renamed import renamed_kwargs
+from searchers.define_by_run import as_space
 from searchers.record import TrialRecord
 from searchers.space import SearchSpace, SpaceError, holds_params
 
@@ -30,36 +32,61 @@ class SpaceSearcher(Searcher):
     """Base class: search space, seeded generator, trial record, Ray callbacks, save/restore.
 
     Args:
-        space: a :class:`SearchSpace` or anything it accepts (Ray domains, YAML form).
+        space: a :class:`SearchSpace` or anything it accepts (Ray domains, YAML form), or
+            a define-by-run function ``space(trial)`` (see :mod:`searchers.define_by_run`).
             If omitted, the Tuner's ``param_space`` is used.
         metric, mode: as in Ray; ``mode`` is "min" or "max".
         points_to_evaluate: complete configurations to try first, in order.
-        seed: seed of the searcher's own ``numpy.random.Generator``.
+        evaluated_rewards: (Ray's warm start) the metric values ``points_to_evaluate``
+            already scored, one per point: they are recorded as finished trials instead
+            of being run again (NaN records a failure).
+        seed: seed of the searcher's own ``numpy.random.Generator``; Ray's
+            ``random_state_seed`` and ``random_state`` (an int) are accepted for it.
         resource_attr: result key that counts fidelity (epochs, iterations) for the
             per-level record that multi-fidelity cores use.
+
+    Everything after ``points_to_evaluate`` is keyword-only (Ray's searchers differ in
+    what comes next). **Differs from Ray's searchers**: ``seed`` defaults to 0, not None,
+    so two runs suggest the same configurations unless told otherwise.
     """
 
+    @renamed_kwargs(aliases=SEED_ALIASES)
     def __init__(
         self,
         space: Any = None,
         metric: str | None = None,
         mode: str | None = None,
         points_to_evaluate: Sequence[Mapping[str, Any]] | None = None,
+        *,
+        evaluated_rewards: Sequence[float] | None = None,
         seed: int = 0,
         resource_attr: str = "training_iteration",
     ):
-        if mode not in (None, "min", "max"):
-            raise ValueError(f"mode must be 'min' or 'max', got {mode!r}")
+        check_mode(mode)
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+            raise ValueError(f"seed must be an integer, got {seed!r}")
         super().__init__(metric=metric, mode=mode)
-        self.space: SearchSpace | None = SearchSpace(space) if space is not None else None
+        self.space: SearchSpace | None = as_space(space) if space is not None else None
         self.seed = seed
         self.rng = np.random.default_rng(seed)
         self.resource_attr = resource_attr
         self.record = TrialRecord()
         self._raw_points = [dict(p) for p in (points_to_evaluate or [])]
         self._points: list[dict[str, Any]] = []
+        # Warm start: (config, reward) pairs recorded once both the space and mode are known.
+        self._warm: list[tuple[dict[str, Any], float]] = []
+        if evaluated_rewards is not None:
+            rewards = list(evaluated_rewards)
+            if len(rewards) != len(self._raw_points):
+                raise ValueError(
+                    f"evaluated_rewards must hold one value per points_to_evaluate entry "
+                    f"({len(self._raw_points)}), got {len(rewards)}"
+                )
+            self._warm = list(zip(self._raw_points, rewards))
+            self._raw_points = []
         if self.space is not None:
             self._points = self._check_points(self._raw_points)
+        self._record_warm_start()
 
     # ----------------------------------------------------------- for subclasses
     def _propose(self, trial_id: str) -> dict[str, Any]:
@@ -80,12 +107,12 @@ class SpaceSearcher(Searcher):
                 return False  # like Ray's searchers: one space, from one place
             self.space = SearchSpace(config)
             self._points = self._check_points(self._raw_points)
-        if mode is not None and mode not in ("min", "max"):
-            raise ValueError(f"mode must be 'min' or 'max', got {mode!r}")
+        check_mode(mode)
         if metric:
             self._metric = metric
         if mode:
             self._mode = mode
+        self._record_warm_start()
         return True
 
     def suggest(self, trial_id: str) -> dict[str, Any] | None:
@@ -168,6 +195,7 @@ class SpaceSearcher(Searcher):
             "record": self.record,
             "raw_points": self._raw_points,
             "points": self._points,
+            "warm": self._warm,
             "extra": self._extra_state(),
         }
         atomic_pickle(state, checkpoint_path)
@@ -188,9 +216,20 @@ class SpaceSearcher(Searcher):
         self.resource_attr = state["resource_attr"]
         self.record = state["record"]
         self._raw_points, self._points = state["raw_points"], state["points"]
+        self._warm = state.get("warm", [])  # absent in states saved before warm starts existed
         self._load_extra_state(state["extra"])
 
     # ----------------------------------------------------------------- helpers
+    def _record_warm_start(self) -> None:
+        if not self._warm or self.space is None or self._mode is None:
+            return
+        warm, self._warm = self._warm, []
+        for i, (config, reward) in enumerate(warm):
+            try:
+                self.add_evaluated_point(config, reward, error=finite_or_none(reward) is None)
+            except SpaceError as err:
+                raise SpaceError(err.name, f"points_to_evaluate[{i}] (with evaluated_rewards): {err}") from None
+
     def _check_points(self, points: list[dict[str, Any]]) -> list[dict[str, Any]]:
         out = []
         for i, point in enumerate(points):
@@ -201,11 +240,8 @@ class SpaceSearcher(Searcher):
         return out
 
     def _sign(self, value: Any) -> float | None:
-        try:
-            v = float(value)
-        except (TypeError, ValueError):
-            return None
-        if not math.isfinite(v):
+        v = finite_or_none(value)
+        if v is None:
             return None
         return v if self._mode == "min" else -v
 
@@ -215,15 +251,9 @@ class SpaceSearcher(Searcher):
 
 def atomic_pickle(obj: Any, path: str) -> None:
     """Write ``obj`` so that ``path`` holds either the old or the new state, never half."""
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".pkl")
-    try:
-        with os.fdopen(fd, "wb") as f:
+
+    def write(tmp: str) -> None:
+        with open(tmp, "wb") as f:
             pickle.dump(obj, f, protocol=pickle.HIGHEST_PROTOCOL)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+
+    atomic_write(path, write)

@@ -8,12 +8,23 @@ multi-fidelity searchers (BOHB's rule) fit on.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-PENDING, COMPLETE, FAILED = "pending", "complete", "failed"
+from searchers.common.checks import finite_or_none
+from searchers.common.enums import StrEnum
+
+
+class TrialStatus(StrEnum):
+    """A searcher's view of a trial: suggested and running, finished with a value, or failed."""
+
+    PENDING = "pending"
+    COMPLETE = "complete"
+    FAILED = "failed"
+
+
+PENDING, COMPLETE, FAILED = TrialStatus.PENDING, TrialStatus.COMPLETE, TrialStatus.FAILED
 
 
 @dataclass
@@ -59,7 +70,7 @@ class TrialRecord:
     def report(self, trial_id: str, level: float, loss: float) -> None:
         """Record an intermediate loss; later reports at the same level overwrite."""
         obs = self._trials.get(trial_id)
-        if obs is not None and _finite(loss) and _finite(level):
+        if obs is not None and finite_or_none(loss) is not None and finite_or_none(level) is not None:
             obs.levels[float(level)] = float(loss)
 
     def complete(self, trial_id: str, loss: float | None) -> None:
@@ -67,7 +78,7 @@ class TrialRecord:
         obs = self._trials.get(trial_id)
         if obs is None or obs.state != PENDING:
             return
-        if not _finite(loss):
+        if finite_or_none(loss) is None:
             loss = obs.last_loss
         if loss is None:
             obs.state = FAILED
@@ -85,7 +96,3 @@ class TrialRecord:
     def levels(self) -> list[float]:
         """All resource levels any trial reported at, ascending."""
         return sorted({lv for t in self._trials.values() for lv in t.levels})
-
-
-def _finite(x: Any) -> bool:
-    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)

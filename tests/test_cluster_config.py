@@ -73,13 +73,16 @@ def pip_installs(commands: list[str]) -> dict[str, tuple[int, Requirement | None
         if not match:
             continue
         target = match.group(2).strip('"')
+        if match.group(1) == "-e ":
+            target = target.split("[")[0]  # the checkout, whatever extras it is installed with
         requirement = None if match.group(1) == "-e " else Requirement(target)
         found[requirement.name if requirement else target] = (len(found), requirement, command)
     return found
 
 
 def project_requirement(name: str) -> Requirement:
-    deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    deps = project["dependencies"] + project["optional-dependencies"]["pipeline"]
     return next(r for r in map(Requirement, deps) if r.name == name)
 
 
@@ -141,6 +144,7 @@ def test_every_node_installs_ray_torch_then_mftune_and_only_gpu_nodes_get_cuda_t
         installs = pip_installs(setup_commands(prepared, name))
         order = sorted(installs, key=lambda k: installs[k][0])
         assert order.index("ray") < order.index("torch") < order.index(remote_checkout), (name, order)
+        assert '[pipeline]"' in installs[remote_checkout][2], f"{name}: the cluster runs the pipeline"
         _, ray_req, _ = installs["ray"]
         _, torch_req, torch_cmd = installs["torch"]
         assert {"default", "tune"} <= ray_req.extras  # the dashboard serves `ray job submit`

@@ -100,10 +100,13 @@ def test_report_files_are_written_and_readable(tiny_run):
     out, _ = tiny_run
     report = (out / "report.md").read_text()
     assert "## Stages" in report and "Winner: finalist" in report
-    for name in ("history", "rungs", "importance"):
+    for name in ("history", "learning_curves", "parallel", "slices", "rungs"):
         assert f"plots/{name}.png" in report
         img = mpimg.imread(out / "plots" / f"{name}.png")
-        assert img.ndim == 3 and img.shape[0] > 100
+        assert img.ndim == 3 and img.shape[0] > 100 and img.std() > 0  # drawn, not blank
+    # Importance only from trials at a stage's full epochs, with the sample size in the title.
+    assert ("plots/importance.png" in report) != ("Parameter importance: not shown" in report)
+    assert "native px" not in report
     trials = pd.read_csv(out / "trials.csv")
     assert set(trials["stage"]) == {"a", "b"} and len(trials) == sum(s["trials"] for s in state(out)["stages"])
     assert len(pd.read_parquet(out / "trials.parquet")) == len(trials)

@@ -29,20 +29,21 @@ def get_task(name: str) -> Task:
         ) from None
 
 
-def load_custom_trainable(path: str) -> Callable:
-    """Import ``module:function``; the function is a Ray Tune function trainable."""
+def load_custom_trainable(path: str, field: str = "task") -> Callable:
+    """Import ``module:function``; the function is a Ray Tune function trainable (or, with
+    ``field="search_space"``, a define-by-run space). Errors name ``field``."""
     module_name, _, attr = path.partition(":")
     if not module_name or not attr:
-        raise UsageError("task", f"expected module:function, got {path!r}")
+        raise UsageError(field, f"expected module:function, got {path!r}")
     try:
         module = importlib.import_module(module_name)
     except Exception as err:
-        raise UsageError("task", f"cannot import module {module_name!r}: {err}") from None
+        raise UsageError(field, f"cannot import module {module_name!r}: {err}") from None
     fn = module
     for part in attr.split("."):
         fn = getattr(fn, part, None)
         if fn is None:
-            raise UsageError("task", f"module {module_name!r} has no attribute {attr!r}")
+            raise UsageError(field, f"module {module_name!r} has no attribute {attr!r}")
     if not callable(fn):
-        raise UsageError("task", f"{path} is not callable")
+        raise UsageError(field, f"{path} is not callable")
     return fn

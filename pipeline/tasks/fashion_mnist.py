@@ -13,7 +13,6 @@ import functools
 import gzip
 import os
 import struct
-import tempfile
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ import numpy as np
 
 from pipeline.errors import UsageError
 from pipeline.tasks.base import Fidelity, ImageTask, TaskOptions, optimizer_choice
+from searchers.common.atomic import atomic_write_bytes
 
 DEBIAN_DIR = "/usr/share/datasets/fashion-mnist"
 CACHE_DIR = os.path.join(os.path.expanduser("~"), ".cache", "mftune", "fashion-mnist")
@@ -81,14 +81,8 @@ def _download(directory: str, timeout: float = 30.0) -> dict[str, Path]:
                 target = Path(directory) / (stem + ".gz")
                 if target.is_file():
                     continue
-                fd, tmp = tempfile.mkstemp(dir=directory, prefix=".part-")
-                try:
-                    with os.fdopen(fd, "wb") as out, urllib.request.urlopen(base + stem + ".gz", timeout=timeout) as r:
-                        out.write(r.read())
-                    os.replace(tmp, target)  # never leave a half file under the real name
-                finally:
-                    if os.path.exists(tmp):
-                        os.unlink(tmp)
+                with urllib.request.urlopen(base + stem + ".gz", timeout=timeout) as r:
+                    atomic_write_bytes(target, r.read())  # never leave a half file under the real name
             found = _find(directory)
             if found:
                 return found

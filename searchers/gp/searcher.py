@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from searchers.adapter import SpaceSearcher
+from searchers.common.ray_names import SEED_ALIASES, STARTUP_ALIASES
 from searchers.common.renamed import renamed_kwargs
 from searchers.gp.core import GPCore
 
@@ -41,15 +42,23 @@ class GPSearcher(SpaceSearcher):
         n_starts: points polished with L-BFGS-B (the incumbent and the best candidates).
         lengthscale_prior: "optuna" (default), "gamma" or "dim-scaled"; see
             :mod:`searchers.gp.hyper`.
+
+    Ray's names are accepted (``random_state_seed``/``random_state`` for ``seed``,
+    ``n_initial_points``/``random_search_steps`` for ``n_startup_trials``,
+    ``evaluated_rewards`` for a warm start). **Differs from Ray's** ``BayesOptSearch``:
+    ``seed=0`` (its ``random_state=42``), log-EI (its default utility is UCB with
+    kappa 2.576), and integer/categorical/conditional parameters are modelled, not refused.
     """
 
-    @renamed_kwargs(deprecated={"n_initial": "n_startup_trials"})
+    @renamed_kwargs(deprecated={"n_initial": "n_startup_trials"}, aliases={**SEED_ALIASES, **STARTUP_ALIASES})
     def __init__(
         self,
         space: Any = None,
         metric: str | None = None,
         mode: str | None = None,
         points_to_evaluate: Sequence[Mapping[str, Any]] | None = None,
+        *,
+        evaluated_rewards: Sequence[float] | None = None,
         seed: int = 0,
         resource_attr: str = "training_iteration",
         acquisition: str = "log-ei",
@@ -82,6 +91,7 @@ class GPSearcher(SpaceSearcher):
             metric=metric,
             mode=mode,
             points_to_evaluate=points_to_evaluate,
+            evaluated_rewards=evaluated_rewards,
             seed=seed,
             resource_attr=resource_attr,
         )

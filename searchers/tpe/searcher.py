@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from searchers.adapter import SpaceSearcher
+from searchers.common.ray_names import SEED_ALIASES, STARTUP_ALIASES
 from searchers.common.renamed import renamed_kwargs
 from searchers.tpe.core import TPECore, TPESettings
 
@@ -29,15 +30,25 @@ class TPESearcher(SpaceSearcher):
         n_startup_trials, n_candidates, gamma, max_good, prior_weight, min_bandwidth,
         full_weight_window, min_points_in_level, constant_liar: see
             :class:`searchers.tpe.core.TPESettings`.
+
+    Ray's names are accepted (``random_state_seed``/``random_state`` for ``seed``,
+    ``n_initial_points`` for ``n_startup_trials``, ``evaluated_rewards`` with
+    ``points_to_evaluate`` for a warm start). **Defaults that differ** from Ray's
+    ``HyperOptSearch``: ``n_startup_trials=10`` (its ``n_initial_points=20``) and
+    ``gamma=0.1`` (its 0.25); from ``OptunaSearch``'s TPE sampler: ``gamma=0.1`` with
+    ``max_good=25`` (Optuna: ``min(ceil(0.1 n), 25)``, the same) and multivariate
+    kernels (Optuna's default is independent ones). ``seed=0``, not None.
     """
 
-    @renamed_kwargs(deprecated={"n_ei_candidates": "n_candidates"})
+    @renamed_kwargs(deprecated={"n_ei_candidates": "n_candidates"}, aliases={**SEED_ALIASES, **STARTUP_ALIASES})
     def __init__(
         self,
         space: Any = None,
         metric: str | None = None,
         mode: str | None = None,
         points_to_evaluate: Sequence[Mapping[str, Any]] | None = None,
+        *,
+        evaluated_rewards: Sequence[float] | None = None,
         seed: int = 0,
         resource_attr: str = "training_iteration",
         n_startup_trials: int = 10,
@@ -66,6 +77,7 @@ class TPESearcher(SpaceSearcher):
             metric=metric,
             mode=mode,
             points_to_evaluate=points_to_evaluate,
+            evaluated_rewards=evaluated_rewards,
             seed=seed,
             resource_attr=resource_attr,
         )
