@@ -31,6 +31,9 @@ PAUSED = "paused"  # waiting at a milestone
 PROMOTED = "promoted"  # allowed to go on, waiting for a slot
 DONE = "done"  # will never run again
 
+# The public methods that change a core's state: the adapter journals each call that did.
+EVENTS = ("add", "on_result", "finish", "revive", "on_search_finished", "on_stall", "take_stops")
+
 
 @dataclass
 class TrialState:
@@ -153,6 +156,19 @@ class RungCore:
     def on_stall(self, search_finished: bool) -> None:
         """Nothing runs or waits to start, nothing is runnable, but trials are paused."""
         raise NotImplementedError
+
+    # ------------------------------------------------------------------- replay
+    def apply(self, event: Sequence[Any]) -> None:
+        """Replay one journaled event: ``[name, *arguments]`` of a public event method.
+
+        Every decision is a function of the state and the order of events, so a core
+        loaded from a snapshot and fed the events journaled after it ends in exactly the
+        state of the core that journaled them (:mod:`schedulers.state_file`).
+        """
+        name, *args = event
+        if name not in EVENTS:
+            raise ValueError(f"unknown scheduler event {name!r}; expected one of {', '.join(EVENTS)}")
+        getattr(self, name)(*args)
 
     # ----------------------------------------------------------- for subclasses
     _skips_to_highest = False  # decide at the highest milestone a jump reached, not the next
