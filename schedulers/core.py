@@ -18,7 +18,7 @@ would have seen); a result below an already recorded milestone is never recorded
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 from schedulers.levels import check_resources, reached, rung_levels
@@ -35,7 +35,7 @@ DONE = "done"  # will never run again
 EVENTS = ("add", "on_result", "finish", "revive", "on_search_finished", "on_stall", "take_stops")
 
 
-@dataclass
+@dataclass(slots=True)  # one per trial: slots keep 50,000 of them small
 class TrialState:
     trial_id: str
     bracket: int  # index of the bracket (async) or of the bracket instance (sync)
@@ -45,6 +45,9 @@ class TrialState:
     # [rung, loss]: the first result at or past the next milestone, reported while paused
     # (Ray reruns paused trials after a restore); recorded there once the trial goes on.
     early: list | None = None
+
+
+_FIELDS = tuple(f.name for f in fields(TrialState))
 
 
 class RungCore:
@@ -227,7 +230,7 @@ class RungCore:
     def to_dict(self) -> dict[str, Any]:
         return {
             "config": self.config(),
-            "trials": [dict(vars(t)) for t in self._trials.values()],
+            "trials": [{f: getattr(t, f) for f in _FIELDS} for t in self._trials.values()],
             "queue": list(self._queue),
             "stops": list(self._stops),
             "version": self.version,
