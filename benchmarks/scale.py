@@ -314,7 +314,8 @@ def ray_run(trials: int, rounds: int) -> None:
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for r in range(rounds):
-            for name, make in configs.items():
+            order = list(configs.items())
+            for name, make in order if r % 2 == 0 else order[::-1]:  # alternate who goes first
                 scheduler, search = make()
                 memory = Memory()
                 clock["s"] = 0.0

@@ -78,6 +78,7 @@ class RungTrialScheduler(TrialScheduler):
         self._known: dict[str, Trial] = {}
         self._order: dict[str, int] = {}
         self._fresh: dict[str, Trial] = {}
+        self._unpaused: set[str] = set()  # promoted trials the searcher was told about
         self._warned_limiter = False
 
     # ------------------------------------------------------------------ public
@@ -144,6 +145,9 @@ class RungTrialScheduler(TrialScheduler):
         decision = self._event("on_result", trial.trial_id, float(resource), self._loss(result[self._metric]))
         self._apply_stops(tune_controller)
         self._persist()
+        if decision == rc.PAUSE:
+            self._tell_searcher(tune_controller, "on_pause", trial.trial_id)
+        self._tell_promotions(tune_controller)
         return _DECISIONS[decision]
 
     def on_trial_complete(self, tune_controller, trial: Trial, result: dict) -> None:
@@ -164,12 +168,14 @@ class RungTrialScheduler(TrialScheduler):
         if search_finished:
             self._event("on_search_finished")
         self._apply_stops(tune_controller)
-        choice = self._choose()
+        limit = self._concurrency_limit(tune_controller)
+        choice = self._choose(tune_controller, limit)
         if choice is None and _stalled(tune_controller.get_live_trials()):
             self._event("on_stall", search_finished)
             self._apply_stops(tune_controller)
-            choice = self._choose()
+            choice = self._choose(tune_controller, limit)
         self._persist()
+        self._tell_promotions(tune_controller)
         return choice
 
     # ---------------------------------------------------------------- helpers
@@ -184,9 +190,14 @@ class RungTrialScheduler(TrialScheduler):
         self._event("finish", trial.trial_id, reason, was_running)
         self._apply_stops(tune_controller)
         self._persist()
+        self._unpaused.discard(trial.trial_id)
+        self._tell_promotions(tune_controller)
 
-    def _choose(self) -> Trial | None:
-        for trial_id in self._core.runnable():
+    def _choose(self, tune_controller, limit: int | None = None) -> Trial | None:
+        runnable = self._core.runnable()
+        if runnable and limit is not None and _running(tune_controller) >= limit:
+            runnable = []  # max_concurrent_trials: a promoted trial waits for a place
+        for trial_id in runnable:
             trial = self._known.get(trial_id)
             if trial is not None and trial.status in (Trial.PAUSED, Trial.PENDING):
                 return trial
@@ -212,22 +223,53 @@ class RungTrialScheduler(TrialScheduler):
                 tune_controller.stop_trial(trial)
 
     def _warn_if_limited(self, tune_controller) -> None:
+        """Warn once if a ConcurrencyLimiter counts paused trials (a searcher that does not
+        enforce the limit itself, such as Ray's OptunaSearch or HyperOptSearch)."""
         if self._warned_limiter or getattr(self._core, "rule", None) == "stopping":
             return
         from ray.tune.search import ConcurrencyLimiter
 
-        searcher = getattr(tune_controller, "search_alg", None)
-        while searcher is not None:
-            if isinstance(searcher, ConcurrencyLimiter):
+        for searcher in _searcher_chain(tune_controller):
+            # Ray sets _limit_concurrency False when the wrapped searcher's set_max_concurrency
+            # returned True: mftune's searchers (and TuneBOHB) count running trials only.
+            if isinstance(searcher, ConcurrencyLimiter) and getattr(searcher, "_limit_concurrency", True):
                 self._warned_limiter = True
                 logger.warning(
-                    "%s pauses trials, and max_concurrent_trials (a ConcurrencyLimiter) counts paused "
-                    "trials as running: new trials will be held back. Limit concurrency through trial "
-                    "resources instead (see docs/schedulers.md).",
+                    "%s pauses trials, and max_concurrent_trials (a ConcurrencyLimiter around %s) counts "
+                    "paused trials as running: new trials will be held back. mftune's searchers count "
+                    "running trials only; see docs/schedulers.md.",
                     type(self).__name__,
+                    type(searcher.searcher).__name__,
                 )
                 return
-            searcher = getattr(searcher, "searcher", None)
+
+    # ------------------------------------------------- the searcher's concurrency
+    def _tell_searcher(self, tune_controller, method: str, trial_id: str) -> None:
+        """``on_pause``/``on_unpause`` to the innermost searcher that has them (as Ray's
+        HyperBandForBOHB does), so one that enforces max_concurrent_trials itself counts
+        only the trials that hold a place."""
+        chain = _searcher_chain(tune_controller)
+        inner = chain[-1] if chain else None
+        hook = getattr(inner, method, None)
+        if hook is not None:
+            hook(trial_id)
+
+    def _tell_promotions(self, tune_controller) -> None:
+        """A promoted trial holds a place from its promotion on (it runs as soon as one frees)."""
+        for trial_id in self._core.runnable():
+            if trial_id not in self._unpaused:
+                self._unpaused.add(trial_id)
+                self._tell_searcher(tune_controller, "on_unpause", trial_id)
+        if len(self._unpaused) > len(self._core.runnable()):
+            self._unpaused &= set(self._core.runnable())
+
+    def _concurrency_limit(self, tune_controller) -> int | None:
+        """``max_concurrent_trials`` as the searcher chain knows it (None: no limit)."""
+        for searcher in _searcher_chain(tune_controller):
+            limit = getattr(searcher, "max_concurrent", None)
+            if isinstance(limit, int) and not isinstance(limit, bool) and limit > 0:
+                return limit
+        return None
 
     # ------------------------------------------------------------- persistence
     def _event(self, name: str, *args: Any) -> Any:
@@ -307,6 +349,20 @@ class RungTrialScheduler(TrialScheduler):
         state = dict(self.__dict__)
         state["_store"] = None  # an open file; a copy reopens it at its first write
         return state
+
+
+def _searcher_chain(tune_controller) -> list[Any]:
+    """The searcher wrappers under Tune's search algorithm, outermost first (ConcurrencyLimiter, ...)."""
+    chain = []
+    searcher = getattr(getattr(tune_controller, "search_alg", None), "searcher", None)
+    while searcher is not None and len(chain) < 8:
+        chain.append(searcher)
+        searcher = getattr(searcher, "searcher", None)
+    return chain
+
+
+def _running(tune_controller) -> int:
+    return sum(1 for t in tune_controller.get_live_trials() if t.status == Trial.RUNNING)
 
 
 def _stalled(live: Iterable[Trial]) -> bool:

@@ -39,6 +39,13 @@ class Negated:
         return self.problem.epoch_time(config)
 
 
+class LeavesLimitToRay(RandomSearcher):
+    """A searcher that does not enforce max_concurrent_trials itself, like Ray's OptunaSearch."""
+
+    def set_max_concurrency(self, max_concurrent):
+        return False
+
+
 def searcher(seed=0, mode="min"):
     return RandomSearcher(PROBLEM.space, metric="loss" if mode == "min" else "score", mode=mode, seed=seed)
 
@@ -78,9 +85,10 @@ def test_choose_trial_to_run_is_idempotent():
 
 @pytest.mark.parametrize("kind", ["promotion", "sync"])
 def test_a_concurrency_limiter_that_counts_paused_trials_does_not_hang_the_run(kind, caplog):
-    # max_concurrent_trials=2 wraps the searcher: paused trials hold the 2 places, so no
+    # max_concurrent_trials=2 wraps the searcher: with a searcher that leaves the limit to
+    # Ray's limiter (as Ray's own searchers do), paused trials hold the 2 places, so no
     # new trial comes; the scheduler must notice the stall and make room.
-    limited = ConcurrencyLimiter(searcher(), max_concurrent=2)
+    limited = ConcurrencyLimiter(LeavesLimitToRay(PROBLEM.space, metric="loss", mode="min"), max_concurrent=2)
     with caplog.at_level(logging.WARNING, logger="schedulers.ray_adapter"):
         result = sim(SCHEDULERS[kind](), slots=2, max_trials=20, search=limited).run()
     assert not result.stalled
