@@ -40,3 +40,18 @@ def test_newest_keeps_the_last_true_entries():
     assert _newest(mask, 2).tolist() == [False, False, False, True, False, True]
     assert _newest(mask, 9).tolist() == mask.tolist()
     assert _newest(mask, 0).tolist() == [False] * 5 + [True]  # g never empty
+
+
+def test_good_mask_picks_what_a_stable_sort_picks_ties_to_the_earlier_row():
+    from searchers.tpe.split import good_mask
+
+    rng = np.random.default_rng(0)
+    for _ in range(500):
+        n = int(rng.integers(1, 40))
+        values = rng.integers(0, 5, n).astype(float)  # many ties
+        values[rng.random(n) < 0.2] = np.nan
+        k = int(rng.integers(0, n + 2))
+        observed = np.flatnonzero(~np.isnan(values))
+        expected = np.zeros(n, dtype=bool)
+        expected[observed[np.argsort(values[observed], kind="stable")[:k]]] = True
+        assert good_mask(values, k).tolist() == expected.tolist()
