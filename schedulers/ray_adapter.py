@@ -293,6 +293,10 @@ class RungTrialScheduler(TrialScheduler):
             raise ValueError(f"{self._path} holds {state['scheduler']} state, not {type(self).__name__}")
         self._core.load(state["core"])
         self._store = StateStore(self._path, state["seq"], min_journal_bytes=self.journal_min_bytes)
+        # Start the restored run from a fresh snapshot and an empty journal: a torn last
+        # line left by the crash would otherwise run into the next append and end every
+        # later replay there.
+        self._store.compact(self._snapshot_state())
         self._restoring = True
 
     def _readd(self, trial: Trial) -> None:

@@ -91,6 +91,29 @@ def test_a_torn_last_line_is_ignored(tmp_path):
     assert load_state(path)["core"] == expected
 
 
+def test_a_run_restored_after_a_torn_append_journals_on_exactly(tmp_path):
+    from benchmarks.sched_sim import SimController
+    from tests.test_scheduler_adapter import searcher
+
+    search = searcher()
+    scheduler = SCHEDULERS["promotion"]()
+    scheduler.journal_min_bytes = 10**9  # the crash leaves a long journal with a torn tail
+    run = sim(scheduler, slots=3, search=search, experiment_dir=str(tmp_path))
+    run.run(until_epochs=150)
+    search.save(str(tmp_path / "searcher.pkl"))
+    snapshot = run.snapshot()
+    path = str(tmp_path / FILE_NAME)
+    with open(journal_path(path), "ab") as f:
+        f.write(b'[99999, "on_result", "000')
+    resumed = searcher()
+    resumed.restore(str(tmp_path / "searcher.pkl"))
+    second = SCHEDULERS["promotion"]()
+    second.journal_min_bytes = 10**9
+    result = SimController.restored(snapshot, run, resumed, second).run()
+    assert not result.stalled
+    assert load_state(path)["core"] == second.core.to_dict()
+
+
 def test_the_journal_is_read_up_to_a_gap_or_a_broken_line(tmp_path):
     path = str(tmp_path / "state.json")
     store = StateStore(path)
