@@ -101,7 +101,15 @@ SYNC_VS_ASYNC_ROWS = (
     "random+ray-hyperband",
 )
 
-LIMITER_ROWS = ("random+fifo", "random+asha", "random+asha-promotion", "random+hyperband", "random+ray-hyperband")
+LIMITER_ROWS = (
+    "random+fifo",
+    "random+asha",
+    "random+asha-promotion",
+    "random+hyperband",
+    "tpe+bohb",
+    "tpe+bohb-sync",
+    "random+ray-hyperband",
+)
 
 
 def factories() -> tuple[dict[str, Callable], dict[str, Callable]]:
@@ -267,8 +275,8 @@ def limiter_table(
 ) -> None:
     print(f"\n### {trials} trials to completion, {slots} slots, with and without max_concurrent_trials={slots}\n")
     print(
-        "A ConcurrencyLimiter counts paused trials as running, so it holds new trials back while trials "
-        "wait at a rung; the stall rule keeps such runs going.\n"
+        "Tune wraps the searcher in a ConcurrencyLimiter; mftune's searchers take the limit over and count "
+        "only trials that hold a place (paused ones do not), so the limiter rows should match the resource rows.\n"
     )
     print(
         "| row | makespan, resources limit | makespan, limiter | utilization, resources limit "
@@ -376,7 +384,8 @@ def main() -> None:
         f"{problem.name} (max resource {problem.max_resource}, optimum {problem.optimum:g}); {len(seeds)} seeds; "
         f"{args.slots} slots; budget {budget} epochs; costs {costs}"
     )
-    budget_tables(rows, problem, seeds, args.slots, budget, costs)
+    if rows:
+        budget_tables(rows, problem, seeds, args.slots, budget, costs)
     if args.trials:
         trials_table([r for r in args.sync_rows.split(",") if r], problem, seeds, args.slots, args.trials, costs)
         restore_table(rows, problem, seeds, args.slots, args.trials, costs)

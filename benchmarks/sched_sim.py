@@ -123,6 +123,8 @@ class SimController:
         self.busy = 0.0
         self._running = 0
         self._events: list[tuple[float, int, str, SimTrial, int]] = []
+        self._pending: dict[str, SimTrial] = {}  # PENDING trials in creation order (no scan per step)
+        self._live: dict[str, SimTrial] = {}
         self._seq = itertools.count()
         self._search_finished = False
         self._exhausted = False
@@ -140,11 +142,13 @@ class SimController:
         return self.trials
 
     def get_live_trials(self) -> set[SimTrial]:
-        return {t for t in self.trials if t.status not in (TERMINATED, ERROR)}
+        return set(self._live.values())
 
     def stop_trial(self, trial: SimTrial) -> None:
         if trial.status in (TERMINATED, ERROR):
             return
+        self._pending.pop(trial.trial_id, None)
+        self._live.pop(trial.trial_id, None)
         if trial.status in (PENDING, PAUSED):
             self.scheduler.on_trial_remove(self, trial)
             self.searcher.on_trial_complete(trial.trial_id)
@@ -184,14 +188,14 @@ class SimController:
             trial = self.scheduler.choose_trial_to_run(self)
             if trial is None:
                 self._replenish()  # Ray asks the searcher again at every step
-                trial = next((t for t in self.trials if t.status == PENDING), None)
+                trial = next(iter(self._pending.values()), None)
             if trial is None:
                 return
             self._start(trial)
             self._replenish()
 
     def _replenish(self) -> None:
-        while not self._search_finished and not self._exhausted and not any(t.status == PENDING for t in self.trials):
+        while not self._search_finished and not self._exhausted and not self._pending:
             if self.max_trials is not None and len(self.trials) >= self.max_trials:
                 self._search_finished = True
                 return
@@ -204,12 +208,14 @@ class SimController:
                 return
             trial = SimTrial(trial_id, config, self.experiment_dir)
             self.trials.append(trial)
+            self._pending[trial_id] = self._live[trial_id] = trial
             self.scheduler.on_trial_add(self, trial)
             if self.max_trials is not None and len(self.trials) >= self.max_trials:
                 self._search_finished = True
 
     def _start(self, trial: SimTrial) -> None:
         delay = self.resume_cost if trial.resource > 0 else self.start_cost
+        self._pending.pop(trial.trial_id, None)
         trial.status = RUNNING
         self._running += 1
         self._schedule(trial, delay + self.objective.epoch_time(trial.config), "epoch")
@@ -230,6 +236,7 @@ class SimController:
             self.scheduler.on_trial_error(self, trial)
             self.searcher.on_trial_complete(trial.trial_id, error=True)
             self._release(trial)
+            self._live.pop(trial.trial_id, None)
             trial.status = ERROR
             self._check_budget()
             return
@@ -322,6 +329,8 @@ class SimController:
                 last_result=saved["last_result"],
             )
             sim.trials.append(trial)
+            if trial.status == PENDING:
+                sim._pending[trial.trial_id] = sim._live[trial.trial_id] = trial
             scheduler.on_trial_add(sim, trial)
         sim._search_finished = previous._search_finished
         return sim

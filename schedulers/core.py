@@ -18,7 +18,7 @@ would have seen); a result below an already recorded milestone is never recorded
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 from schedulers.levels import check_resources, reached, rung_levels
@@ -46,8 +46,11 @@ class TrialStatus(StrEnum):
 CONTINUE, PAUSE, STOP = Decision.CONTINUE, Decision.PAUSE, Decision.STOP
 RUNNING, PAUSED, PROMOTED, DONE = TrialStatus.RUNNING, TrialStatus.PAUSED, TrialStatus.PROMOTED, TrialStatus.DONE
 
+# The public methods that change a core's state: the adapter journals each call that did.
+EVENTS = ("add", "on_result", "finish", "revive", "on_search_finished", "on_stall", "take_stops")
 
-@dataclass
+
+@dataclass(slots=True)  # one per trial: slots keep 50,000 of them small
 class TrialState:
     trial_id: str
     bracket: int  # index of the bracket (async) or of the bracket instance (sync)
@@ -57,6 +60,9 @@ class TrialState:
     # [rung, loss]: the first result at or past the next milestone, reported while paused
     # (Ray reruns paused trials after a restore); recorded there once the trial goes on.
     early: list | None = None
+
+
+_FIELDS = tuple(f.name for f in fields(TrialState))
 
 
 class RungCore:
@@ -169,6 +175,19 @@ class RungCore:
         """Nothing runs or waits to start, nothing is runnable, but trials are paused."""
         raise NotImplementedError
 
+    # ------------------------------------------------------------------- replay
+    def apply(self, event: Sequence[Any]) -> None:
+        """Replay one journaled event: ``[name, *arguments]`` of a public event method.
+
+        Every decision is a function of the state and the order of events, so a core
+        loaded from a snapshot and fed the events journaled after it ends in exactly the
+        state of the core that journaled them (:mod:`schedulers.state_file`).
+        """
+        name, *args = event
+        if name not in EVENTS:
+            raise ValueError(f"unknown scheduler event {name!r}; expected one of {', '.join(EVENTS)}")
+        getattr(self, name)(*args)
+
     # ----------------------------------------------------------- for subclasses
     _skips_to_highest = False  # decide at the highest milestone a jump reached, not the next
 
@@ -226,7 +245,7 @@ class RungCore:
     def to_dict(self) -> dict[str, Any]:
         return {
             "config": self.config(),
-            "trials": [dict(vars(t)) for t in self._trials.values()],
+            "trials": [{f: getattr(t, f) for f in _FIELDS} for t in self._trials.values()],
             "queue": list(self._queue),
             "stops": list(self._stops),
             "version": self.version,

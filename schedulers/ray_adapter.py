@@ -10,9 +10,10 @@ What it handles, all measured on Ray 2.60 (see docs/schedulers.md):
   finished, or a ``ConcurrencyLimiter`` counts paused trials as live and refuses new
   ones), is resolved by the core instead of hanging the run.
 * Ray never saves a scheduler and calls ``on_trial_add`` again for every trial on
-  ``Tuner.restore``; it also makes every unfinished trial PENDING. So the core's state
-  is written atomically after every change next to the experiment, read back at the
-  first re-added trial, and reconciled with what Ray restored: trials Ray finished are
+  ``Tuner.restore``; it also makes every unfinished trial PENDING. So every event that
+  changes the core is journaled next to the experiment (snapshot + append-only journal,
+  :mod:`schedulers.state_file`: a constant cost per result), read back at the first
+  re-added trial, and reconciled with what Ray restored: trials Ray finished are
   finished, trials Ray lost (the snapshot predates them) count as failed, trials the
   core had already stopped are stopped, and the replay rules of :mod:`schedulers.core`
   make sure no rung decision is taken twice.
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Iterable
 from typing import Any
 
 from ray.tune.experiment import Trial
@@ -30,7 +32,7 @@ from ray.tune.schedulers.trial_scheduler import TrialScheduler
 
 from schedulers import core as rc
 from schedulers.rung import as_loss
-from schedulers.state_file import FILE_NAME, read_state, write_state
+from schedulers.state_file import FILE_NAME, StateStore, load_state
 from searchers.common.checks import check_mode
 
 logger = logging.getLogger(__name__)
@@ -40,6 +42,9 @@ _DECISIONS = {rc.CONTINUE: TrialScheduler.CONTINUE, rc.PAUSE: TrialScheduler.PAU
 
 class RungTrialScheduler(TrialScheduler):
     """Base of :class:`~schedulers.ASHAScheduler` and :class:`~schedulers.HyperbandScheduler`."""
+
+    # The journal is compacted once it outgrows the snapshot and this many bytes.
+    journal_min_bytes = 64 * 1024
 
     def __init__(
         self, core: rc.RungCore, *, metric: str | None, mode: str | None, resource_attr: str, state_path: str | None
@@ -65,7 +70,15 @@ class RungTrialScheduler(TrialScheduler):
         self._restoring = False
         self._readded: set[str] = set()
         self._to_stop: list[str] = []
-        self._written = -1
+        self._store: StateStore | None = None
+        self._events: list[list[Any]] = []  # core events since the last journal append
+        # Ray's Trial objects by id (dropped when Ray ends them), and the added trials that
+        # may be waiting for their first start with their order of addition: so choosing a
+        # trial costs the same at the 50,000th trial as at the first (no scan of all trials).
+        self._known: dict[str, Trial] = {}
+        self._order: dict[str, int] = {}
+        self._fresh: dict[str, Trial] = {}
+        self._unpaused: set[str] = set()  # promoted trials the searcher was told about
         self._warned_limiter = False
 
     # ------------------------------------------------------------------ public
@@ -109,24 +122,31 @@ class RungTrialScheduler(TrialScheduler):
             )
         if not self._resolved:
             self._resolve_state(trial)
+        self._known[trial.trial_id] = trial
+        self._order.setdefault(trial.trial_id, len(self._order))
+        self._fresh[trial.trial_id] = trial
         if self._restoring:
             self._readd(trial)
         elif trial.trial_id in self._core:
-            self._core.revive(trial.trial_id)  # Tune retries a failed trial under its id
+            self._event("revive", trial.trial_id)  # Tune retries a failed trial under its id
         else:
-            self._core.add(trial.trial_id)
+            self._event("add", trial.trial_id)
         self._persist()
 
     def on_trial_result(self, tune_controller, trial: Trial, result: dict) -> str:
         self._end_restore()
+        self._fresh.pop(trial.trial_id, None)
         resource = result.get(self.resource_attr)
         if resource is None or self._metric not in result:
             return TrialScheduler.CONTINUE  # nothing to decide on, as in Ray's schedulers
         if trial.trial_id not in self._core:
-            self._core.add(trial.trial_id)
-        decision = self._core.on_result(trial.trial_id, float(resource), self._loss(result[self._metric]))
+            self._event("add", trial.trial_id)
+        decision = self._event("on_result", trial.trial_id, float(resource), self._loss(result[self._metric]))
         self._apply_stops(tune_controller)
         self._persist()
+        if decision == rc.PAUSE:
+            self._tell_searcher(tune_controller, "on_pause", trial.trial_id)
+        self._tell_promotions(tune_controller)
         return _DECISIONS[decision]
 
     def on_trial_complete(self, tune_controller, trial: Trial, result: dict) -> None:
@@ -145,15 +165,16 @@ class RungTrialScheduler(TrialScheduler):
         search = getattr(tune_controller, "search_alg", None)
         search_finished = search is not None and search.is_finished()
         if search_finished:
-            self._core.on_search_finished()
+            self._event("on_search_finished")
         self._apply_stops(tune_controller)
-        trials = tune_controller.get_trials()
-        choice = self._choose(trials)
-        if choice is None and _stalled(trials):
-            self._core.on_stall(search_finished)
+        limit = self._concurrency_limit(tune_controller)
+        choice = self._choose(tune_controller, limit)
+        if choice is None and _stalled(tune_controller.get_live_trials()):
+            self._event("on_stall", search_finished)
             self._apply_stops(tune_controller)
-            choice = self._choose(tune_controller.get_trials())
+            choice = self._choose(tune_controller, limit)
         self._persist()
+        self._tell_promotions(tune_controller)
         return choice
 
     # ---------------------------------------------------------------- helpers
@@ -163,31 +184,37 @@ class RungTrialScheduler(TrialScheduler):
 
     def _finish(self, tune_controller, trial: Trial, reason: str, was_running: bool) -> None:
         self._end_restore()
-        self._core.finish(trial.trial_id, reason, was_running)
+        self._known.pop(trial.trial_id, None)
+        self._fresh.pop(trial.trial_id, None)
+        self._event("finish", trial.trial_id, reason, was_running)
         self._apply_stops(tune_controller)
         self._persist()
+        self._unpaused.discard(trial.trial_id)
+        self._tell_promotions(tune_controller)
 
-    def _choose(self, trials: list[Trial]) -> Trial | None:
-        by_id = {t.trial_id: t for t in trials}
-        for trial_id in self._core.runnable():
-            trial = by_id.get(trial_id)
+    def _choose(self, tune_controller, limit: int | None = None) -> Trial | None:
+        runnable = self._core.runnable()
+        if runnable and limit is not None and _running(tune_controller) >= limit:
+            runnable = []  # max_concurrent_trials: a promoted trial waits for a place
+        for trial_id in runnable:
+            trial = self._known.get(trial_id)
             if trial is not None and trial.status in (Trial.PAUSED, Trial.PENDING):
                 return trial
-        for trial in trials:
-            if trial.status == Trial.PENDING and (
-                trial.trial_id not in self._core or self._core.trial(trial.trial_id).status in (rc.RUNNING, rc.PROMOTED)
-            ):
-                return trial
-        return None
+        best = None
+        for trial_id, trial in list(self._fresh.items()):
+            status = self._core.trial(trial_id).status if trial_id in self._core else None
+            if status in (rc.PAUSED, rc.DONE):
+                del self._fresh[trial_id]  # it runs again only through runnable(), or never
+            elif trial.status == Trial.PENDING and (best is None or self._order[trial_id] < self._order[best.trial_id]):
+                best = trial
+        return best
 
     def _apply_stops(self, tune_controller) -> None:
-        stops = self._to_stop + self._core.take_stops()
+        taken = self._event("take_stops")
+        stops = self._to_stop + taken
         self._to_stop = []
-        if not stops:
-            return
-        by_id = {t.trial_id: t for t in tune_controller.get_trials()}
         for trial_id in stops:
-            trial = by_id.get(trial_id)
+            trial = self._known.get(trial_id)
             # A trial that is still saving for its PAUSE is RUNNING: Ray's stop_trial handles it.
             if trial is not None and (
                 trial.status in (Trial.PAUSED, Trial.PENDING) or (trial.status == Trial.RUNNING and trial.is_saving)
@@ -195,36 +222,80 @@ class RungTrialScheduler(TrialScheduler):
                 tune_controller.stop_trial(trial)
 
     def _warn_if_limited(self, tune_controller) -> None:
+        """Warn once if a ConcurrencyLimiter counts paused trials (a searcher that does not
+        enforce the limit itself, such as Ray's OptunaSearch or HyperOptSearch)."""
         if self._warned_limiter or getattr(self._core, "rule", None) == "stopping":
             return
         from ray.tune.search import ConcurrencyLimiter
 
-        searcher = getattr(tune_controller, "search_alg", None)
-        while searcher is not None:
-            if isinstance(searcher, ConcurrencyLimiter):
+        for searcher in _searcher_chain(tune_controller):
+            # Ray sets _limit_concurrency False when the wrapped searcher's set_max_concurrency
+            # returned True: mftune's searchers (and TuneBOHB) count running trials only.
+            if isinstance(searcher, ConcurrencyLimiter) and getattr(searcher, "_limit_concurrency", True):
                 self._warned_limiter = True
                 logger.warning(
-                    "%s pauses trials, and max_concurrent_trials (a ConcurrencyLimiter) counts paused "
-                    "trials as running: new trials will be held back. Limit concurrency through trial "
-                    "resources instead (see docs/schedulers.md).",
+                    "%s pauses trials, and max_concurrent_trials (a ConcurrencyLimiter around %s) counts "
+                    "paused trials as running: new trials will be held back. mftune's searchers count "
+                    "running trials only; see docs/schedulers.md.",
                     type(self).__name__,
+                    type(searcher.searcher).__name__,
                 )
                 return
-            searcher = getattr(searcher, "searcher", None)
+
+    # ------------------------------------------------- the searcher's concurrency
+    def _tell_searcher(self, tune_controller, method: str, trial_id: str) -> None:
+        """``on_pause``/``on_unpause`` to the innermost searcher that has them (as Ray's
+        HyperBandForBOHB does), so one that enforces max_concurrent_trials itself counts
+        only the trials that hold a place."""
+        chain = _searcher_chain(tune_controller)
+        inner = chain[-1] if chain else None
+        hook = getattr(inner, method, None)
+        if hook is not None:
+            hook(trial_id)
+
+    def _tell_promotions(self, tune_controller) -> None:
+        """A promoted trial holds a place from its promotion on (it runs as soon as one frees)."""
+        for trial_id in self._core.runnable():
+            if trial_id not in self._unpaused:
+                self._unpaused.add(trial_id)
+                self._tell_searcher(tune_controller, "on_unpause", trial_id)
+        if len(self._unpaused) > len(self._core.runnable()):
+            self._unpaused &= set(self._core.runnable())
+
+    def _concurrency_limit(self, tune_controller) -> int | None:
+        """``max_concurrent_trials`` as the searcher chain knows it (None: no limit)."""
+        for searcher in _searcher_chain(tune_controller):
+            limit = getattr(searcher, "max_concurrent", None)
+            if isinstance(limit, int) and not isinstance(limit, bool) and limit > 0:
+                return limit
+        return None
 
     # ------------------------------------------------------------- persistence
+    def _event(self, name: str, *args: Any) -> Any:
+        """Call the core's event method ``name``; remember the call if it changed the state."""
+        version = self._core.version
+        out = getattr(self._core, name)(*args)
+        if self._core.version != version or (name == "take_stops" and out):
+            self._events.append([name, *args])
+        return out
+
     def _resolve_state(self, trial: Trial) -> None:
         """Pick the state file at the first trial; load it if this is a restored run."""
         self._resolved = True
         self._path = self._state_path or _default_state_path(trial)
         if self._path is None or not os.path.exists(self._path):
             return
-        state = read_state(self._path)
+        state = load_state(self._path)
         if trial.trial_id not in {t["trial_id"] for t in state["core"]["trials"]}:
             return  # a new experiment in a reused directory: start afresh
         if state["scheduler"] != type(self).__name__:
             raise ValueError(f"{self._path} holds {state['scheduler']} state, not {type(self).__name__}")
         self._core.load(state["core"])
+        self._store = StateStore(self._path, state["seq"], min_journal_bytes=self.journal_min_bytes)
+        # Start the restored run from a fresh snapshot and an empty journal: a torn last
+        # line left by the crash would otherwise run into the next append and end every
+        # later replay there.
+        self._store.compact(self._snapshot_state())
         self._restoring = True
 
     def _readd(self, trial: Trial) -> None:
@@ -233,11 +304,11 @@ class RungTrialScheduler(TrialScheduler):
         finished = trial.status in (Trial.TERMINATED, Trial.ERROR)
         reason = "error" if trial.status == Trial.ERROR else "completed"
         if trial_id not in self._core:
-            self._core.add(trial_id)
+            self._event("add", trial_id)
             if finished:
-                self._core.finish(trial_id, reason, was_running=False)
+                self._event("finish", trial_id, reason, False)
         elif finished:
-            self._core.finish(trial_id, reason, was_running=False)
+            self._event("finish", trial_id, reason, False)
         elif self._core.trial(trial_id).status == rc.DONE:
             self._to_stop.append(trial_id)  # Ray's snapshot predates our STOP: stop it again
 
@@ -248,28 +319,63 @@ class RungTrialScheduler(TrialScheduler):
         self._restoring = False
         for t in self._core.trials():
             if t.trial_id not in self._readded and t.status != rc.DONE:
-                self._core.finish(t.trial_id, "lost", was_running=False)
+                self._event("finish", t.trial_id, "lost", False)
         self._readded.clear()
 
     def _persist(self) -> None:
-        if self._path is None or self._core.version == self._written:
+        """Journal the hook's events in one append; compact when the journal has outgrown the snapshot."""
+        if self._path is None:
+            self._events.clear()
             return
-        write_state(
-            self._path,
-            {
-                "scheduler": type(self).__name__,
-                "metric": self._metric,
-                "mode": self._mode,
-                "resource_attr": self.resource_attr,
-                "core": self._core.to_dict(),
-            },
-        )
-        self._written = self._core.version
+        if not self._events and self._store is not None:
+            return
+        if self._store is None:  # a new experiment: a first snapshot (it includes the events) and an empty journal
+            self._store = StateStore(self._path, min_journal_bytes=self.journal_min_bytes)
+            self._store.compact(self._snapshot_state())
+            self._events.clear()
+            return
+        self._store.append(self._events)
+        self._events.clear()
+        if self._store.due():
+            self._store.compact(self._snapshot_state())
+
+    def _snapshot_state(self) -> dict[str, Any]:
+        return {
+            "scheduler": type(self).__name__,
+            "metric": self._metric,
+            "mode": self._mode,
+            "resource_attr": self.resource_attr,
+            "core": self._core.to_dict(),
+        }
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state["_store"] = None  # an open file; a copy reopens it at its first write
+        return state
 
 
-def _stalled(trials: list[Trial]) -> bool:
-    statuses = {t.status for t in trials}
-    return Trial.PAUSED in statuses and not statuses & {Trial.RUNNING, Trial.PENDING}
+def _searcher_chain(tune_controller) -> list[Any]:
+    """The searcher wrappers under Tune's search algorithm, outermost first (ConcurrencyLimiter, ...)."""
+    chain = []
+    searcher = getattr(getattr(tune_controller, "search_alg", None), "searcher", None)
+    while searcher is not None and len(chain) < 8:
+        chain.append(searcher)
+        searcher = getattr(searcher, "searcher", None)
+    return chain
+
+
+def _running(tune_controller) -> int:
+    return sum(1 for t in tune_controller.get_live_trials() if t.status == Trial.RUNNING)
+
+
+def _stalled(live: Iterable[Trial]) -> bool:
+    """Trials are paused, but none runs or waits to start (``live``: Ray's unfinished trials)."""
+    paused = False
+    for t in live:
+        if t.status in (Trial.RUNNING, Trial.PENDING):
+            return False
+        paused = paused or t.status == Trial.PAUSED
+    return paused
 
 
 def _default_state_path(trial: Trial) -> str | None:

@@ -22,7 +22,7 @@ from searchers.common.checks import check_mode, finite_or_none
 from searchers.common.ray_names import SEED_ALIASES
 from searchers.common.renamed import renamed_kwargs
 from searchers.define_by_run import as_space
-from searchers.record import TrialRecord
+from searchers.record import PENDING, TrialRecord
 from searchers.space import SearchSpace, SpaceError, holds_params
 
 _STATE_FORMAT = 1
@@ -87,6 +87,11 @@ class SpaceSearcher(Searcher):
         if self.space is not None:
             self._points = self._check_points(self._raw_points)
         self._record_warm_start()
+        # TuneConfig(max_concurrent_trials=N): enforced here, counting only trials that run
+        # or are about to (not those a scheduler paused), see set_max_concurrency.
+        self.max_concurrent: int | None = None
+        self._paused: set[str] = set()
+        self._n_live = 0  # suggested trials not yet complete (paused ones included)
 
     # ----------------------------------------------------------- for subclasses
     def _propose(self, trial_id: str) -> dict[str, Any]:
@@ -127,9 +132,30 @@ class SpaceSearcher(Searcher):
             raise RuntimeError(
                 f"{type(self).__name__} needs metric and mode: pass them to the searcher or to TuneConfig"
             )
+        if self.max_concurrent is not None and self.running() >= self.max_concurrent:
+            return None  # Ray asks again at its next step
         flat = self._points.pop(0) if self._points else self._propose(trial_id)
         self.record.add(trial_id, flat)
+        self._n_live += 1
         return self.space.from_flat(flat)
+
+    def set_max_concurrency(self, max_concurrent: int) -> bool:
+        """Enforce ``max_concurrent_trials`` ourselves (Ray's ``ConcurrencyLimiter`` then steps aside).
+
+        Ray's limiter counts every suggested, unfinished trial, paused ones included, so
+        under a pausing scheduler (ASHA promotion, Hyperband, BOHB) paused trials hold the
+        places and new trials are held back while workers idle. Here a trial that the
+        scheduler paused (``on_pause``) frees its place until it is resumed
+        (``on_unpause``): mftune's schedulers and Ray's ``HyperBandForBOHB`` call both.
+        """
+        if isinstance(max_concurrent, bool) or not isinstance(max_concurrent, int) or max_concurrent < 1:
+            raise ValueError(f"max_concurrent must be an integer >= 1, got {max_concurrent!r}")
+        self.max_concurrent = max_concurrent
+        return True
+
+    def running(self) -> int:
+        """Suggested trials that are not complete and not paused: those that hold a place."""
+        return self._n_live - len(self._paused)
 
     def on_trial_result(self, trial_id: str, result: dict) -> None:
         loss = self._loss(result)
@@ -140,6 +166,10 @@ class SpaceSearcher(Searcher):
     def on_trial_complete(self, trial_id: str, result: dict | None = None, error: bool = False) -> None:
         if trial_id not in self.record:
             return  # e.g. trials of another searcher in a restored experiment
+        self._paused.discard(trial_id)
+        obs = self.record.get(trial_id)
+        if obs.state == PENDING:
+            self._n_live -= 1
         if error:
             self.record.fail(trial_id)
             return
@@ -155,10 +185,14 @@ class SpaceSearcher(Searcher):
         self.record.complete(trial_id, loss)
 
     def on_pause(self, trial_id: str) -> None:
-        """Called by Ray's HyperBandForBOHB; a paused trial stays pending for us."""
+        """The scheduler paused the trial: it stays pending for the model, but frees its place."""
+        obs = self.record.get(trial_id)
+        if obs is not None and obs.state == PENDING:
+            self._paused.add(trial_id)
 
     def on_unpause(self, trial_id: str) -> None:
-        """Called by Ray's HyperBandForBOHB."""
+        """The scheduler resumes (or promoted) the trial: it holds a place again."""
+        self._paused.discard(trial_id)
 
     def add_evaluated_point(
         self,
@@ -196,6 +230,8 @@ class SpaceSearcher(Searcher):
             "raw_points": self._raw_points,
             "points": self._points,
             "warm": self._warm,
+            "max_concurrent": self.max_concurrent,
+            "paused": sorted(self._paused),
             "extra": self._extra_state(),
         }
         atomic_pickle(state, checkpoint_path)
@@ -217,6 +253,10 @@ class SpaceSearcher(Searcher):
         self.record = state["record"]
         self._raw_points, self._points = state["raw_points"], state["points"]
         self._warm = state.get("warm", [])  # absent in states saved before warm starts existed
+        # states saved before concurrency was counted here hold neither (then: no limit set)
+        self.max_concurrent = state.get("max_concurrent", self.max_concurrent)
+        self._paused = set(state.get("paused", ()))
+        self._n_live = sum(1 for t in self.record if t.state == PENDING)
         self._load_extra_state(state["extra"])
 
     # ----------------------------------------------------------------- helpers

@@ -14,7 +14,7 @@ from ray.tune.search import ConcurrencyLimiter
 from benchmarks.mf_functions import MF_PROBLEMS
 from benchmarks.sched_sim import PAUSED, TERMINATED, SimController
 from schedulers import ASHAScheduler, HyperbandScheduler
-from schedulers.state_file import FILE_NAME, read_state
+from schedulers.state_file import FILE_NAME, JOURNAL_SUFFIX, load_state
 from searchers.random_search import RandomSearcher
 
 PROBLEM = MF_PROBLEMS["hartmann6"]  # max resource 27: milestones 1, 3, 9
@@ -37,6 +37,13 @@ class Negated:
 
     def epoch_time(self, config):
         return self.problem.epoch_time(config)
+
+
+class LeavesLimitToRay(RandomSearcher):
+    """A searcher that does not enforce max_concurrent_trials itself, like Ray's OptunaSearch."""
+
+    def set_max_concurrency(self, max_concurrent):
+        return False
 
 
 def searcher(seed=0, mode="min"):
@@ -78,9 +85,10 @@ def test_choose_trial_to_run_is_idempotent():
 
 @pytest.mark.parametrize("kind", ["promotion", "sync"])
 def test_a_concurrency_limiter_that_counts_paused_trials_does_not_hang_the_run(kind, caplog):
-    # max_concurrent_trials=2 wraps the searcher: paused trials hold the 2 places, so no
+    # max_concurrent_trials=2 wraps the searcher: with a searcher that leaves the limit to
+    # Ray's limiter (as Ray's own searchers do), paused trials hold the 2 places, so no
     # new trial comes; the scheduler must notice the stall and make room.
-    limited = ConcurrencyLimiter(searcher(), max_concurrent=2)
+    limited = ConcurrencyLimiter(LeavesLimitToRay(PROBLEM.space, metric="loss", mode="min"), max_concurrent=2)
     with caplog.at_level(logging.WARNING, logger="schedulers.ray_adapter"):
         result = sim(SCHEDULERS[kind](), slots=2, max_trials=20, search=limited).run()
     assert not result.stalled
@@ -88,16 +96,17 @@ def test_a_concurrency_limiter_that_counts_paused_trials_does_not_hang_the_run(k
     assert "counts paused trials as running" in caplog.text
 
 
-def test_state_is_written_atomically_next_to_the_experiment_and_read_back(tmp_path):
+def test_state_is_written_next_to_the_experiment_and_read_back(tmp_path):
     scheduler = SCHEDULERS["sync"]()
     result = sim(scheduler, max_trials=30, experiment_dir=str(tmp_path)).run()
     path = tmp_path / FILE_NAME
     assert scheduler.state_file == str(path)
-    saved = read_state(str(path))
+    saved = load_state(str(path))
     assert saved["scheduler"] == "HyperbandScheduler" and saved["mode"] == "min"
     assert saved["core"] == scheduler.core.to_dict()
     assert len(saved["core"]["trials"]) == len(result.trials) == 30
-    assert sorted(os.listdir(tmp_path)) == [FILE_NAME]  # no temporary files left behind
+    # snapshot + journal, no temporary files left behind
+    assert sorted(os.listdir(tmp_path)) == [FILE_NAME, FILE_NAME + JOURNAL_SUFFIX]
 
 
 def _outcome(scheduler):

@@ -12,7 +12,7 @@ from ray import tune
 from pipeline.tasks import Fidelity, TaskOptions, TrialSetup, get_task
 from pipeline.trainable import make_trainable
 from schedulers import ASHAScheduler, AsyncHyperband, HyperbandScheduler, data_size_trainable
-from schedulers.state_file import FILE_NAME, read_state
+from schedulers.state_file import FILE_NAME, load_state
 from searchers.random_search import RandomSearcher
 from searchers.space import Float
 
@@ -186,7 +186,7 @@ def test_a_restore_mid_bracket_continues_with_the_decisions_of_an_uninterrupted_
 
     assert len(grid) == 7 and grid.num_errors == 1
     assert sorted((round(r.config["x"], 3), r.metrics.get("it")) for r in grid if r.error is None) == final
-    state = read_state(str(tmp_path / "cut" / FILE_NAME))  # uploaded by Ray with its last snapshot
+    state = load_state(str(tmp_path / "cut" / FILE_NAME))  # uploaded by Ray with its last snapshot
     assert _records(state["core"]) == expected
 
 

@@ -18,6 +18,7 @@ Until the data holds ``n_startup_trials`` observations it samples the prior inst
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -51,6 +52,10 @@ class TPESettings:
         min_points_in_level: observations a resource level needs before the model fits on
             it; ``None``: number of parameters + 2 (BOHB's rule).
         constant_liar: count trials in flight as bad observations.
+        max_observations: the bad estimator g is fitted on at most the newest this many
+            bad observations (the good ones are always chosen among all), so a suggestion
+            costs the same at 50,000 trials as at 2,000; ``None``: no cap. The oldest
+            observations weigh least anyway (``full_weight_window``).
     """
 
     n_startup_trials: int = 10
@@ -62,6 +67,7 @@ class TPESettings:
     full_weight_window: int = 25
     min_points_in_level: int | None = None
     constant_liar: bool = True
+    max_observations: int | None = 2000
 
     def __setstate__(self, state: dict) -> None:
         # states saved before the rename (n_ei_candidates -> n_candidates) restore as they were
@@ -70,6 +76,9 @@ class TPESettings:
             state["n_candidates"] = state.pop("n_ei_candidates")
         for key, value in state.items():
             object.__setattr__(self, key, value)
+        for f in dataclasses.fields(self):  # fields added since the state was saved
+            if f.name not in state:
+                object.__setattr__(self, f.name, f.default)
 
     def __post_init__(self) -> None:
         _int_at_least("n_startup_trials", self.n_startup_trials, 0)
@@ -78,6 +87,8 @@ class TPESettings:
         _int_at_least("full_weight_window", self.full_weight_window, 0)
         if self.min_points_in_level is not None:
             _int_at_least("min_points_in_level", self.min_points_in_level, 1)
+        if self.max_observations is not None:
+            _int_at_least("max_observations", self.max_observations, 2)
         _real_in("gamma", self.gamma, 0.0, 1.0, "a number in (0, 1]")
         _real_in("min_bandwidth", self.min_bandwidth, 0.0, 1.0, "a number in (0, 1]")
         _real_in("prior_weight", self.prior_weight, 0.0, math.inf, "a positive finite number")
@@ -99,6 +110,16 @@ def _real_in(name: str, value: Any, low: float, high: float, allowed: str) -> No
     )
     if not ok:
         raise ValueError(f"{name} must be {allowed}, got {value!r}")
+
+
+def _newest(mask: np.ndarray, keep: int) -> np.ndarray:
+    """``mask`` with only its last ``keep`` (at least 1) True entries left True."""
+    idx = np.flatnonzero(mask)
+    if len(idx) <= max(keep, 1):
+        return mask
+    out = np.zeros_like(mask)
+    out[idx[-max(keep, 1) :]] = True
+    return out
 
 
 @dataclass(frozen=True)
@@ -149,6 +170,8 @@ class TPECore:
         bad = ~good
         if not s.constant_liar:
             bad &= ~(t.pending & np.isnan(values))
+        if s.max_observations is not None:
+            bad = _newest(bad, s.max_observations - int(good.sum()))
         self.last_decision = Decision(level, n_obs, int(good.sum()), int(bad.sum()))
         row, active = self._choose(self._fit(good), self._fit(bad), rng)
         return self.unit.decode(row, active)

@@ -28,7 +28,7 @@ class TPESearcher(SpaceSearcher):
         resource_attr: result key counting fidelity (the scheduler's ``time_attr``); the
             model is fitted on results at one level of it.
         n_startup_trials, n_candidates, gamma, max_good, prior_weight, min_bandwidth,
-        full_weight_window, min_points_in_level, constant_liar: see
+        full_weight_window, min_points_in_level, constant_liar, max_observations: see
             :class:`searchers.tpe.core.TPESettings`.
 
     Ray's names are accepted (``random_state_seed``/``random_state`` for ``seed``,
@@ -60,6 +60,7 @@ class TPESearcher(SpaceSearcher):
         full_weight_window: int = 25,
         min_points_in_level: int | None = None,
         constant_liar: bool = True,
+        max_observations: int | None = 2000,
     ):
         self.settings = TPESettings(
             n_startup_trials=n_startup_trials,
@@ -71,6 +72,7 @@ class TPESearcher(SpaceSearcher):
             full_weight_window=full_weight_window,
             min_points_in_level=min_points_in_level,
             constant_liar=constant_liar,
+            max_observations=max_observations,
         )
         super().__init__(
             space,

@@ -27,9 +27,21 @@ def good_mask(values: np.ndarray, k: int) -> np.ndarray:
     in which equal losses happened to arrive within one suggestion.
     """
     observed = np.flatnonzero(~np.isnan(values))
-    best = observed[np.argsort(values[observed], kind="stable")[:k]]
     mask = np.zeros(len(values), dtype=bool)
-    mask[best] = True
+    if k <= 0:
+        return mask
+    if k >= len(observed):
+        mask[observed] = True
+        return mask
+    # The same rows as a stable argsort's first k, in O(n) (a suggestion at 50,000 trials
+    # spent most of its time sorting): everything below the k-th smallest value, then the
+    # earliest rows equal to it.
+    vals = values[observed]
+    kth = np.partition(vals, k - 1)[k - 1]
+    below = observed[vals < kth]
+    ties = observed[vals == kth][: k - len(below)]
+    mask[below] = True
+    mask[ties] = True
     return mask
 
 
