@@ -42,9 +42,12 @@ class RLSearcher(SpaceSearcher):
         lr: Adam's learning rate (the paper's 0.007).
         hidden, layers: LSTM size (the paper's 35 units, 3 layers).
         init_sigma, min_sigma: a numeric step's initial and smallest standard deviation
-            in the [-1, 1] action range.
+            in the [-1, 1] action range (the floor keeps exploring; 0.005 stalled).
         clip, ppo_epochs, entropy_coef: PPO-clip's settings.
-        max_episodes: most recent real episodes each PPO update uses (bounds the cost).
+        max_episodes: most recent real episodes each PPO update uses. Small on purpose:
+            re-fitting every update on all episodes so far (off-policy, each pushed down
+            again by up to ``clip`` per update) collapsed the policy's spread within ~20
+            updates on the held-out problem; 24 also bounds the cost.
         imagined_episodes: episodes per model-based round.
         horizon, min_horizon, max_horizon, kl_low, kl_high: the model-use horizon and its
             KL rule; see :mod:`searchers.rl.horizon`.
@@ -70,11 +73,11 @@ class RLSearcher(SpaceSearcher):
         hidden: int = 35,
         layers: int = 3,
         init_sigma: float = 0.5,
-        min_sigma: float = 0.005,
+        min_sigma: float = 0.02,
         clip: float = 0.2,
         ppo_epochs: int = 4,
         entropy_coef: float = 0.0,
-        max_episodes: int = 256,
+        max_episodes: int = 24,
         imagined_episodes: int = 64,
         horizon: int = 2,
         min_horizon: int = 1,
