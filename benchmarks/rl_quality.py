@@ -12,6 +12,7 @@ without starting Ray. Wall seconds per run are reported per method.
 
     python -m benchmarks.rl_quality [--seeds 30] [--evals 200] [--budgets 50 100 200]
         [--pending 1 4] [--problems branin hartmann6 rosenbrock10 conditional] [--jobs 2]
+        [--log runs.jsonl]   # then, even if interrupted: --report runs.jsonl (same options)
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from typing import Any
 
 import numpy as np
@@ -73,24 +74,60 @@ def one_run(name: str, pending: int, method: str, seed: int, evals: int, budgets
     return [float(losses[:b].min() - problem.optimum) for b in budgets], seconds
 
 
-def run_all(problems, methods, seeds, evals, pendings, budgets, jobs):
-    # Longest tasks first so the pool's last minutes are not one straggler.
-    tasks = [(name, p, m, s) for name in problems for p in pendings for s in seeds for m in methods]
-    order = sorted(range(len(tasks)), key=lambda i: not tasks[i][2].startswith("rl"))
+def run_all(problems, methods, seeds, evals, pendings, budgets, jobs, log=None):
+    """regret[(problem, pending, method)] -> (seeds, budgets) array; seconds[method] -> list.
+
+    Tasks run seed by seed, and each finished run is appended to ``log`` (JSON lines) at
+    once, so an interrupted benchmark leaves every complete seed behind (``--report``).
+    """
+    tasks = [(name, p, m, s) for s in seeds for name in problems for p in pendings for m in methods]
+    results = {}
+
+    def done(i, res):
+        results[i] = res
+        if log:
+            name, pending, m, seed = tasks[i]
+            with open(log, "a") as f:
+                f.write(json.dumps({"problem": name, "pending": pending, "method": m, "seed": seed,
+                                    "regret": res[0], "seconds": res[1]}) + "\n")  # fmt: skip
+
     if jobs == 1:
         warm_up()
-        results = {i: one_run(*tasks[i], evals, budgets) for i in order}
+        for i, t in enumerate(tasks):
+            done(i, one_run(*t, evals, budgets))
     else:
         with ProcessPoolExecutor(max_workers=jobs, initializer=warm_up) as pool:
-            futures = {i: pool.submit(one_run, *tasks[i], evals, budgets) for i in order}
-            results = {i: f.result() for i, f in futures.items()}
+            futures = {pool.submit(one_run, *t, evals, budgets): i for i, t in enumerate(tasks)}
+            for f in as_completed(futures):
+                done(futures[f], f.result())
+    return collect([(*tasks[i], *results[i]) for i in sorted(results)], methods)
+
+
+def collect(rows, methods):
     regret: dict[tuple[str, int, str], list] = {}
     seconds: dict[str, list[float]] = {m: [] for m in methods}
-    for i, (name, pending, m, _) in enumerate(tasks):
-        r, sec = results[i]
+    for name, pending, m, _, r, sec in rows:
         regret.setdefault((name, pending, m), []).append(r)
         seconds[m].append(sec)
     return {k: np.asarray(v) for k, v in regret.items()}, seconds
+
+
+def from_log(path, problems, methods, pendings):
+    """The runs of every seed that finished all (problem, protocol, method) in ``path``."""
+    rows = [json.loads(line) for line in open(path)]
+    need = {(n, p, m) for n in problems for p in pendings for m in methods}
+    by_seed: dict[int, dict] = {}
+    for r in rows:
+        by_seed.setdefault(r["seed"], {})[(r["problem"], r["pending"], r["method"])] = r
+    seeds = sorted(s for s, got in by_seed.items() if need <= set(got))
+    out = [
+        (n, p, m, s, by_seed[s][(n, p, m)]["regret"], by_seed[s][(n, p, m)]["seconds"])
+        for s in seeds
+        for n in problems
+        for p in pendings
+        for m in methods
+    ]
+    return seeds, collect(out, methods)
 
 
 def table(regret, problems, methods, pending, budgets, ours, baselines, tally) -> None:
@@ -115,13 +152,13 @@ def table(regret, problems, methods, pending, budgets, ours, baselines, tally) -
             print(f"| {name} | {budget} | " + " | ".join(cells) + " | " + " | ".join(vs) + " |")
 
 
-def report(regret, seconds, problems, methods, pendings, budgets, seeds) -> None:
+def report(regret, seconds, problems, methods, pendings, budgets, seeds: list[int]) -> None:
     baselines = [m for m in methods if m != OURS]
     tally = {b: {"+": 0, "=": 0, "-": 0, "A": []} for b in baselines}
     for pending in pendings:
         print(
             f"\n### {'sequential' if pending == 1 else f'{pending} pending suggestions'}, "
-            f"seeds {seeds.start}-{seeds.stop - 1}: simple regret mean ± s.e. / median\n"
+            f"seeds {', '.join(map(str, seeds))}: simple regret mean ± s.e. / median\n"
         )
         table(regret, problems, methods, pending, budgets, OURS, baselines, tally)
     print(f"\n| {OURS} against | rows better (p<0.05) | no difference | rows worse (p<0.05) | mean A |")
@@ -145,7 +182,8 @@ def main() -> None:
     ap.add_argument("--problems", nargs="+", default=list(DEFAULT_PROBLEMS), choices=sorted(PROBLEMS))
     ap.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
     ap.add_argument("--jobs", type=int, default=1, help="worker processes (results do not depend on it)")
-    ap.add_argument("--json", help="also write every run's regrets and seconds to this file")
+    ap.add_argument("--log", help="append every finished run to this JSON-lines file as it finishes")
+    ap.add_argument("--report", metavar="LOG", help="only print the tables of the complete seeds in LOG")
     args = ap.parse_args()
     if args.seeds < 2:
         ap.error(f"--seeds must be >= 2 (the comparison needs a spread), got {args.seeds}")
@@ -157,21 +195,19 @@ def main() -> None:
         ap.error(f"--methods must include {OURS}")
     if args.jobs < 1:
         ap.error(f"--jobs must be >= 1, got {args.jobs}")
+    if args.report:
+        seeds, (regret, seconds) = from_log(args.report, args.problems, args.methods, args.pending)
+        if len(seeds) < 2:
+            ap.error(f"--report: {args.report} holds {len(seeds)} complete seed(s); the comparison needs 2")
+        report(regret, seconds, args.problems, args.methods, args.pending, args.budgets, seeds)
+        return
     seeds = range(args.first_seed, args.first_seed + args.seeds)
     start = time.perf_counter()
-    regret, seconds = run_all(args.problems, args.methods, seeds, args.evals, args.pending, args.budgets, args.jobs)
-    report(regret, seconds, args.problems, args.methods, args.pending, args.budgets, seeds)
+    regret, seconds = run_all(
+        args.problems, args.methods, seeds, args.evals, args.pending, args.budgets, args.jobs, args.log
+    )
+    report(regret, seconds, args.problems, args.methods, args.pending, args.budgets, list(seeds))
     print(f"\ntotal {time.perf_counter() - start:.0f} s with --jobs {args.jobs}")
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(
-                {
-                    "budgets": args.budgets,
-                    "regret": {"|".join(map(str, k)): v.tolist() for k, v in regret.items()},
-                    "seconds": seconds,
-                },
-                f,
-            )
 
 
 if __name__ == "__main__":

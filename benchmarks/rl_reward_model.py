@@ -6,7 +6,7 @@ with their rank rewards (searchers/rl/rewards.py) and scored by the Spearman
 correlation between predicted and true reward on 500 fresh random configurations of the
 same problem; plus the seconds per fit + predict on one thread. Same seeds for both models.
 
-    python -m benchmarks.rl_reward_model [--seeds 5] [--n 50 100]
+    python -m benchmarks.rl_reward_model [--seeds 5] [--n 50 100] [--problems ...]
 """
 
 from __future__ import annotations
@@ -51,11 +51,13 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--seeds", type=int, default=5)
     ap.add_argument("--n", type=int, nargs="+", default=[50, 100])
+    ap.add_argument("--problems", nargs="+", default=list(PROBLEM_NAMES), choices=PROBLEM_NAMES)
     args = ap.parse_args()
     print("| problem | n | GP mean: Spearman (mean ± s.e.) | MLP ensemble: Spearman | GP s/fit | MLP s/fit |")
     print("|---|---|---|---|---|---|")
     with torch_threads(1), single_blas_thread():
-        for problem in PROBLEM_NAMES:
+        torch.optim.Adam([torch.zeros(1, requires_grad=True)])  # lazy imports out of the timing
+        for problem in args.problems:
             for n in args.n:
                 res = {m: np.array([score(m, problem, n, s) for s in range(args.seeds)]) for m in ("gp", "mlp")}
                 cells = [f"{r[:, 0].mean():.3f} ± {r[:, 0].std(ddof=1) / np.sqrt(len(r)):.3f}" for r in res.values()]
