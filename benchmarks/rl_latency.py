@@ -25,10 +25,8 @@ from searchers.space import SearchSpace
 def make(method: str, space: SearchSpace):
     from searchers import GPSearcher, RLSearcher, TPESearcher
 
-    cls = {"rl": RLSearcher, "tpe": TPESearcher, "gp": GPSearcher}[method]
+    cls = {"rl": RLSearcher, "rl-no-model": RLSearcher, "tpe": TPESearcher, "gp": GPSearcher}[method]
     kw = {"reward_model": "none"} if method == "rl-no-model" else {}
-    if method == "rl-no-model":
-        cls = RLSearcher
     return cls(space, metric="loss", mode="min", seed=0, **kw)
 
 
