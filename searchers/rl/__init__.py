@@ -13,5 +13,6 @@ a KL-controlled horizon allows. Modules, each one concept and none importing Ray
 * :mod:`searchers.rl.reward_model`: the learned model of the reward (GP mean or MLP ensemble);
 * :mod:`searchers.rl.horizon`: the KL-controlled model-use horizon (a pure rule);
 * :mod:`searchers.rl.core`: one suggestion as a function of the trial record;
+* :mod:`searchers.rl.threads`: torch's thread cap while the agent computes;
 * :mod:`searchers.rl.searcher`: ``RLSearcher``, the thin Ray Tune adapter.
 """
