@@ -56,9 +56,11 @@ def make(method: str, space: SearchSpace, seed: int):
     return GPSearcher(space, metric="loss", mode="min", seed=seed, fidelity=fidelity), method != "gp-no-halving"
 
 
-def run_one(method: str, seed: int, budget: int, checkpoints: list[int]) -> list[float]:
+def run_one(method: str, seed: int, budget: int, checkpoints: list[int], make_fn=make) -> list[float]:
+    """Regret at each checkpoint; ``make_fn(method, space, seed) -> (searcher, halving)``
+    (benchmarks/rl_fidelity.py passes its own)."""
     space = SearchSpace(PROBLEMS["hartmann6"].space)
-    searcher, halving = make(method, space, seed)
+    searcher, halving = make_fn(method, space, seed)
     rung_losses: dict[int, list[float]] = {r: [] for r in RUNGS}
     spent, best_full, n = 0, math.inf, 0
     out, todo = [], list(checkpoints)

@@ -63,6 +63,19 @@ def _gp(ctx: SearchContext):
     )
 
 
+def _rl(ctx: SearchContext):
+    from searchers.rl.searcher import RLSearcher
+
+    return RLSearcher(
+        ctx.space,
+        metric=ctx.metric,
+        mode=ctx.mode,
+        seed=ctx.seed,
+        points_to_evaluate=list(ctx.points_to_evaluate),
+        resource_attr=ctx.resource_attr,
+    )
+
+
 def _hyperopt(ctx: SearchContext):
     from ray.tune.search.hyperopt import HyperOptSearch
 
@@ -141,6 +154,7 @@ SEARCHERS: dict[str, Callable[[SearchContext], Any]] = {
     "random": _random,
     "tpe": _tpe,
     "gp": _gp,
+    "rl": _rl,
     "hyperopt": _hyperopt,
 }
 

@@ -16,6 +16,7 @@ __all__ = [
     "RandomSearcher",
     "TPESearcher",
     "GPSearcher",
+    "RLSearcher",
 ]
 
 
@@ -33,4 +34,8 @@ def __getattr__(name):
         from searchers.gp.searcher import GPSearcher
 
         return GPSearcher
+    if name == "RLSearcher":
+        from searchers.rl.searcher import RLSearcher
+
+        return RLSearcher
     raise AttributeError(name)
