@@ -26,7 +26,7 @@ def _sleepy(config):
         with checkpoint.as_directory() as d, open(os.path.join(d, "s.json")) as f:
             start = json.load(f)["epoch"]
     for epoch in range(start + 1, 10):
-        time.sleep(0.05)
+        time.sleep(0.2)  # long enough that two trials overlap even on a loaded 2-core machine
         with tempfile.TemporaryDirectory() as d:
             with open(os.path.join(d, "s.json"), "w") as f:
                 json.dump({"epoch": epoch}, f)

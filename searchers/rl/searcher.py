@@ -14,9 +14,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import torch
+try:
+    import torch
+except ImportError as err:  # the core install has no torch; the searchers that need none still work
+    raise ImportError("RLSearcher needs torch: pip install 'mftune[pipeline]' (or pip install torch)") from err
 
 from searchers.adapter import SpaceSearcher
+from searchers.common.ray_names import SEED_ALIASES, STARTUP_ALIASES
+from searchers.common.renamed import renamed_kwargs
 from searchers.gp.threads import single_blas_thread
 from searchers.rl.core import RLCore
 from searchers.rl.threads import torch_threads
@@ -59,12 +64,15 @@ class RLSearcher(SpaceSearcher):
             restored afterwards).
     """
 
+    @renamed_kwargs(aliases={**SEED_ALIASES, **STARTUP_ALIASES})
     def __init__(
         self,
         space: Any = None,
         metric: str | None = None,
         mode: str | None = None,
         points_to_evaluate: Sequence[Mapping[str, Any]] | None = None,
+        *,
+        evaluated_rewards: Sequence[float] | None = None,
         seed: int = 0,
         resource_attr: str = "training_iteration",
         n_startup_trials: int = 10,
@@ -119,6 +127,7 @@ class RLSearcher(SpaceSearcher):
             metric=metric,
             mode=mode,
             points_to_evaluate=points_to_evaluate,
+            evaluated_rewards=evaluated_rewards,
             seed=seed,
             resource_attr=resource_attr,
         )
