@@ -21,7 +21,7 @@ from typing import Any
 
 from ray.tune import Callback
 
-EVENTS_FILE = "events.jsonl"
+from pipeline.layout import EVENTS_FILE  # noqa: F401  (re-exported)
 
 
 def append_event(path: Path, event: dict[str, Any]) -> None:

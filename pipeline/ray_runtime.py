@@ -10,7 +10,14 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 import warnings
+
+from pipeline.errors import UsageError
+
+#: how long ``--address HOST:PORT`` may take to accept a connection before we give up
+#: (Ray itself retries for minutes, printing warnings, when nothing listens there)
+ADDRESS_TIMEOUT_S = 10.0
 
 QUIET_ENV = {
     "RAY_AIR_NEW_OUTPUT": "0",
@@ -47,14 +54,42 @@ def init(address: str | None, verbose: bool) -> dict[str, float]:
     import ray
 
     if not ray.is_initialized():
-        ray.init(
-            address=address,
-            log_to_driver=verbose,
-            include_dashboard=False,
-            logging_level=logging.INFO if verbose else logging.ERROR,
-        )
+        if address is not None:
+            check_address(address)
+        try:
+            ray.init(
+                address=address,
+                log_to_driver=verbose,
+                include_dashboard=False,
+                logging_level=logging.INFO if verbose else logging.ERROR,
+            )
+        except (ConnectionError, ValueError, RuntimeError) as err:
+            if address is None:
+                raise
+            raise UsageError("address", f"cannot join the Ray cluster at {address}: {_first_line(err)}") from None
     quiet_loggers(verbose)
     return {k: float(v) for k, v in ray.cluster_resources().items()}
+
+
+def check_address(address: str, timeout_s: float = ADDRESS_TIMEOUT_S) -> None:
+    """Fail fast when nothing accepts connections at ``HOST:PORT`` (``auto``: Ray checks)."""
+    if address in ("auto", "local"):
+        return
+    host, sep, port = address.removeprefix("ray://").rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise UsageError("address", f"must be auto or HOST:PORT (e.g. 10.0.0.1:6379), got {address!r}")
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout_s).close()
+    except OSError as err:
+        why = "no answer" if isinstance(err, TimeoutError) else (err.strerror or str(err))
+        raise UsageError(
+            "address", f"cannot reach {host}:{port} within {timeout_s:g} s ({why}); is the Ray head running there?"
+        ) from None
+
+
+def _first_line(err: BaseException) -> str:
+    text = str(err).strip()
+    return text.splitlines()[0] if text else type(err).__name__
 
 
 class StaleCheckpointFilter(logging.Filter):

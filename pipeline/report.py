@@ -21,10 +21,10 @@ import pandas as pd
 
 from pipeline import plots
 from pipeline.history import Experiment, load
+from pipeline.layout import PLOTS, REPORT_FILE
 from pipeline.results import atomic_write
 from searchers.space import SearchSpace, SpaceError
 
-PLOTS = "plots"
 _TOP_ROWS = 10
 
 
@@ -50,8 +50,8 @@ def write_report(path: str | Path) -> Path:
     if reached:
         figures.append(("Trials per rung", plots.rungs(reached, out / "rungs.png")))
     text = _markdown(exp, figures, imp)
-    atomic_write(exp.path / "report.md", lambda tmp: Path(tmp).write_text(text))
-    return exp.path / "report.md"
+    atomic_write(exp.path / REPORT_FILE, lambda tmp: Path(tmp).write_text(text))
+    return exp.path / REPORT_FILE
 
 
 def _history_points(exp: Experiment) -> pd.DataFrame:

@@ -16,6 +16,8 @@ from typing import Any
 
 import pandas as pd
 
+from pipeline.layout import TRIALS_CSV, TRIALS_PARQUET
+
 
 def atomic_write(path: Path, write: Callable[[str], None]) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
@@ -42,7 +44,7 @@ def _parquet_ready(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def write_trials(df: pd.DataFrame, out_dir: Path) -> tuple[Path, Path]:
-    csv, parquet = out_dir / "trials.csv", out_dir / "trials.parquet"
+    csv, parquet = out_dir / TRIALS_CSV, out_dir / TRIALS_PARQUET
     atomic_write(csv, lambda p: df.to_csv(p, index=False))
     atomic_write(parquet, lambda p: _parquet_ready(df).to_parquet(p, index=False))
     return csv, parquet

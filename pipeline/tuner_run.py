@@ -10,6 +10,7 @@ result Ray could restore: it is moved aside and the stage starts again.
 
 from __future__ import annotations
 
+import ast
 import shutil
 import time
 from collections.abc import Callable
@@ -18,7 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.budget import StageBudget
+from pipeline.errors import UsageError
 from pipeline.events import EVENTS_FILE, EventLog
+from pipeline.layout import aside_name
 from pipeline.progress import ProgressPrinter
 from pipeline.scheduler_state import SchedulerState
 from schedulers.state_file import ended_trials
@@ -56,7 +59,7 @@ def restorable(path: Path) -> bool:
 def set_aside(path: Path) -> Path:
     """Move an unusable stage directory out of the way (nothing is deleted)."""
     n = 1
-    while (aside := path.with_name(f"{path.name}.incomplete-{n}")).exists():
+    while (aside := path.with_name(aside_name(path.name, n))).exists():
         n += 1
     shutil.move(str(path), str(aside))
     return aside
@@ -91,7 +94,13 @@ def fit(run: TunerRun, make_algorithms: Callable[[], tuple[Any, Any]]) -> tuple[
         )
     else:
         tuner = _new_tuner(run, make_algorithms)
-    grid = tuner.fit()
+    try:
+        grid = tuner.fit()
+    except Exception as err:  # Ray wraps errors raised in its controller into TuneError
+        missing = _missing_metric(err, run.metric)
+        if missing is None:
+            raise
+        raise UsageError("metric", missing) from None
     if unfinished_trials(run.path):
         raise Interrupted(f"stage {run.name} stopped before it finished; continue with --resume {run.experiment_dir}")
     return grid, time.monotonic() - start, restored
@@ -135,6 +144,45 @@ def _new_tuner(run: TunerRun, make_algorithms: Callable[[], tuple[Any, Any]]) ->
         ),
     )
     return tuner
+
+
+def _missing_metric(err: BaseException, metric: str) -> str | None:
+    """The one line for Ray's "result did not include the specified metric" (else None).
+
+    Ray raises it from its controller, as the text of a TuneError that holds the whole
+    traceback and the offending result.
+    """
+    text = str(err)
+    if "did not include the specified metric" not in text:
+        return None
+    keys: list[str] = []
+    if "Result: {" in text:
+        try:
+            result = ast.literal_eval(text[text.rindex("Result: {") + len("Result: ") :].strip().splitlines()[0])
+            keys = [k for k in result if k not in _RAY_KEYS and not k.startswith("config/")]
+        except (ValueError, SyntaxError):
+            pass
+    got = f" (it reported {', '.join(keys)})" if keys else ""
+    return f"the trainable reported a result without {metric!r}{got}; report it in tune.report() or set --metric"
+
+
+#: keys Ray adds to every result: not what the trainable reported
+_RAY_KEYS = {
+    "timestamp",
+    "checkpoint_dir_name",
+    "done",
+    "training_iteration",
+    "trial_id",
+    "date",
+    "time_this_iter_s",
+    "time_total_s",
+    "pid",
+    "hostname",
+    "node_ip",
+    "time_since_restore",
+    "iterations_since_restore",
+    "should_checkpoint",
+}
 
 
 def trial_dirname(trial) -> str:

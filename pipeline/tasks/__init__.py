@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import inspect
 from collections.abc import Callable
 
 from pipeline.errors import UsageError
@@ -45,4 +46,13 @@ def load_custom_trainable(path: str) -> Callable:
             raise UsageError("task", f"module {module_name!r} has no attribute {attr!r}")
     if not callable(fn):
         raise UsageError("task", f"{path} is not callable")
+    if not (inspect.isfunction(fn) or inspect.isclass(fn)):
+        raise UsageError(
+            "task", f"{path} is not a Python function or Trainable class (a Ray Tune trainable taking config)"
+        )
+    if inspect.isfunction(fn):
+        try:
+            inspect.signature(fn).bind({})
+        except TypeError:
+            raise UsageError("task", f"{path} must take one argument, the trial's config dict") from None
     return fn

@@ -78,6 +78,8 @@ class Task:
     #: model hyperparameters beyond the optimizer's and batch_size
     model_keys: tuple[str, ...] = ()
     default_max_epochs: int = 15
+    #: the TaskOptions settings this task reads (the others are refused for it, not ignored)
+    options: tuple[str, ...] = ()
 
     def metric(self, options: TaskOptions) -> tuple[str, str]:
         return "val_accuracy", "max"
@@ -90,6 +92,9 @@ class Task:
 
     def check(self, options: TaskOptions, fidelity: Fidelity) -> None:
         """Driver-side validation; raise UsageError naming the field."""
+
+    def check_folds(self, options: TaskOptions, folds: int) -> None:
+        """Whether ``folds``-fold cross-validation can split the task's labelled rows."""
 
     def load(self, options: TaskOptions, fidelity: Fidelity, seed: int, fold: Fold | None = None) -> ArrayData:
         """Training and validation arrays: the holdout split, or ``fold`` of the CV pool."""

@@ -133,6 +133,7 @@ def _load(images: Path, labels: Path) -> tuple[np.ndarray, np.ndarray]:
 
 class FashionMNISTTask(ImageTask):
     name = "fashion-mnist"
+    options = ("data_dir",)
     native_resolution = 28
     resolutions = (28, 14, 7)
     val_fraction = 1 / 6  # 10,000 of the 60,000 training images
