@@ -45,7 +45,7 @@ from pipeline.state import (
     settings_digest,
 )
 from pipeline.tasks import Fidelity, get_task
-from pipeline.tuner_run import TunerRun, fit
+from pipeline.tuner_run import TunerRun, check_restorable, fit
 
 
 @dataclass
@@ -119,6 +119,9 @@ def run(cfg: ExperimentConfig, resume: bool = False) -> ExperimentResult:
         if resume:
             lock.acquire()  # before Ray starts: a second driver learns it at once
             state = load_state(out, cfg)
+            for rec in [*state.stages, *([state.cv] if state.cv else [])]:
+                if rec.status != DONE:
+                    check_restorable(out / getattr(rec, "name", CV_DIR))
         concurrent = _preflight(cfg)
         if not resume:
             create_output(out, lock)

@@ -56,6 +56,44 @@ def restorable(path: Path) -> bool:
     return (path / "tuner.pkl").is_file() and any(path.glob("experiment_state-*.json"))
 
 
+def check_restorable(path: Path) -> None:
+    """Refuse a stage directory whose saved state cannot be read, naming the file.
+
+    Ray would raise a raw UnpicklingError for a damaged ``tuner.pkl``, and for a damaged
+    searcher state it logs a warning and silently starts a new search. Unpickling runs
+    the code a pickle names: a resume directory must be trusted like code
+    (docs/pipeline.md).
+    """
+    import json
+    import pickle
+
+    if not restorable(path):
+        return
+    files = [
+        path / "tuner.pkl",
+        *sorted(path.glob("searcher-state-*.pkl")),
+        *sorted(path.glob("callback-states-*.pkl")),
+    ]
+    for file in files:
+        try:
+            with open(file, "rb") as f:
+                pickle.load(f)
+        except Exception as err:  # any unpickling failure: EOFError, UnpicklingError, AttributeError, ...
+            raise _damaged(file, err) from None
+    for pattern in ("experiment_state-*.json", "search_gen_state-*.json"):
+        snapshots = sorted(path.glob(pattern), key=lambda p: p.stat().st_mtime)
+        try:
+            if snapshots:
+                json.loads(snapshots[-1].read_bytes())  # the newest: what Ray restores
+        except (ValueError, OSError) as err:
+            raise _damaged(snapshots[-1], err) from None
+
+
+def _damaged(file: Path, err: BaseException) -> UsageError:
+    detail = f"{type(err).__name__}: {str(err).splitlines()[0]}" if str(err) else type(err).__name__
+    return UsageError("resume", f"{file} is damaged ({detail}); the experiment cannot be resumed")
+
+
 def set_aside(path: Path) -> Path:
     """Move an unusable stage directory out of the way (nothing is deleted)."""
     n = 1

@@ -250,3 +250,32 @@ def test_output_on_a_read_only_filesystem_is_one_line(tmp_path, capsys, monkeypa
     rc, lines = run_main(["--output", str(tmp_path / "new" / "exp")], capsys)
     assert rc == 2 and len(lines) == 1 and f"{tmp_path} is on a read-only filesystem" in lines[0], lines
     assert not (tmp_path / "new").exists()
+
+
+# ------------------------------------------------------- damaged Ray state (item 3/4)
+
+
+@pytest.mark.parametrize(
+    "file, content",
+    [
+        ("tuner.pkl", b"garbage"),
+        ("tuner.pkl", b""),
+        ("searcher-state-2026.pkl", b"\x80\x05garbage"),
+        ("callback-states-2026.pkl", b"not a pickle"),
+        ("experiment_state-2026.json", b"{torn"),
+    ],
+)
+def test_damaged_ray_state_is_one_line_naming_the_file(file, content, tmp_path, capsys):
+    import pickle
+
+    out = experiment(tmp_path)
+    stage = out / "a"
+    stage.mkdir()
+    (stage / "tuner.pkl").write_bytes(pickle.dumps({"fine": 1}))
+    (stage / "experiment_state-2026.json").write_text("{}")
+    (stage / file).write_bytes(content)
+    before = (out / "pipeline.json").read_bytes()
+    rc, lines = run_main(["--resume", str(out)], capsys)
+    assert rc == 2 and len(lines) == 1, lines
+    assert f"--resume: {stage / file} is damaged (" in lines[0] and "cannot be resumed" in lines[0], lines
+    assert (out / "pipeline.json").read_bytes() == before  # not marked running: nothing ran
