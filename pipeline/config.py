@@ -26,6 +26,7 @@ import yaml
 from pipeline import fields, hparams
 from pipeline.defaults import PIPELINES
 from pipeline.errors import UsageError
+from pipeline.layout import SCRATCH
 from pipeline.stages_config import (
     Budget,
     CVSpec,
@@ -114,7 +115,9 @@ class ExperimentConfig:
         return is_custom(self.task)
 
     def setup(self, fidelity: Fidelity, cv_folds: int = 0) -> TrialSetup:
-        return TrialSetup(self.task, self.options, fidelity, self.seed, self.cpus_per_trial, cv_folds)
+        return TrialSetup(
+            self.task, self.options, fidelity, self.seed, self.cpus_per_trial, cv_folds, str(self.output / SCRATCH)
+        )
 
 
 def load_yaml(path: str, field_name: str = "config") -> dict[str, Any]:

@@ -11,6 +11,7 @@ again, the running one is continued by ``Tuner.restore``.
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +26,7 @@ from pipeline.config import ExperimentConfig, build, load_yaml
 from pipeline.cv import FinalistScore, cv_points, cv_space, fold_scores, winner
 from pipeline.errors import UsageError
 from pipeline.events import EVENTS_FILE, read_events
-from pipeline.layout import BEST_FILE, CV_CSV, CV_DIR, REPORT_FILE, STAGE_TABLES, TRIALS_CSV, TRIALS_PARQUET
+from pipeline.layout import BEST_FILE, CV_CSV, CV_DIR, REPORT_FILE, SCRATCH, STAGE_TABLES, TRIALS_CSV, TRIALS_PARQUET
 from pipeline.lock import LOCK_FILE, ExperimentLock
 from pipeline.ranking import TrialOutcome, merge_completed, observations, outcomes_from_grid, rank, top_k
 from pipeline.registry import PAUSING, SCHEDULERS, SEARCHERS, SearchContext
@@ -133,6 +134,7 @@ def run(cfg: ExperimentConfig, resume: bool = False) -> ExperimentResult:
             )
         else:
             state.sessions += 1
+        shutil.rmtree(out / SCRATCH, ignore_errors=True)  # a killed session's staged checkpoints
         state.status = RUNNING
         state.save(out)
         try:
@@ -141,6 +143,8 @@ def run(cfg: ExperimentConfig, resume: bool = False) -> ExperimentResult:
             _mark_ended(state, out, STOPPED if isinstance(err, KeyboardInterrupt) else FAILED)
             raise
     finally:
+        if lock.held:
+            shutil.rmtree(out / SCRATCH, ignore_errors=True)
         lock.release()
 
 
@@ -244,9 +248,15 @@ def _run_stages(cfg: ExperimentConfig, state: PipelineState, concurrent: int, re
 
 
 def raise_no_result(cfg: ExperimentConfig, spec: StageSpec) -> None:
+    errors = sorted((cfg.output / spec.name).glob("*/error.txt"))
+    why = (
+        f"see {errors[0]}"
+        + (f" and {len(errors) - 1} more error.txt in {cfg.output / spec.name}" if len(errors) > 1 else "")
+        if errors
+        else "no trial failed: the stage's budget ended before any trial reported; raise it"
+    )
     print(
-        f"mftune: stage {spec.name}: no trial reported a finite {cfg.metric}; stopping here "
-        f"(see {cfg.output / spec.name} for the trials' error.txt)",
+        f"mftune: stage {spec.name}: no trial reported a finite {cfg.metric}; stopping here ({why})",
         file=sys.stderr,
         flush=True,
     )

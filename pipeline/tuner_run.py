@@ -69,24 +69,24 @@ def check_restorable(path: Path) -> None:
 
     if not restorable(path):
         return
-    files = [
-        path / "tuner.pkl",
-        *sorted(path.glob("searcher-state-*.pkl")),
-        *sorted(path.glob("callback-states-*.pkl")),
-    ]
-    for file in files:
+    # (Ray's search_gen_state-*.json is a pickle too, despite its name)
+    newest = [_newest(path, p) for p in ("searcher-state-*.pkl", "callback-states-*.pkl", "search_gen_state-*.json")]
+    for file in [path / "tuner.pkl", *(f for f in newest if f is not None)]:
         try:
             with open(file, "rb") as f:
                 pickle.load(f)
         except Exception as err:  # any unpickling failure: EOFError, UnpicklingError, AttributeError, ...
             raise _damaged(file, err) from None
-    for pattern in ("experiment_state-*.json", "search_gen_state-*.json"):
-        snapshots = sorted(path.glob(pattern), key=lambda p: p.stat().st_mtime)
-        try:
-            if snapshots:
-                json.loads(snapshots[-1].read_bytes())  # the newest: what Ray restores
-        except (ValueError, OSError) as err:
-            raise _damaged(snapshots[-1], err) from None
+    snapshot = _newest(path, "experiment_state-*.json")
+    try:
+        json.loads(snapshot.read_bytes())
+    except (ValueError, OSError) as err:
+        raise _damaged(snapshot, err) from None
+
+
+def _newest(path: Path, pattern: str) -> Path | None:
+    """The file Ray restores from: the newest of a pattern (names carry the session's time)."""
+    return max(path.glob(pattern), key=lambda p: p.name, default=None)
 
 
 def _damaged(file: Path, err: BaseException) -> UsageError:

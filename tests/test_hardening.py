@@ -263,6 +263,7 @@ def test_output_on_a_read_only_filesystem_is_one_line(tmp_path, capsys, monkeypa
         ("searcher-state-2026.pkl", b"\x80\x05garbage"),
         ("callback-states-2026.pkl", b"not a pickle"),
         ("experiment_state-2026.json", b"{torn"),
+        ("search_gen_state-2026.json", b"{}"),  # a pickle despite its name
     ],
 )
 def test_damaged_ray_state_is_one_line_naming_the_file(file, content, tmp_path, capsys):
@@ -279,3 +280,40 @@ def test_damaged_ray_state_is_one_line_naming_the_file(file, content, tmp_path, 
     assert rc == 2 and len(lines) == 1, lines
     assert f"--resume: {stage / file} is damaged (" in lines[0] and "cannot be resumed" in lines[0], lines
     assert (out / "pipeline.json").read_bytes() == before  # not marked running: nothing ran
+
+
+# ------------------------------------------------------------ accounting (item 7)
+
+
+def test_time_budget_clock_starts_with_the_first_result_not_with_tune():
+    from pipeline.budget import StageBudget
+
+    b = StageBudget(epochs_budget=None, time_budget_s=2.0)
+    b.setup()  # Tune started; workers still starting: nothing spent yet
+    assert b.seconds == 0.0 and not b.stop_all()
+    b("t1", {"training_iteration": 1, "time_this_iter_s": 1.5})  # it began training 1.5 s ago
+    assert 1.5 <= b.seconds < 1.9 and not b.stop_all()
+    restored = StageBudget(epochs_budget=None, time_budget_s=2.0)
+    restored.set_state({"iterations": {}, "seconds": 1.0})  # a resumed session: counts again from its first result
+    assert restored.seconds == 1.0
+    failing = StageBudget(epochs_budget=None, time_budget_s=2.0)
+    failing.setup()
+    failing.on_trial_error(0, [], None)  # trials that fail before reporting start the clock too
+    assert failing._session_start is not None
+
+
+def test_no_result_message_names_error_files_only_when_there_are_some(tmp_path, capsys):
+    from pipeline.experiment import raise_no_result
+
+    cfg = build({"num_samples": 2, "output": str(tmp_path / "exp")}, check_data=False)
+    spec = cfg.stages[0]
+    with pytest.raises(SystemExit):
+        raise_no_result(cfg, spec)
+    err = capsys.readouterr().err
+    assert "error.txt" not in err and "the stage's budget ended before any trial reported" in err
+    trial = cfg.output / spec.name / "t1"
+    trial.mkdir(parents=True)
+    (trial / "error.txt").write_text("boom")
+    with pytest.raises(SystemExit):
+        raise_no_result(cfg, spec)
+    assert f"see {trial / 'error.txt'}" in capsys.readouterr().err

@@ -71,6 +71,10 @@ class TrialSetup:
     cpus_per_trial: float = 1.0
     #: > 0: a cross-validation run; each trial's config names its fold (``cv_fold``)
     cv_folds: int = 0
+    #: where trials stage their checkpoints before Ray takes them (None: the system's
+    #: temp directory); the pipeline uses ``<experiment>/.mftune-tmp``, which it empties
+    #: at every start, so a killed driver's leftovers never outlive the experiment
+    scratch_dir: str | None = None
 
 
 class Task:
