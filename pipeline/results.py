@@ -1,7 +1,9 @@
 """What an experiment leaves next to Ray's own state: a trials table and best.json.
 
 Both are written atomically (temporary file, then rename), so a crash leaves the
-previous version or the new one, never half a file.
+previous version or the new one, never half a file. ``mkstemp`` creates its file 0600;
+the result gets the mode any other new file would get (0666 less the umask), so that
+teammates on shared storage can read results as they read the rest of the directory.
 """
 
 from __future__ import annotations
@@ -19,8 +21,26 @@ import pandas as pd
 from pipeline.layout import TRIALS_CSV, TRIALS_PARQUET
 
 
+def _umask() -> int:
+    """The process umask, read without changing it (os.umask would, for a moment, in every thread)."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except OSError:
+        pass
+    mask = os.umask(0o022)  # no /proc: read by setting (at import, before Ray's threads start)
+    os.umask(mask)
+    return mask
+
+
+FILE_MODE = 0o666 & ~_umask()
+
+
 def atomic_write(path: Path, write: Callable[[str], None]) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    os.fchmod(fd, FILE_MODE)
     os.close(fd)
     try:
         write(tmp)

@@ -317,3 +317,27 @@ def test_no_result_message_names_error_files_only_when_there_are_some(tmp_path, 
     with pytest.raises(SystemExit):
         raise_no_result(cfg, spec)
     assert f"see {trial / 'error.txt'}" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------ permissions (item 8)
+
+
+def test_result_files_honour_the_umask(tmp_path):
+    """best.json, tables, report files: 0666 less the umask, like every other file (not mkstemp's 0600)."""
+    code = (
+        "import os, sys, pandas as pd; from pathlib import Path; "
+        "from pipeline.results import write_json, write_trials; "
+        "out = Path(sys.argv[1]); write_json({'a': 1}, out / 'best.json'); "
+        "write_trials(pd.DataFrame({'x': [1]}), out); "
+        "print(' '.join(oct(os.stat(out / n).st_mode & 0o777) for n in ('best.json', 'trials.csv', 'trials.parquet')))"
+    )
+    for umask, mode in ((0o022, "0o644"), (0o002, "0o664")):
+        proc = subprocess.run(
+            ["sh", "-c", f'umask {umask:03o} && exec "$0" -c "$1" "$2"', sys.executable, code, str(tmp_path)],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+            timeout=120,
+        )
+        assert proc.stdout.split() == [mode] * 3, proc.stderr
