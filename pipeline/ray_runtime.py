@@ -47,6 +47,12 @@ def quiet_loggers(verbose: bool) -> None:
     controller = logging.getLogger("ray.tune.execution.tune_controller")
     if not verbose and not any(isinstance(f, StaleCheckpointFilter) for f in controller.filters):
         controller.addFilter(StaleCheckpointFilter())
+    if not verbose:
+        for name in ("ray.tune.execution.tune_controller", "ray.tune.tune"):
+            logger = logging.getLogger(name)
+            if not any(isinstance(f, TrialFailureFilter) for f in logger.filters):
+                logger.addFilter(TrialFailureFilter())
+        _quiet_raylet_notices()
 
 
 def init(address: str | None, verbose: bool) -> dict[str, float]:
@@ -90,6 +96,44 @@ def check_address(address: str, timeout_s: float = ADDRESS_TIMEOUT_S) -> None:
 def _first_line(err: BaseException) -> str:
     text = str(err).strip()
     return text.splitlines()[0] if text else type(err).__name__
+
+
+class TrialFailureFilter(logging.Filter):
+    """Drops Ray's traceback for a failed trial and its "Trials did not complete" summary.
+
+    In quiet mode the pipeline reports each failure as one line (exception and the path
+    of the trial's error.txt, ``pipeline.progress``) and the count at the end of the stage.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        msg = str(record.msg)
+        return not (msg.startswith("Trial task failed for trial") or msg.startswith("Trials did not complete"))
+
+
+def _quiet_raylet_notices() -> None:
+    """Silence the raylet's "A worker died or was killed ..." notices on the driver.
+
+    Ray prints them from a background thread through ``ray._private.worker.print_to_stdstream``
+    (``log_to_driver=False`` does not cover them); the trial they concern already fails
+    with ActorDiedError, which the pipeline's one-line failure report names. Done by
+    replacing that function for messages from the raylet only; if a future Ray moves it,
+    the notices simply show again.
+    """
+    try:
+        from ray._private import worker
+    except ImportError:
+        return
+    original = getattr(worker, "print_to_stdstream", None)
+    if original is None or getattr(original, "mftune_quiet", False):
+        return
+
+    def print_to_stdstream(data, ignore_prefix):
+        if isinstance(data, dict) and data.get("pid") == "raylet":
+            return None
+        return original(data, ignore_prefix)
+
+    print_to_stdstream.mftune_quiet = True
+    worker.print_to_stdstream = print_to_stdstream
 
 
 class StaleCheckpointFilter(logging.Filter):

@@ -21,7 +21,7 @@ from typing import Any
 from pipeline.budget import StageBudget
 from pipeline.errors import UsageError
 from pipeline.events import EVENTS_FILE, EventLog
-from pipeline.layout import aside_name
+from pipeline.layout import CV_DIR, aside_name
 from pipeline.progress import ProgressPrinter
 from pipeline.scheduler_state import SchedulerState
 from schedulers.state_file import ended_trials
@@ -89,6 +89,49 @@ def _newest(path: Path, pattern: str) -> Path | None:
     return max(path.glob(pattern), key=lambda p: p.name, default=None)
 
 
+#: trial ids whose completion only the events log holds and that Ray's search generator
+#: has already been told about (so a second restore does not count them twice)
+COUNTED_FILE = "mftune-recovered-trials.json"
+
+
+def count_recovered_trials(path: Path, events_path: Path, stage: str) -> int:
+    """Make the trials Ray's snapshot lost but the events log kept count against ``num_samples``.
+
+    A trial created and completed after Ray's last snapshot is absent from the restored
+    experiment; the pipeline adds it back from ``events.jsonl`` (``merge_completed``), but
+    Ray's search generator, restored from the same snapshot, would create a replacement
+    for it: one kill could turn a budget of 8 trials into 9, two kills into 10. Before
+    ``Tuner.restore`` the generator's counter (``search_gen_state-*.json``, a pickle)
+    is raised by the number of such trials; the ids already counted are kept in
+    ``COUNTED_FILE`` (Ray's next snapshot still lacks them). Returns how many were added.
+    """
+    import json
+
+    import ray.cloudpickle as cloudpickle
+
+    from pipeline.events import read_events
+    from pipeline.results import atomic_write, write_json
+
+    snapshot, generator = _newest(path, "experiment_state-*.json"), _newest(path, "search_gen_state-*.json")
+    if snapshot is None or generator is None:
+        return 0
+    known = {json.loads(trial)["trial_id"] for trial, _ in json.loads(snapshot.read_bytes())["trial_data"]}
+    counted_path = path / COUNTED_FILE
+    counted = set(json.loads(counted_path.read_text())["trials"]) if counted_path.is_file() else set()
+    done = {e["trial"] for e in read_events(events_path) if e.get("stage") == stage and e.get("e") == "complete"}
+    lost = sorted(done - known - counted)
+    if not lost:
+        return 0
+    with open(generator, "rb") as f:
+        state = cloudpickle.load(f)
+    if not isinstance(state, dict) or not isinstance(state.get("counter"), int):
+        return 0  # a Ray whose generator state looks different: leave it as it is
+    state["counter"] += len(lost)
+    write_json({"trials": sorted(counted | set(lost))}, counted_path)
+    atomic_write(generator, lambda tmp: Path(tmp).write_bytes(cloudpickle.dumps(state)))
+    return len(lost)
+
+
 def _damaged(file: Path, err: BaseException) -> UsageError:
     detail = f"{type(err).__name__}: {str(err).splitlines()[0]}" if str(err) else type(err).__name__
     return UsageError("resume", f"{file} is damaged ({detail}); the experiment cannot be resumed")
@@ -127,6 +170,8 @@ def fit(run: TunerRun, make_algorithms: Callable[[], tuple[Any, Any]]) -> tuple[
     start = time.monotonic()
     restored = restorable(run.path)
     if restored:
+        if run.name != CV_DIR:  # CV's trials are fixed (finalist, fold) points, not a count
+            count_recovered_trials(run.path, run.experiment_dir / EVENTS_FILE, run.name)
         tuner = tune.Tuner.restore(
             str(run.path), trainable=run.trainable, resume_unfinished=True, resume_errored=False, restart_errored=False
         )

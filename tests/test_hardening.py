@@ -341,3 +341,30 @@ def test_result_files_honour_the_umask(tmp_path):
             timeout=120,
         )
         assert proc.stdout.split() == [mode] * 3, proc.stderr
+
+
+def test_trials_only_the_events_log_kept_count_against_the_budget_once(tmp_path):
+    """Budget exactness across kills: Ray's restored generator would replace each recovered trial."""
+    import pickle
+
+    from pipeline.events import append_event
+    from pipeline.tuner_run import count_recovered_trials
+
+    stage = tmp_path / "a"
+    stage.mkdir()
+    trial_data = [[json.dumps({"trial_id": t}), "{}"] for t in ("t1", "t2")]
+    (stage / "experiment_state-2026-01-01_00-00-00.json").write_text(json.dumps({"trial_data": trial_data}))
+    gen = stage / "search_gen_state-2026-01-01_00-00-00.json"
+    gen.write_bytes(pickle.dumps({"counter": 2, "total_samples": 8, "finished": False}))
+    events = tmp_path / "events.jsonl"
+    for trial, kind, where in [
+        ("t1", "complete", "a"),
+        ("t3", "complete", "a"),
+        ("t4", "result", "a"),
+        ("t5", "complete", "b"),
+    ]:
+        append_event(events, {"e": kind, "stage": where, "trial": trial, "iter": 1, "value": 0.5, "t": 0})
+    assert count_recovered_trials(stage, events, "a") == 1  # t3: completed after the snapshot
+    assert pickle.loads(gen.read_bytes())["counter"] == 3
+    assert count_recovered_trials(stage, events, "a") == 0  # a second restore does not count it again
+    assert pickle.loads(gen.read_bytes())["counter"] == 3
