@@ -128,7 +128,7 @@ def test_time_budget_does_not_count_ray_start_up_and_checkpoints_stay_in_the_exp
     """Workers take seconds to start; a 2 s budget still gets results. Killed mid-stage,
     the trials' temporary checkpoint folders are under the experiment (none in TMPDIR),
     and the next start removes them."""
-    sys_tmp = tmp_path / "sys-tmp"
+    sys_tmp = tmp_path / "sys-tmp"  # the trials' TMPDIR; Ray's own files stay in /tmp/ray (RAY_TMPDIR)
     sys_tmp.mkdir()
     out = tmp_path / "exp"
     proc = cli(
@@ -150,6 +150,7 @@ def test_time_budget_does_not_count_ray_start_up_and_checkpoints_stay_in_the_exp
         ],
         tmp_path,
         TMPDIR=str(sys_tmp),
+        RAY_TMPDIR="/tmp",
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "error.txt" not in proc.stdout + proc.stderr
@@ -167,11 +168,11 @@ def test_time_budget_does_not_count_ray_start_up_and_checkpoints_stay_in_the_exp
         """,
     )
     killed = tmp_path / "killed"
-    os.environ["TMPDIR"] = str(sys_tmp)
+    os.environ.update(TMPDIR=str(sys_tmp), RAY_TMPDIR="/tmp")
     try:
         driver = start(["--config", cfg, "--output", str(killed)], tmp_path / "k.log")
     finally:
-        del os.environ["TMPDIR"]
+        del os.environ["TMPDIR"], os.environ["RAY_TMPDIR"]
     try:
         wait_for(lambda: len(completed(killed, "a")) >= 2, driver, 300, "two finished trials")
         driver.send_signal(signal.SIGKILL)
@@ -179,7 +180,7 @@ def test_time_budget_does_not_count_ray_start_up_and_checkpoints_stay_in_the_exp
         kill_tree(driver)
     assert not list(sys_tmp.glob("mftune-ckpt-*"))  # whatever was staged is in the experiment
     assert state(killed)["status"] == "running"
-    resumed = cli(["--resume", str(killed)], tmp_path, TMPDIR=str(sys_tmp))
+    resumed = cli(["--resume", str(killed)], tmp_path, TMPDIR=str(sys_tmp), RAY_TMPDIR="/tmp")
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
     assert not (killed / ".mftune-tmp").exists() and not list(sys_tmp.glob("mftune-ckpt-*"))
     assert state(killed)["stages"][0]["trials"] == 30  # the budget, exactly, across the kill
