@@ -146,7 +146,11 @@ def sandbox():
         yield d
 
 
-@settings(max_examples=int(os.environ.get("MFTUNE_FUZZ_EXAMPLES", "150")), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=int(os.environ.get("MFTUNE_FUZZ_EXAMPLES", "150")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
 @given(cfg=mutated())
 def test_mutated_configs_validate_or_fail_with_one_line(cfg, sandbox, capsys, monkeypatch):
     monkeypatch.chdir(sandbox)
