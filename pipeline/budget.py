@@ -7,6 +7,11 @@ partial results stay in the table). The same object is the ``RunConfig.stop`` st
 and a ``Callback``: Ray saves a callback's ``get_state()`` with every experiment
 snapshot and hands it back on ``Tuner.restore``, while the stopper itself would be
 unpickled fresh from ``tuner.pkl`` and forget everything spent before a crash.
+
+The clock of a session starts when its first trial began training (its first result
+less that result's ``time_this_iter_s``) or failed, not when Tune starts: starting
+Ray's worker processes and importing torch in them takes seconds that a short
+``--time-budget-s`` would otherwise spend before any trial reported.
 """
 
 from __future__ import annotations
@@ -60,6 +65,9 @@ class StageBudget(Stopper, Callback):
 
     # ------------------------------------------------------------------- Stopper
     def __call__(self, trial_id: str, result: dict[str, Any]) -> bool:
+        if self._session_start is None:
+            began = result.get("time_this_iter_s")
+            self._start_clock(float(began) if isinstance(began, (int, float)) else 0.0)
         it = result.get(self.resource_attr)
         if isinstance(it, (int, float)):
             self.iterations[trial_id] = max(self.iterations.get(trial_id, 0), int(it))
@@ -70,8 +78,15 @@ class StageBudget(Stopper, Callback):
         return self.exhausted()
 
     # ------------------------------------------------------------------ Callback
+    def _start_clock(self, seconds_ago: float = 0.0) -> None:
+        self._session_start = time.monotonic() - max(0.0, seconds_ago)
+
     def setup(self, **info: Any) -> None:
-        self._session_start = time.monotonic()
+        self._session_start = None  # starts with the session's first result (see module doc)
+
+    def on_trial_error(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
+        if self._session_start is None:  # trials that fail before reporting spend the budget too
+            self._start_clock()
 
     def get_state(self) -> dict[str, Any] | None:
         return {"iterations": dict(self.iterations), "seconds": self.seconds}
@@ -79,4 +94,4 @@ class StageBudget(Stopper, Callback):
     def set_state(self, state: dict[str, Any]) -> None:
         self.iterations = dict(state["iterations"])
         self.seconds_before = float(state["seconds"])
-        self._session_start = time.monotonic()
+        self._session_start = None

@@ -26,6 +26,7 @@ import yaml
 from pipeline import fields, hparams
 from pipeline.defaults import PIPELINES
 from pipeline.errors import UsageError
+from pipeline.layout import SCRATCH
 from pipeline.stages_config import (
     Budget,
     CVSpec,
@@ -37,7 +38,7 @@ from pipeline.stages_config import (
     parse_stages,
     stage_to_yaml,
 )
-from pipeline.tasks import Fidelity, TaskOptions, TrialSetup, get_task, is_custom, load_custom_trainable
+from pipeline.tasks import TASKS, Fidelity, TaskOptions, TrialSetup, get_task, is_custom, load_custom_trainable
 from searchers.space import SearchSpace, SpaceError
 
 DEFAULT_TASK = "digits"
@@ -114,7 +115,9 @@ class ExperimentConfig:
         return is_custom(self.task)
 
     def setup(self, fidelity: Fidelity, cv_folds: int = 0) -> TrialSetup:
-        return TrialSetup(self.task, self.options, fidelity, self.seed, self.cpus_per_trial, cv_folds)
+        return TrialSetup(
+            self.task, self.options, fidelity, self.seed, self.cpus_per_trial, cv_folds, str(self.output / SCRATCH)
+        )
 
 
 def load_yaml(path: str, field_name: str = "config") -> dict[str, Any]:
@@ -128,6 +131,10 @@ def load_yaml(path: str, field_name: str = "config") -> dict[str, Any]:
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(err, "problem", None) or str(err).splitlines()[0]
         raise UsageError(field_name, f"malformed YAML in {path}{where}: {problem}") from None
+    except UnicodeDecodeError:
+        raise UsageError(field_name, f"{path} is not a UTF-8 text file (a YAML mapping of settings)") from None
+    except OSError as err:
+        raise UsageError(field_name, f"cannot read {path}: {err.strerror}") from None
     if data is None:
         return {}
     if not isinstance(data, Mapping):
@@ -152,6 +159,11 @@ def build(raw: Mapping[str, Any], check_data: bool = True, existing_output: Path
             if raw.get(key) is not None:
                 raise UsageError(key, "applies to built-in tasks only; a custom trainable reads its own data")
 
+    if task is not None:
+        for key in ("data", "target", "problem", "data_dir"):
+            if raw.get(key) is not None and key not in task.options:
+                users = [t.name for t in TASKS.values() if key in t.options]
+                raise UsageError(key, f"does not apply to task {task_name}; it is read by {', '.join(users)} only")
     options = TaskOptions(
         data_dir=_path(raw, "data_dir"),
         data_path=_path(raw, "data"),
@@ -281,8 +293,11 @@ def _space(raw, task, task_name) -> SearchSpace:
         raise UsageError(
             f"search_space.{err.name}" if err.name else "search_space", str(err).split(": ", 1)[-1]
         ) from None
+    if isinstance(tree, Mapping):
+        _check_typed(tree, "search_space")
     if len(space) == 0:
         raise UsageError("search_space", "has no parameters to tune")
+
     if task is not None:
         _check_hyperparameters(space, task)
     return space
@@ -297,6 +312,39 @@ def compile_space(tree: Mapping[str, Any] | str) -> SearchSpace:
 
         return DefineByRunSpace(load_custom_trainable(tree, field="search_space"))
     return SearchSpace(tree)
+
+
+_PARAM_KEYS = {"low", "high", "choices", "step", "log"}
+
+
+def _check_typed(tree: Mapping[str, Any], where: str) -> None:
+    """A mapping that looks like a parameter (low/high/choices) but has no ``type`` would
+    otherwise be taken as a constant sub-dict: say what is missing instead."""
+    for key, node in tree.items():
+        if not isinstance(node, Mapping):
+            continue
+        name = f"{where}.{key}"
+        if "type" not in node and _PARAM_KEYS & set(node):
+            keys = "/".join(sorted(_PARAM_KEYS & set(node)))
+            raise UsageError(name, f"has {keys} but no type; add type: float, int or categorical")
+        if node.get("type") in ("int", "float") and node.get("step") is not None and not node.get("log"):
+            try:
+                low, high, step = (float(node[k]) for k in ("low", "high", "step"))
+            except (KeyError, TypeError, ValueError):
+                continue  # the space itself reports it
+            k = (high - low) / step if step > 0 else 0.0
+            if step > 0 and high > low and abs(k - round(k)) > 1e-9 * max(1.0, abs(k)):
+                raise UsageError(
+                    name,
+                    f"step {step:g} does not divide high - low ({high:g} - {low:g}): {high:g} could never be "
+                    "drawn; make high - low a multiple of step",
+                )
+        if node.get("type") == "categorical" and isinstance(node.get("choices"), list):
+            for i, choice in enumerate(node["choices"]):
+                if isinstance(choice, Mapping):
+                    _check_typed(choice, f"{name}.choices[{i}]")
+        elif "type" not in node:
+            _check_typed(node, name)
 
 
 def _check_hyperparameters(space: SearchSpace, task) -> None:
@@ -323,12 +371,32 @@ def _output(raw, task_name) -> Path:
         stem = task_name.replace(":", "-").replace(".", "-")
         value = os.path.join("results", f"{stem}-{time.strftime('%Y%m%d-%H%M%S')}")
     out = Path(value).expanduser().resolve()
+    _check_writable(out)
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise UsageError(
             "output",
             f"{out} already exists and is not an empty directory; choose a new path (or continue it with --resume)",
         )
     return out
+
+
+def _check_writable(out: Path) -> None:
+    """The directory the experiment will be created in (or that it is) must take new entries."""
+    where = out
+    while not where.exists():
+        where = where.parent
+    if not where.is_dir():
+        if where == out:
+            return  # an existing file: reported as "already exists" below
+        raise UsageError("output", f"cannot create {out}: {where} is a file, not a directory")
+    try:
+        read_only = bool(os.statvfs(where).f_flag & os.ST_RDONLY)
+    except OSError:
+        read_only = False
+    if read_only:
+        raise UsageError("output", f"cannot create {out}: {where} is on a read-only filesystem")
+    if not os.access(where, os.W_OK | os.X_OK):
+        raise UsageError("output", f"cannot create {out}: no permission to write in {where}")
 
 
 def _path(raw, key):

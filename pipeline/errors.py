@@ -13,6 +13,11 @@ class UsageError(Exception):
         return type(self), (self.field, self.message)
 
 
+def one_line(text: str) -> str:
+    """Control characters (a newline in a YAML key, say) escaped: the error stays one line."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
 def fail(prog: str, err: BaseException, flags: set[str]) -> int:
     """Print the one line a CLI shows for a usage error (exit 2) or an interruption (130).
 
@@ -23,7 +28,7 @@ def fail(prog: str, err: BaseException, flags: set[str]) -> int:
 
     if isinstance(err, UsageError):
         field = "--" + err.field.replace("_", "-") if err.field in flags else err.field
-        print(f"{prog}: error: {field}: {err.message}", file=sys.stderr)
+        print(one_line(f"{prog}: error: {field}: {err.message}"), file=sys.stderr)
         return 2
     print(f"{prog}: interrupted" + (f": {err}" if str(err) else ""), file=sys.stderr)
     return 130

@@ -20,9 +20,8 @@ from typing import Any
 
 from ray.tune import Callback
 
+from pipeline.layout import EVENTS_FILE  # noqa: F401  (re-exported)
 from searchers.common.checks import finite_or_none
-
-EVENTS_FILE = "events.jsonl"
 
 
 def append_event(path: Path, event: dict[str, Any]) -> None:

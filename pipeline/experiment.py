@@ -10,6 +10,8 @@ again, the running one is continued by ``Tuner.restore``.
 
 from __future__ import annotations
 
+import os
+import shutil
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,15 +26,27 @@ from pipeline.config import ExperimentConfig, build, load_yaml
 from pipeline.cv import FinalistScore, cv_points, cv_space, fold_scores, winner
 from pipeline.errors import UsageError
 from pipeline.events import EVENTS_FILE, read_events
+from pipeline.layout import BEST_FILE, CV_CSV, CV_DIR, REPORT_FILE, SCRATCH, STAGE_TABLES, TRIALS_CSV, TRIALS_PARQUET
+from pipeline.lock import LOCK_FILE, ExperimentLock
 from pipeline.ranking import TrialOutcome, merge_completed, observations, outcomes_from_grid, rank, top_k
 from pipeline.registry import PAUSING, SCHEDULERS, SEARCHERS, SearchContext
 from pipeline.results import atomic_write, write_json, write_trials
 from pipeline.stages_config import StageSpec
-from pipeline.state import DONE, RUNNING, SETTINGS_FILE, CVRecord, PipelineState, StageRecord
+from pipeline.state import (
+    DONE,
+    FAILED,
+    RUNNING,
+    SETTINGS_FILE,
+    STATE_FILE,
+    STOPPED,
+    CVRecord,
+    PipelineState,
+    StageRecord,
+    damaged,
+    settings_digest,
+)
 from pipeline.tasks import Fidelity, get_task
-from pipeline.tuner_run import TunerRun, fit
-
-STAGE_TABLES = "stages"  # <output>/stages/<name>.csv: each finished stage's trials
+from pipeline.tuner_run import TunerRun, check_restorable, fit
 
 
 @dataclass
@@ -46,13 +60,42 @@ class ExperimentResult:
 
 
 def load_for_resume(out_dir: str, address: str | None, verbose: bool | None) -> ExperimentConfig:
-    """The configuration an experiment directory was started with, validated again."""
+    """The configuration an experiment directory was started with, validated again.
+
+    ``experiment.yaml`` must be the file the experiment was started with: its digest is
+    kept in ``pipeline.json``, so an emptied, truncated or edited settings file is
+    refused (one line naming it) instead of resuming as some other experiment.
+    """
     path = Path(out_dir).expanduser().resolve()
-    if not (path / SETTINGS_FILE).is_file():
+    settings = path / SETTINGS_FILE
+    if not path.is_dir() or not settings.is_file():
         raise UsageError("resume", f"{path} is not an mftune experiment directory (no {SETTINGS_FILE})")
-    raw = load_yaml(str(path / SETTINGS_FILE), field_name="resume")
+    state = PipelineState.load(path)
+    try:
+        raw = load_yaml(str(settings), field_name="resume")
+    except UsageError as err:
+        raise damaged(settings, err.message) from None
+    if state.digest is not None and settings_digest(raw) != state.digest:
+        raise damaged(settings, f"its settings differ from those the experiment started with ({STATE_FILE})")
+    for key in ("task", "stages"):
+        if key not in raw:
+            raise damaged(settings, f"no {key!r}")
     raw.update({k: v for k, v in (("address", address), ("verbose", verbose)) if v is not None})
-    return build(raw, existing_output=path)
+    try:
+        return build(raw, existing_output=path)
+    except UsageError as err:
+        raise UsageError("resume", f"{settings}: {err.field}: {err.message}") from None
+
+
+def load_state(out: Path, cfg: ExperimentConfig) -> PipelineState:
+    """``pipeline.json`` read under the lock; its records must be those of ``cfg``'s stages."""
+    state = PipelineState.load(out)
+    names = [s.name for s in state.stages]
+    if names != [s.name for s in cfg.stages]:
+        raise damaged(out / STATE_FILE, f"its stages {names} are not those of {SETTINGS_FILE}")
+    if (state.cv is None) != (cfg.cv is None):
+        raise damaged(out / STATE_FILE, f"its cross-validation record does not match {SETTINGS_FILE}")
+    return state
 
 
 def stage_seed(seed: int, index: int) -> int:
@@ -61,28 +104,104 @@ def stage_seed(seed: int, index: int) -> int:
 
 
 def run(cfg: ExperimentConfig, resume: bool = False) -> ExperimentResult:
+    """Run (or resume) the experiment while holding the directory's lock.
+
+    Everything that can fail on the user's input is checked before a new directory is
+    created: Ray is started (or joined) and the trial resources are checked against it
+    first. A session that ends by an error or an interruption says so in
+    ``pipeline.json`` (``failed`` / ``stopped``); only a killed driver leaves ``running``,
+    and then the released lock tells that nobody runs it.
+    """
     ray_runtime.quiet_environment(cfg.verbose)
     ray_runtime.snapshot_often()
     out = cfg.output
-    if resume:
-        state = PipelineState.load(out)
-        state.sessions += 1
-    else:
-        out.mkdir(parents=True, exist_ok=True)
-        _write_settings(cfg.settings, out / SETTINGS_FILE)
-        state = PipelineState(stages=[StageRecord(s.name) for s in cfg.stages], cv=CVRecord() if cfg.cv else None)
-    state.status = RUNNING
-    state.save(out)
+    lock = ExperimentLock(out, "resume" if resume else "output")
+    try:
+        if resume:
+            lock.acquire()  # before Ray starts: a second driver learns it at once
+            state = load_state(out, cfg)
+            for rec in [*state.stages, *([state.cv] if state.cv else [])]:
+                if rec.status != DONE:
+                    check_restorable(out / getattr(rec, "name", CV_DIR))
+        concurrent = _preflight(cfg)
+        if not resume:
+            create_output(out, lock)
+            _write_settings(cfg.settings, out / SETTINGS_FILE)
+            state = PipelineState(
+                stages=[StageRecord(s.name) for s in cfg.stages],
+                cv=CVRecord() if cfg.cv else None,
+                digest=settings_digest(cfg.settings),
+            )
+        else:
+            state.sessions += 1
+        shutil.rmtree(out / SCRATCH, ignore_errors=True)  # a killed session's staged checkpoints
+        state.status = RUNNING
+        state.save(out)
+        try:
+            return _run_stages(cfg, state, concurrent, resume)
+        except BaseException as err:
+            _mark_ended(state, out, STOPPED if isinstance(err, KeyboardInterrupt) else FAILED)
+            raise
+    finally:
+        if lock.held:
+            shutil.rmtree(out / SCRATCH, ignore_errors=True)
+        lock.release()
 
+
+def _preflight(cfg: ExperimentConfig) -> int:
+    """Start or join Ray and check that a trial fits; return how many run at once."""
     resources = ray_runtime.init(cfg.address, cfg.verbose)
     fits = ray_runtime.concurrency(resources, cfg.cpus_per_trial, cfg.gpus_per_trial)
     if fits == 0:
         have = f"{resources.get('CPU', 0):g} CPUs, {resources.get('GPU', 0):g} GPUs"
         raise UsageError(
-            "gpus_per_trial" if cfg.gpus_per_trial else "cpus_per_trial",
+            "gpus_per_trial"
+            if cfg.gpus_per_trial and resources.get("GPU", 0) < cfg.gpus_per_trial
+            else "cpus_per_trial",
             f"a trial asks for {cfg.cpus_per_trial:g} CPU / {cfg.gpus_per_trial:g} GPU but the cluster has {have}",
         )
-    concurrent = cfg.max_concurrent or fits
+    return cfg.max_concurrent or fits
+
+
+def create_output(out: Path, lock: ExperimentLock) -> None:
+    """Create a new experiment directory atomically and lock it.
+
+    ``os.mkdir`` either creates the directory or fails; an existing empty directory is
+    accepted, and the emptiness check runs again under the lock, so of two drivers
+    given the same new ``--output`` exactly one proceeds.
+    """
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        os.mkdir(out)
+    except FileExistsError:
+        if not out.is_dir():
+            raise UsageError("output", f"{out} already exists and is not a directory; choose a new path") from None
+    except OSError as err:
+        raise UsageError("output", f"cannot create {out}: {err.strerror}") from None
+    lock.acquire()
+    if any(p.name != LOCK_FILE for p in out.iterdir()):
+        lock.release()
+        raise UsageError(
+            "output",
+            f"{out} already exists and is not an empty directory; choose a new path (or continue it with --resume)",
+        )
+
+
+def _mark_ended(state: PipelineState, out: Path, status: str) -> None:
+    """Nothing stays marked running once this session has ended (resume picks any of them up)."""
+    for rec in [*state.stages, *([state.cv] if state.cv else [])]:
+        if rec.status == RUNNING:
+            rec.status = status
+    if state.status == RUNNING:
+        state.status = status
+    try:
+        state.save(out)
+    except OSError:
+        pass  # the original error is the one to report
+
+
+def _run_stages(cfg: ExperimentConfig, state: PipelineState, concurrent: int, resume: bool) -> ExperimentResult:
+    out = cfg.output
     cv_text = f" + {cfg.cv.folds}-fold CV of the top {cfg.cv.top_k}" if cfg.cv else ""
     verb = f"resuming (session {state.sessions})" if resume else "starting"
     _say(
@@ -117,8 +236,6 @@ def run(cfg: ExperimentConfig, resume: bool = False) -> ExperimentResult:
                 f"{rec.wall_s:.1f}s; best {cfg.metric} {best}; top {len(rec.top_k)} -> {nxt}"
             )
         if not rec.top_k:
-            state.status = "failed"
-            state.save(out)
             raise_no_result(cfg, spec)
         points = [c.config for c in rec.top_k]
         obs = rec.observations
@@ -131,9 +248,15 @@ def run(cfg: ExperimentConfig, resume: bool = False) -> ExperimentResult:
 
 
 def raise_no_result(cfg: ExperimentConfig, spec: StageSpec) -> None:
+    errors = sorted((cfg.output / spec.name).glob("*/error.txt"))
+    why = (
+        f"see {errors[0]}"
+        + (f" and {len(errors) - 1} more error.txt in {cfg.output / spec.name}" if len(errors) > 1 else "")
+        if errors
+        else "no trial failed: the stage's budget ended before any trial reported; raise it"
+    )
     print(
-        f"mftune: stage {spec.name}: no trial reported a finite {cfg.metric}; stopping here "
-        f"(see {cfg.output / spec.name} for the trials' error.txt)",
+        f"mftune: stage {spec.name}: no trial reported a finite {cfg.metric}; stopping here ({why})",
         file=sys.stderr,
         flush=True,
     )
@@ -278,7 +401,7 @@ def _run_cv(cfg: ExperimentConfig, state: PipelineState, concurrent: int, events
     )
     fn = make_trainable(cfg.setup(cv.fidelity, cv_folds=cv.folds))
     run = TunerRun(
-        name="cv",
+        name=CV_DIR,
         experiment_dir=cfg.output,
         trainable=tune.with_resources(fn, {"cpu": cfg.cpus_per_trial, "gpu": cfg.gpus_per_trial}),
         metric=cfg.metric,
@@ -309,7 +432,7 @@ def _run_cv(cfg: ExperimentConfig, state: PipelineState, concurrent: int, events
         )
 
     grid, wall, _ = fit(run, algorithms)
-    outcomes = merge_completed(outcomes_from_grid(grid, cfg.metric), read_events(events_path), "cv", cfg.metric)
+    outcomes = merge_completed(outcomes_from_grid(grid, cfg.metric), read_events(events_path), CV_DIR, cfg.metric)
     scores = fold_scores(outcomes, len(finalists), cv.folds)
     rec.scores = [s.scores for s in scores]
     rec.winner = winner(scores, cfg.mode)
@@ -342,7 +465,7 @@ def _write_results(cfg: ExperimentConfig, state: PipelineState) -> ExperimentRes
     trials = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame()
     write_trials(trials, out)
     best = _best(cfg, state)
-    written = ["trials.csv", "trials.parquet"]
+    written = [TRIALS_CSV, TRIALS_PARQUET]
     if state.cv is not None and state.cv.status == DONE:
         rows = [
             {"finalist": j + 1, "fold": f, cfg.metric: v, "config": c.config}
@@ -350,16 +473,16 @@ def _write_results(cfg: ExperimentConfig, state: PipelineState) -> ExperimentRes
             for f, v in enumerate(scores)
         ]
         cv_table = pd.DataFrame(rows)
-        atomic_write(out / "cv.csv", lambda p: cv_table.to_csv(p, index=False))
-        written.append("cv.csv")
+        atomic_write(out / CV_CSV, lambda p: cv_table.to_csv(p, index=False))
+        written.append(CV_CSV)
     if best is not None:
-        write_json(best, out / "best.json")
-        written.append("best.json")
+        write_json(best, out / BEST_FILE)
+        written.append(BEST_FILE)
     try:
         from pipeline.report import write_report
 
         write_report(out)
-        written.append("report.md")
+        written.append(REPORT_FILE)
     except ImportError as err:  # matplotlib missing: the tables are still there
         _say(f"mftune: no report ({err})")
     n_trials = sum(s.trials for s in state.stages) + (len(state.cv.finalists) * cfg.cv.folds if state.cv else 0)

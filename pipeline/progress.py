@@ -8,6 +8,8 @@ run configuration, so it holds no stream: it prints to whatever ``sys.stdout`` i
 from __future__ import annotations
 
 import math
+import os
+import re
 import sys
 import time
 from typing import Any
@@ -48,8 +50,7 @@ class ProgressPrinter(Callback):
     def on_trial_error(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
         self.done += 1
         self.failed += 1
-        error = getattr(trial, "error_file", None) or "see the trial's error.txt"
-        self._line(f"trial {trial.trial_id} FAILED ({error})", trials)
+        self._line(f"trial {trial.trial_id} FAILED: {failure_line(trial)}", trials)
 
     def get_state(self) -> dict[str, Any] | None:
         return {"done": self.done, "failed": self.failed, "best": self.best}
@@ -65,3 +66,34 @@ class ProgressPrinter(Callback):
         print(
             f"  {self.label}[{self.done:>{width}}{total}] {text}  ({epochs} epochs){took}", file=sys.stdout, flush=True
         )
+
+
+_EXCEPTION = re.compile(r"^(?:[\w]+\.)*(\w+(?:Error|Exception|Interrupt|Exit))\b:?\s*(.*)$")
+
+
+def failure_line(trial: Any) -> str:
+    """``ExcType: first line of its message (DIR/error.txt)``: what a failed trial gets in quiet mode.
+
+    Ray's own report of the same failure (a logged traceback, a raylet notice that a worker
+    died) is silenced by ``pipeline.ray_runtime`` unless ``--verbose``; the full traceback
+    stays in the trial's ``error.txt``.
+    """
+    staged = getattr(trial, "error_file", None)
+    stored = os.path.join(trial.path, "error.txt") if getattr(trial, "path", None) else None
+    where = stored or staged  # the experiment's copy (Ray syncs it there), else Ray's staging copy
+    summary, first = "", ""
+    try:
+        with open(staged or stored or "", errors="replace") as f:
+            for line in f:
+                line = line.strip()
+                match = _EXCEPTION.match(line)
+                if match:
+                    summary = f"{match.group(1)}: {match.group(2)}".rstrip(": ")
+                elif line and not first and not line.startswith(("Failure #", "Traceback")):
+                    first = line  # e.g. "The actor died unexpectedly before finishing this task."
+    except OSError:
+        pass
+    summary = summary or first
+    if len(summary) > 160:
+        summary = summary[:157] + "..."
+    return f"{summary} ({where})" if summary and where else summary or f"({where or 'see the trial error.txt'})"

@@ -10,7 +10,14 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 import warnings
+
+from pipeline.errors import UsageError
+
+#: how long ``--address HOST:PORT`` may take to accept a connection before we give up
+#: (Ray itself retries for minutes, printing warnings, when nothing listens there)
+ADDRESS_TIMEOUT_S = 10.0
 
 QUIET_ENV = {
     "RAY_AIR_NEW_OUTPUT": "0",
@@ -40,6 +47,12 @@ def quiet_loggers(verbose: bool) -> None:
     controller = logging.getLogger("ray.tune.execution.tune_controller")
     if not verbose and not any(isinstance(f, StaleCheckpointFilter) for f in controller.filters):
         controller.addFilter(StaleCheckpointFilter())
+    if not verbose:
+        for name in ("ray.tune.execution.tune_controller", "ray.tune.tune"):
+            logger = logging.getLogger(name)
+            if not any(isinstance(f, TrialFailureFilter) for f in logger.filters):
+                logger.addFilter(TrialFailureFilter())
+        _quiet_raylet_notices()
 
 
 def init(address: str | None, verbose: bool) -> dict[str, float]:
@@ -47,14 +60,80 @@ def init(address: str | None, verbose: bool) -> dict[str, float]:
     import ray
 
     if not ray.is_initialized():
-        ray.init(
-            address=address,
-            log_to_driver=verbose,
-            include_dashboard=False,
-            logging_level=logging.INFO if verbose else logging.ERROR,
-        )
+        if address is not None:
+            check_address(address)
+        try:
+            ray.init(
+                address=address,
+                log_to_driver=verbose,
+                include_dashboard=False,
+                logging_level=logging.INFO if verbose else logging.ERROR,
+            )
+        except (ConnectionError, ValueError, RuntimeError) as err:
+            if address is None:
+                raise
+            raise UsageError("address", f"cannot join the Ray cluster at {address}: {_first_line(err)}") from None
     quiet_loggers(verbose)
     return {k: float(v) for k, v in ray.cluster_resources().items()}
+
+
+def check_address(address: str, timeout_s: float = ADDRESS_TIMEOUT_S) -> None:
+    """Fail fast when nothing accepts connections at ``HOST:PORT`` (``auto``: Ray checks)."""
+    if address in ("auto", "local"):
+        return
+    host, sep, port = address.removeprefix("ray://").rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise UsageError("address", f"must be auto or HOST:PORT (e.g. 10.0.0.1:6379), got {address!r}")
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout_s).close()
+    except OSError as err:
+        why = "no answer" if isinstance(err, TimeoutError) else (err.strerror or str(err))
+        raise UsageError(
+            "address", f"cannot reach {host}:{port} within {timeout_s:g} s ({why}); is the Ray head running there?"
+        ) from None
+
+
+def _first_line(err: BaseException) -> str:
+    text = str(err).strip()
+    return text.splitlines()[0] if text else type(err).__name__
+
+
+class TrialFailureFilter(logging.Filter):
+    """Drops Ray's traceback for a failed trial and its "Trials did not complete" summary.
+
+    In quiet mode the pipeline reports each failure as one line (exception and the path
+    of the trial's error.txt, ``pipeline.progress``) and the count at the end of the stage.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        msg = str(record.msg)
+        return not (msg.startswith("Trial task failed for trial") or msg.startswith("Trials did not complete"))
+
+
+def _quiet_raylet_notices() -> None:
+    """Silence the raylet's "A worker died or was killed ..." notices on the driver.
+
+    Ray prints them from a background thread through ``ray._private.worker.print_to_stdstream``
+    (``log_to_driver=False`` does not cover them); the trial they concern already fails
+    with ActorDiedError, which the pipeline's one-line failure report names. Done by
+    replacing that function for messages from the raylet only; if a future Ray moves it,
+    the notices simply show again.
+    """
+    try:
+        from ray._private import worker
+    except ImportError:
+        return
+    original = getattr(worker, "print_to_stdstream", None)
+    if original is None or getattr(original, "mftune_quiet", False):
+        return
+
+    def print_to_stdstream(data, ignore_prefix):
+        if isinstance(data, dict) and data.get("pid") == "raylet":
+            return None
+        return original(data, ignore_prefix)
+
+    print_to_stdstream.mftune_quiet = True
+    worker.print_to_stdstream = print_to_stdstream
 
 
 class StaleCheckpointFilter(logging.Filter):

@@ -23,10 +23,10 @@ import pandas as pd
 from pipeline import plots
 from pipeline.errors import UsageError
 from pipeline.history import Experiment, load
+from pipeline.layout import PLOTS, REPORT_FILE
 from pipeline.results import atomic_write
 from searchers.space import SpaceError
 
-PLOTS = "plots"
 _TOP_ROWS = 10
 
 
@@ -87,8 +87,8 @@ def write_report(path: str | Path) -> Path:
     if reached:
         figures.append(("Trials per rung", plots.rungs(reached, out / "rungs.png")))
     text = _markdown(exp, figures, imp)
-    atomic_write(exp.path / "report.md", lambda tmp: Path(tmp).write_text(text))
-    return exp.path / "report.md"
+    atomic_write(exp.path / REPORT_FILE, lambda tmp: Path(tmp).write_text(text))
+    return exp.path / REPORT_FILE
 
 
 def fidelity(spec: dict[str, Any]) -> str:

@@ -1,7 +1,9 @@
 """What an experiment leaves next to Ray's own state: a trials table and best.json.
 
 Both are written atomically (temporary file, then rename), so a crash leaves the
-previous version or the new one, never half a file.
+previous version or the new one, never half a file. ``mkstemp`` creates its file 0600;
+the result gets the mode any other new file would get (0666 less the umask), so that
+teammates on shared storage can read results as they read the rest of the directory.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from typing import Any
 
 import pandas as pd
 
+from pipeline.layout import TRIALS_CSV, TRIALS_PARQUET
 from searchers.common.atomic import atomic_write
 
 
@@ -30,7 +33,7 @@ def _parquet_ready(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def write_trials(df: pd.DataFrame, out_dir: Path) -> tuple[Path, Path]:
-    csv, parquet = out_dir / "trials.csv", out_dir / "trials.parquet"
+    csv, parquet = out_dir / TRIALS_CSV, out_dir / TRIALS_PARQUET
     atomic_write(csv, lambda p: df.to_csv(p, index=False))
     atomic_write(parquet, lambda p: _parquet_ready(df).to_parquet(p, index=False))
     return csv, parquet

@@ -15,6 +15,7 @@ from typing import Any
 
 from pipeline import fields
 from pipeline.errors import UsageError
+from pipeline.layout import RESERVED, reserved
 from pipeline.registry import SCHEDULERS, SEARCHERS, SearchContext, stage_searcher
 from pipeline.tasks import Fidelity, Task, TaskOptions
 from searchers.space import SearchSpace
@@ -141,7 +142,8 @@ def fidelity_from(
     )
     if task is None:
         for key in ("data_fraction", "resolution"):
-            if raw.get(key) is not None:
+            # data_fraction 1 is the canonical form's default (experiment.yaml spells it out)
+            if raw.get(key) is not None and not (key == "data_fraction" and fidelity.data_fraction == 1):
                 raise UsageError(
                     fields.qualify(where, key), "applies to built-in tasks only; a custom trainable reads its own data"
                 )
@@ -157,8 +159,11 @@ def fidelity_from(
 
 def _stage(raw, where, index, last, cv_top_k, task, options, check_data) -> StageSpec:
     name = fields.text(raw, "name", f"stage-{index + 1}", where)
-    if not _NAME.match(name) or name == "cv":
-        raise UsageError(f"{where}.name", f"must be letters, digits, '_', '.', '-' (not 'cv'), got {name!r}")
+    if not _NAME.match(name):
+        raise UsageError(f"{where}.name", f"must be letters, digits, '_', '.', '-', got {name!r}")
+    why = reserved(name)
+    if why:
+        raise UsageError(f"{where}.name", f"{why}; reserved: {', '.join(r for r in RESERVED if _NAME.match(r))}")
     fidelity = fidelity_from(raw, where, task, task.default_max_epochs if task else 10, options, check_data)
     budget_raw = fields.mapping(raw, "budget", BUDGET_KEYS, where, required=True)
     budget = Budget(
@@ -251,6 +256,8 @@ def _cv(raw, last: StageSpec, task, options, check_data) -> CVSpec:
     folds = fields.number(raw, "folds", None, int, lambda v: 2 <= v <= 50, "an integer in [2, 50]", "cv")
     if folds is None:
         raise UsageError("cv.folds", "required: the number of folds (e.g. 5)")
+    if check_data:
+        task.check_folds(options, folds)
     fidelity = fidelity_from(raw, "cv", task, last.fidelity.max_epochs, options, check_data)
     return CVSpec(folds=folds, top_k=last.top_k, fidelity=fidelity)
 

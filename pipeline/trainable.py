@@ -29,8 +29,9 @@ CV_FOLD_KEY, CV_FINALIST_KEY = "cv_fold", "cv_finalist"
 class RaySession:
     """:class:`pipeline.training.Session` over Ray Tune's checkpoint API."""
 
-    def __init__(self, device: torch.device):
+    def __init__(self, device: torch.device, scratch_dir: str | None = None):
         self.device = device
+        self.scratch_dir = scratch_dir
 
     def load_state(self) -> dict[str, Any] | None:
         from ray import tune
@@ -44,7 +45,9 @@ class RaySession:
     def report(self, metrics: dict[str, Any], state: dict[str, Any]) -> None:
         from ray import tune
 
-        with tempfile.TemporaryDirectory(prefix="mftune-ckpt-") as d:
+        if self.scratch_dir is not None:
+            os.makedirs(self.scratch_dir, exist_ok=True)
+        with tempfile.TemporaryDirectory(prefix="mftune-ckpt-", dir=self.scratch_dir) as d:
             torch.save(state, os.path.join(d, _STATE_FILE))
             tune.report(metrics, checkpoint=tune.Checkpoint.from_directory(d))
 
@@ -86,7 +89,7 @@ def run_trial(config: dict[str, Any], setup: TrialSetup) -> None:
         classification=task.is_classification(setup.options),
         max_epochs=setup.fidelity.max_epochs,
         seed=setup.seed,
-        session=RaySession(device),
+        session=RaySession(device, setup.scratch_dir),
         metric=metric,
         device=device,
         y_scale=data.y_scale,

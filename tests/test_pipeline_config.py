@@ -50,7 +50,7 @@ CASES = [
     ),
     (f"stages: [{STAGE}, {STAGE}]", "stages[1].name: 's1' is already the name of stages[0]"),
     ("stages: [{name: 'a b', budget: {trials: 2}}]", "stages[0].name: must be letters, digits"),
-    ("stages: [{name: cv, budget: {trials: 2}}]", "stages[0].name: must be letters, digits, '_', '.', '-' (not 'cv')"),
+    ("stages: [{name: cv, budget: {trials: 2}}]", "stages[0].name: 'cv' is a file or folder the pipeline writes"),
     (
         "stages: [{budget: {trials: 2}, warm_start: true}]",
         "stages[0].warm_start: the first stage has no previous stage to start from",

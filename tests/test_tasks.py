@@ -1,6 +1,7 @@
 """Built-in tasks: fidelity knobs change what is trained; data is found or refused clearly."""
 
 import gzip
+import hashlib
 import http.server
 import os
 import struct
@@ -113,14 +114,28 @@ def test_download_writes_complete_files(no_system_copy, tmp_path, monkeypatch):
     handler.log_message = lambda *a: None
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
+    sums = {stem: hashlib.sha256(gzip.open(served / (stem + ".gz")).read()).hexdigest() for stem in fm.FILES.values()}
     try:
         monkeypatch.setattr(fm, "MIRRORS", ("http://127.0.0.1:9/", f"http://127.0.0.1:{server.server_port}/"))
+        # a mirror serving other bytes than the published ones: refused, nothing kept
+        monkeypatch.setattr(fm, "SHA256", {**sums, fm.FILES["labels"]: "0" * 64})
+        with pytest.raises(UsageError, match="SHA256 .* is not the published file's"):
+            fm.locate(str(tmp_path / "tampered"))
+        assert not [p for p in os.listdir(tmp_path / "tampered") if "labels" in p]
+        monkeypatch.setattr(fm, "SHA256", sums)
         target = tmp_path / "dl"
         paths = fm.locate(str(target))
     finally:
         server.shutdown()
     assert np.array_equal(fm.read_idx(paths["images"], "images"), images)
     assert sorted(os.listdir(target)) == sorted(v + ".gz" for v in fm.FILES.values())  # no .part- left
+
+
+def test_download_is_https_only_and_the_checksums_match_the_real_files():
+    assert all(m.startswith("https://") for m in fm.MIRRORS)
+    if os.path.isdir(REAL):
+        for stem in fm.FILES.values():
+            fm.verify(os.path.join(REAL, stem + ".gz"), stem)
 
 
 REAL = "/usr/share/datasets/fashion-mnist"

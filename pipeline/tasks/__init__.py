@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import inspect
 from collections.abc import Callable
 
 from pipeline.errors import UsageError
@@ -46,4 +47,15 @@ def load_custom_trainable(path: str, field: str = "task") -> Callable:
             raise UsageError(field, f"module {module_name!r} has no attribute {attr!r}")
     if not callable(fn):
         raise UsageError(field, f"{path} is not callable")
+    if field != "task":
+        return fn
+    if not (inspect.isfunction(fn) or inspect.isclass(fn)):
+        raise UsageError(
+            "task", f"{path} is not a Python function or Trainable class (a Ray Tune trainable taking config)"
+        )
+    if inspect.isfunction(fn):
+        try:
+            inspect.signature(fn).bind({})
+        except TypeError:
+            raise UsageError("task", f"{path} must take one argument, the trial's config dict") from None
     return fn

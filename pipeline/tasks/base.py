@@ -71,6 +71,10 @@ class TrialSetup:
     cpus_per_trial: float = 1.0
     #: > 0: a cross-validation run; each trial's config names its fold (``cv_fold``)
     cv_folds: int = 0
+    #: where trials stage their checkpoints before Ray takes them (None: the system's
+    #: temp directory); the pipeline uses ``<experiment>/.mftune-tmp``, which it empties
+    #: at every start, so a killed driver's leftovers never outlive the experiment
+    scratch_dir: str | None = None
 
 
 class Task:
@@ -78,6 +82,8 @@ class Task:
     #: model hyperparameters beyond the optimizer's and batch_size
     model_keys: tuple[str, ...] = ()
     default_max_epochs: int = 15
+    #: the TaskOptions settings this task reads (the others are refused for it, not ignored)
+    options: tuple[str, ...] = ()
 
     def metric(self, options: TaskOptions) -> tuple[str, str]:
         return "val_accuracy", "max"
@@ -90,6 +96,9 @@ class Task:
 
     def check(self, options: TaskOptions, fidelity: Fidelity) -> None:
         """Driver-side validation; raise UsageError naming the field."""
+
+    def check_folds(self, options: TaskOptions, folds: int) -> None:
+        """Whether ``folds``-fold cross-validation can split the task's labelled rows."""
 
     def load(self, options: TaskOptions, fidelity: Fidelity, seed: int, fold: Fold | None = None) -> ArrayData:
         """Training and validation arrays: the holdout split, or ``fold`` of the CV pool."""

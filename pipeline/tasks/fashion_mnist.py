@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import gzip
+import hashlib
 import os
 import struct
 import urllib.request
@@ -21,20 +22,45 @@ import numpy as np
 
 from pipeline.errors import UsageError
 from pipeline.tasks.base import Fidelity, ImageTask, TaskOptions, optimizer_choice
-from searchers.common.atomic import atomic_write_bytes
+from searchers.common.atomic import atomic_write
 
 DEBIAN_DIR = "/usr/share/datasets/fashion-mnist"
 CACHE_DIR = os.path.join(os.path.expanduser("~"), ".cache", "mftune", "fashion-mnist")
+#: HTTPS only (the S3 *website* endpoint the dataset's README names serves plain HTTP);
+#: every download is verified against SHA256 below before it takes the real name
 MIRRORS = (
-    "https://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
-    "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
+    "https://raw.githubusercontent.com/zalandoresearch/fashion-mnist/master/data/fashion/",
+    "https://fashion-mnist.s3.eu-central-1.amazonaws.com/",
 )
 FILES = {"images": "train-images-idx3-ubyte", "labels": "train-labels-idx1-ubyte"}
+#: SHA256 of the *uncompressed* IDX files (independent of how a mirror gzipped them),
+#: taken from Debian's dataset-fashion-mnist package (/usr/share/datasets/fashion-mnist)
+SHA256 = {
+    "train-images-idx3-ubyte": "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",
+    "train-labels-idx1-ubyte": "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9",
+}
 _IDX_MAGIC = {"images": 0x0803, "labels": 0x0801}
 
 
 class DataNotFound(Exception):
     pass
+
+
+class ChecksumMismatch(Exception):
+    pass
+
+
+def verify(path: str | Path, stem: str) -> None:
+    """Raise ChecksumMismatch unless the (gzipped) file holds exactly the known IDX bytes."""
+    digest = hashlib.sha256()
+    try:
+        with gzip.open(path, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                digest.update(block)
+    except (OSError, EOFError) as err:
+        raise ChecksumMismatch(f"{stem}.gz is not a gzip file ({err})") from None
+    if digest.hexdigest() != SHA256[stem]:
+        raise ChecksumMismatch(f"{stem}.gz: SHA256 {digest.hexdigest()[:16]}... is not the published file's")
 
 
 def read_idx(path: str | Path, kind: str) -> np.ndarray:
@@ -82,11 +108,17 @@ def _download(directory: str, timeout: float = 30.0) -> dict[str, Path]:
                 if target.is_file():
                     continue
                 with urllib.request.urlopen(base + stem + ".gz", timeout=timeout) as r:
-                    atomic_write_bytes(target, r.read())  # never leave a half file under the real name
+
+                    def write(tmp: str, r=r, stem=stem) -> None:
+                        with open(tmp, "wb") as out:
+                            out.write(r.read())
+                        verify(tmp, stem)  # a wrong file never gets the real name
+
+                    atomic_write(target, write)
             found = _find(directory)
             if found:
                 return found
-        except OSError as err:
+        except (OSError, ChecksumMismatch) as err:
             errors.append(f"{base}: {getattr(err, 'reason', err)}")
     raise DataNotFound("; ".join(errors) or "no mirror configured")
 
@@ -127,6 +159,7 @@ def _load(images: Path, labels: Path) -> tuple[np.ndarray, np.ndarray]:
 
 class FashionMNISTTask(ImageTask):
     name = "fashion-mnist"
+    options = ("data_dir",)
     native_resolution = 28
     resolutions = (28, 14, 7)
     val_fraction = 1 / 6  # 10,000 of the 60,000 training images

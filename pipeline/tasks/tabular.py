@@ -106,6 +106,7 @@ class Preprocessor:
 
 class TabularTask(Task):
     name = "tabular"
+    options = ("data", "target", "problem")
     model_keys = ("hidden", "layers", "dropout")
     default_max_epochs = 30
     val_fraction = 0.2
@@ -147,6 +148,20 @@ class TabularTask(Task):
             raise UsageError("problem", f"regression needs a numeric target; '{options.target}' is {target.dtype}")
         if frame.shape[1] < 2:
             raise UsageError("data", "needs at least one feature column besides the target")
+
+    def check_folds(self, options: TaskOptions, folds: int) -> None:
+        """Stratified folds need every class in every fold; any split needs a row per fold."""
+        target = read_table(options.data_path)[options.target].dropna()
+        if self.problem(options) == "classification":
+            counts = target.value_counts()
+            if counts.min() < folds:
+                raise UsageError(
+                    "cv.folds",
+                    f"({folds}) exceeds the rows of class {counts.idxmin()!r} in column '{options.target}' "
+                    f"({counts.min()}); use at most {counts.min()} folds",
+                )
+        elif len(target) < folds:
+            raise UsageError("cv.folds", f"({folds}) exceeds the {len(target)} rows with a target")
 
     def load(self, options: TaskOptions, fidelity: Fidelity, seed: int, fold: Fold | None = None) -> ArrayData:
         return _load_tabular(options, fidelity.data_fraction, seed, self.problem(options), fold)
