@@ -15,6 +15,7 @@ import numpy as np
 from torch import nn
 
 from pipeline.errors import UsageError
+from pipeline.fidelity import Fidelity
 from pipeline.models import SmallCNN
 from pipeline.tasks.data import ArrayData, Fold, downsample, trial_rows
 
@@ -39,15 +40,6 @@ def optimizer_choice(adam_lr_high: float = 3e-2) -> dict[str, Any]:
             },
         ],
     }
-
-
-@dataclass(frozen=True)
-class Fidelity:
-    """How cheaply a trial trains: share of the training rows, image size, epochs."""
-
-    data_fraction: float = 1.0
-    resolution: int | None = None  # None: the task's native resolution
-    max_epochs: int = 15
 
 
 @dataclass(frozen=True)
