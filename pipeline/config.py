@@ -37,7 +37,7 @@ from pipeline.stages_config import (
     parse_stages,
     stage_to_yaml,
 )
-from pipeline.tasks import Fidelity, TaskOptions, TrialSetup, get_task, is_custom, load_custom_trainable
+from pipeline.tasks import Fidelity, TaskOptions, get_task, is_custom, load_custom_trainable
 from searchers.space import SearchSpace, SpaceError
 
 DEFAULT_TASK = "digits"
@@ -112,9 +112,6 @@ class ExperimentConfig:
     @property
     def custom(self) -> bool:
         return is_custom(self.task)
-
-    def setup(self, fidelity: Fidelity, cv_folds: int = 0) -> TrialSetup:
-        return TrialSetup(self.task, self.options, fidelity, self.seed, self.cpus_per_trial, cv_folds)
 
 
 def load_yaml(path: str, field_name: str = "config") -> dict[str, Any]:
@@ -207,7 +204,8 @@ def _pipeline(raw, task, task_name, options, space, check_data) -> tuple[tuple[S
         check_searcher(stage, space, "")
         if raw.get("cv") is None:
             return (stage,), None
-        return parse_stages([stage_to_yaml(stage)], raw["cv"], task, options, space, check_data)
+        one = {k: v for k, v in stage_to_yaml(stage).items() if k != "top_k"}  # cv.top_k decides
+        return parse_stages([one], raw["cv"], task, options, space, check_data)
     default = PIPELINES[task_name]
     return parse_stages(default["stages"], default.get("cv"), task, options, space, check_data)
 

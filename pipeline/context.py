@@ -251,26 +251,33 @@ def bind(fn: Callable[[dict[str, Any]], Any], setup: ContextSetup, name: str | N
     """
 
     def trainable(config: dict[str, Any]) -> Any:
-        global _CURRENT
-        config = dict(config)
-        fold = None
-        if setup.cv_folds:
-            fold = Fold(int(config.pop(CV_FOLD_KEY)), setup.cv_folds)
-            config.pop(CV_FINALIST_KEY, None)
-        ctx = TrialContext(setup, fold, _trial_id=_trial_id())
-        if setup.watch and setup.log_path:
-            from pipeline.context_log import log_start
-
-            log_start(setup.log_path, setup.stage, ctx._trial_id)
-        previous, _CURRENT = _CURRENT, ctx
-        try:
-            return fn(config)
-        finally:
-            _CURRENT = previous
+        return _run_in_context(fn, setup, config)
 
     label = name or getattr(fn, "__name__", "trainable")
     trainable.__name__ = trainable.__qualname__ = label
     return trainable
+
+
+def _run_in_context(fn: Callable[[dict[str, Any]], Any], setup: ContextSetup, config: dict[str, Any]) -> Any:
+    # A module-level function on purpose: Ray pickles the closure in bind() by value,
+    # with a copy of the globals it names, so a ``global _CURRENT`` there would set the
+    # copy's; this function is pickled by reference and sets this module's.
+    global _CURRENT
+    config = dict(config)
+    fold = None
+    if setup.cv_folds:
+        fold = Fold(int(config.pop(CV_FOLD_KEY)), setup.cv_folds)
+        config.pop(CV_FINALIST_KEY, None)
+    ctx = TrialContext(setup, fold, _trial_id=_trial_id())
+    if setup.watch and setup.log_path:
+        from pipeline.context_log import log_start
+
+        log_start(setup.log_path, setup.stage, ctx._trial_id)
+    previous, _CURRENT = _CURRENT, ctx
+    try:
+        return fn(config)
+    finally:
+        _CURRENT = previous
 
 
 def _tune_session():

@@ -21,9 +21,9 @@ from typing import Any
 
 import numpy as np
 
+from pipeline.context import CV_FINALIST_KEY, CV_FOLD_KEY
 from pipeline.ranking import TrialOutcome
 from pipeline.state import Candidate
-from pipeline.trainable import CV_FINALIST_KEY, CV_FOLD_KEY
 from searchers.space import Int, SearchSpace
 
 
