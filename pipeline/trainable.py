@@ -79,7 +79,7 @@ def run_builtin(config: dict[str, Any], task: Task, options: TaskOptions) -> Non
     hp = hparams.parse(config, task.model_keys)
     fidelity = Fidelity(ctx.data_fraction, ctx.resolution, ctx.max_epochs)
     device = ctx.device
-    data = task.load(options, fidelity, ctx.seed, ctx.fold)
+    data = task.load_for(options, ctx)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(ctx.seed)  # the same configuration starts from the same weights
         model = task.build_model(hp, data, fidelity)

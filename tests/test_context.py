@@ -130,3 +130,27 @@ def test_fidelity_to_dict_names_every_knob():
         "knobs": {"n": 2},
     }
     assert "knobs" not in Fidelity().to_dict()
+
+
+def test_a_built_in_task_trains_from_nothing_but_its_context_and_options():
+    """digits as a plain trainable: the fidelity, fold and seed come from the bound context,
+    its reports (with checkpoint state) go through the context; no Ray needed."""
+    from pipeline.tasks import TaskOptions, get_task
+    from pipeline.trainable import builtin_trainable
+
+    seen = []
+    digits = builtin_trainable("digits", TaskOptions())
+
+    def spy(config):
+        digits(config)
+        seen.append(trial_context())
+
+    setup = ContextSetup(Fidelity(0.5, 4, 2), seed=3, stage="cv", cv_folds=3)
+    bind(spy, setup)({"optimizer": "adam", "lr": 0.01, "batch_size": 64, CV_FOLD_KEY: 1, CV_FINALIST_KEY: 0})
+    (ctx,) = seen
+    assert ctx.fold == Fold(1, 3) and len(ctx.reports) == 2
+    _, y = get_task("digits").raw(TaskOptions())
+    train_idx, _ = ctx.split(y, get_task("digits").val_fraction)
+    metrics, state = ctx.reports[-1]
+    assert metrics["n_train"] == len(train_idx) and metrics["input_shape"] == "1x4x4" and metrics["epoch"] == 2
+    assert state["epoch"] == 2 and "model" in state  # what a resumed trial would load

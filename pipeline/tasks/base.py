@@ -7,9 +7,10 @@ usage error, not a failed trial); ``load`` runs on the worker, where the data li
 
 from __future__ import annotations
 
-import functools
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from torch import nn
@@ -17,7 +18,10 @@ from torch import nn
 from pipeline.errors import UsageError
 from pipeline.fidelity import Fidelity
 from pipeline.models import SmallCNN
-from pipeline.tasks.data import ArrayData, Fold, downsample, trial_rows
+from pipeline.tasks.data import ArrayData, Fold, downsample
+
+if TYPE_CHECKING:
+    from pipeline.context import TrialContext
 
 
 def optimizer_choice(adam_lr_high: float = 3e-2) -> dict[str, Any]:
@@ -54,7 +58,9 @@ class TaskOptions:
 
 @dataclass(frozen=True)
 class TrialSetup:
-    """Everything fixed for all trials of one experiment (bound into the trainable)."""
+    """A built-in task's trial settings in one object, for scripts and tests that run one
+    Tuner without the pipeline (``pipeline.trainable.make_trainable`` turns it into the
+    task's own settings plus a bound trial context)."""
 
     task: str
     options: TaskOptions
@@ -84,7 +90,15 @@ class Task:
         """Driver-side validation; raise UsageError naming the field."""
 
     def load(self, options: TaskOptions, fidelity: Fidelity, seed: int, fold: Fold | None = None) -> ArrayData:
-        """Training and validation arrays: the holdout split, or ``fold`` of the CV pool."""
+        """Training and validation arrays: the holdout split, or ``fold`` of the CV pool
+        (what a trial context with this fidelity, seed and fold gets from :meth:`load_for`)."""
+        from pipeline.context import ContextSetup, TrialContext
+
+        return self.load_for(options, TrialContext(ContextSetup(fidelity, seed), fold))
+
+    def load_for(self, options: TaskOptions, ctx: TrialContext) -> ArrayData:
+        """The arrays a trial trains on, from nothing but its public context: the rows
+        from ``ctx.split`` (holdout or fold, ``data_fraction``), ``ctx.resolution``."""
         raise NotImplementedError
 
     def build_model(self, hp: dict[str, Any], data: ArrayData, fidelity: Fidelity) -> nn.Module:
@@ -108,10 +122,10 @@ class ImageTask(Task):
             allowed = ", ".join(map(str, self.resolutions))
             raise UsageError("resolution", f"{self.name} allows {allowed}, got {fidelity.resolution}")
 
-    def load(self, options: TaskOptions, fidelity: Fidelity, seed: int, fold: Fold | None = None) -> ArrayData:
-        return _load_images(
-            self, options, fidelity.data_fraction, fidelity.resolution or self.native_resolution, seed, fold
-        )
+    def load_for(self, options: TaskOptions, ctx: TrialContext) -> ArrayData:
+        resolution = ctx.resolution or self.native_resolution
+        key = (self, options, resolution, ctx.data_fraction, ctx.seed, ctx.fold)
+        return memo(key, lambda: _load_images(self, options, resolution, ctx))
 
     def build_model(self, hp: dict[str, Any], data: ArrayData, fidelity: Fidelity) -> nn.Module:
         return SmallCNN(
@@ -123,12 +137,24 @@ class ImageTask(Task):
         )
 
 
-@functools.lru_cache(maxsize=4)  # reused actors run many trials of one fidelity
-def _load_images(
-    task: ImageTask, options: TaskOptions, fraction: float, resolution: int, seed: int, fold: Fold | None
-) -> ArrayData:
+_MEMO: OrderedDict[Any, ArrayData] = OrderedDict()
+_MEMO_SIZE = 4
+
+
+def memo(key: Any, make: Callable[[], ArrayData]) -> ArrayData:
+    """A few trials' arrays kept per process: reused actors run many trials of one fidelity."""
+    if key in _MEMO:
+        _MEMO.move_to_end(key)
+        return _MEMO[key]
+    _MEMO[key] = value = make()
+    while len(_MEMO) > _MEMO_SIZE:
+        _MEMO.popitem(last=False)
+    return value
+
+
+def _load_images(task: ImageTask, options: TaskOptions, resolution: int, ctx: TrialContext) -> ArrayData:
     x, y = task.raw(options)
-    train_idx, val_idx = trial_rows(y, task.val_fraction, fraction, seed, fold)
+    train_idx, val_idx = ctx.split(y, task.val_fraction, stratify=True)
     x_tr, x_va = x[train_idx], x[val_idx]
     if resolution != x.shape[-1]:
         x_tr, x_va = downsample(x_tr, resolution), downsample(x_va, resolution)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import os
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -18,8 +18,11 @@ from torch import nn
 
 from pipeline.errors import UsageError
 from pipeline.models import MLP
-from pipeline.tasks.base import Fidelity, Task, TaskOptions, optimizer_choice
-from pipeline.tasks.data import ArrayData, Fold, trial_rows
+from pipeline.tasks.base import Fidelity, Task, TaskOptions, memo, optimizer_choice
+from pipeline.tasks.data import ArrayData
+
+if TYPE_CHECKING:
+    from pipeline.context import TrialContext
 
 PROBLEMS = ("classification", "regression")
 MAX_CATEGORIES = 50  # per column; rarer values share one "other" column
@@ -148,8 +151,10 @@ class TabularTask(Task):
         if frame.shape[1] < 2:
             raise UsageError("data", "needs at least one feature column besides the target")
 
-    def load(self, options: TaskOptions, fidelity: Fidelity, seed: int, fold: Fold | None = None) -> ArrayData:
-        return _load_tabular(options, fidelity.data_fraction, seed, self.problem(options), fold)
+    def load_for(self, options: TaskOptions, ctx: TrialContext) -> ArrayData:
+        problem = self.problem(options)
+        key = (self, options, problem, ctx.data_fraction, ctx.seed, ctx.fold)
+        return memo(key, lambda: _load_tabular(options, problem, ctx))
 
     def build_model(self, hp: dict[str, Any], data: ArrayData, fidelity: Fidelity) -> nn.Module:
         return MLP(
@@ -166,8 +171,7 @@ class TabularTask(Task):
         }
 
 
-@functools.lru_cache(maxsize=4)
-def _load_tabular(options: TaskOptions, fraction: float, seed: int, problem: str, fold: Fold | None) -> ArrayData:
+def _load_tabular(options: TaskOptions, problem: str, ctx: TrialContext) -> ArrayData:
     frame = read_table(options.data_path)
     frame = frame[frame[options.target].notna()].reset_index(drop=True)
     target = frame[options.target]
@@ -178,8 +182,7 @@ def _load_tabular(options: TaskOptions, fraction: float, seed: int, problem: str
         y = np.searchsorted(np.asarray(classes, dtype=object), target.astype(str).to_numpy()).astype(np.int64)
     else:
         y = target.to_numpy(dtype=np.float64)
-    strata = y if classification else np.zeros(len(y))
-    train_idx, val_idx = trial_rows(strata, TabularTask.val_fraction, fraction, seed, fold, stratify=classification)
+    train_idx, val_idx = ctx.split(y, TabularTask.val_fraction, stratify=classification)
     prep = Preprocessor.for_frame(features).fit(features.iloc[train_idx])
     x_tr, x_va = prep.transform(features.iloc[train_idx]), prep.transform(features.iloc[val_idx])
     if classification:
