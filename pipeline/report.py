@@ -117,6 +117,7 @@ def _markdown(exp: Experiment, figures: list[tuple[str, Path]], imp) -> str:
     ]
     for spec, rec in zip(s["stages"], exp.state.stages):
         fid = f"{spec.get('resolution', 'native')} px, {spec['data_fraction']:g} of rows, <= {spec['max_epochs']} ep"
+        fid += "".join(f", {k}={v}" for k, v in (spec.get("knobs") or {}).items())  # the user's own knobs
         best = f"{rec.best:.4f}" if rec.best is not None else "-"
         lines.append(
             f"| {rec.name} | {fid} | {spec['searcher']} + {spec['scheduler']} | {rec.trials} ({rec.errors}) "

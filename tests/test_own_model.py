@@ -212,3 +212,40 @@ def test_cv_of_a_trainable_that_ignores_its_fold_is_one_error_line(tmp_path):
     )
     assert "Traceback" not in proc.stderr
     assert not (out / "cv").exists()  # stopped before cross-validation
+
+
+#: docs/examples/own_model_sklearn.py on a smaller budget
+SKLEARN_PIPELINE = """\
+task: own_model_sklearn:train
+metric: val_accuracy
+mode: max
+seed: 0
+search_space:
+  learning_rate: {type: float, low: 0.01, high: 0.5, log: true}
+  max_leaf_nodes: {type: int, low: 4, high: 64, log: true}
+  l2_regularization: {type: float, low: 0.000001, high: 1.0, log: true}
+stages:
+  - {name: quick, data_fraction: 0.5, max_epochs: 1, knobs: {max_iter: 5}, budget: {trials: 4}, top_k: 2}
+  - {name: full, max_epochs: 1, knobs: {max_iter: 30}, budget: {trials: 2}}
+cv: {folds: 3, top_k: 2}
+"""
+CANCER_ROWS, CANCER_TRAIN = 569, 456  # the holdout validates round(0.2 * n) of each class: 42 + 71
+
+
+def test_own_sklearn_model_with_its_own_knob_through_stages_and_cv(tmp_path):
+    cfg = tmp_path / "sk.yaml"
+    cfg.write_text(SKLEARN_PIPELINE)
+    out = tmp_path / "exp"
+    proc = run_cli(["--config", str(cfg), "--output", str(out)], env_with(EXAMPLES))
+    assert proc.returncode == 0, proc.stderr
+    assert "warning" not in proc.stderr and "Traceback" not in proc.stderr
+    trials = pd.read_csv(out / "trials.csv")
+    quick, full = trials[trials["stage"] == "quick"], trials[trials["stage"] == "full"]
+    assert set(quick["n_iter"]) == {5} and set(quick["n_train"]) == {CANCER_TRAIN // 2}
+    assert set(full["n_iter"]) == {30} and set(full["n_train"]) == {CANCER_TRAIN}
+    cv_results = results_of(out / "cv")
+    assert len(cv_results) == 6 and {r["n_iter"] for r in cv_results} == {30}  # CV inherits the last knobs
+    best = json.loads((out / "best.json").read_text())
+    assert best["fidelity"]["knobs"] == {"max_iter": 30} and len(best["cv_scores"]) == 3
+    report = (out / "report.md").read_text()
+    assert "| quick | native px, 0.5 of rows, <= 1 ep, max_iter=5 |" in report
