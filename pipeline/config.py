@@ -291,7 +291,7 @@ def _check_hyperparameters(space: SearchSpace, task) -> None:
     probes += [space.sample(rng) for _ in range(32)]
     for config in probes:
         try:
-            hparams.parse(config, task.model_keys)
+            task.parse_hparams(config)
         except hparams.HyperparameterError as err:
             raise UsageError(f"search_space.{err.key}", f"{str(err).split(': ', 1)[-1]} (task {task.name})") from None
 

@@ -16,12 +16,9 @@ from typing import Any
 
 import torch
 
-from pipeline import hparams
 from pipeline.context import CV_FINALIST_KEY, CV_FOLD_KEY, ContextSetup, bind, trial_context
-from pipeline.fidelity import Fidelity
 from pipeline.tasks import get_task
 from pipeline.tasks.base import Task, TaskOptions, TrialSetup
-from pipeline.training import train_epochs
 
 _STATE_FILE = "state.pt"
 __all__ = ["CV_FINALIST_KEY", "CV_FOLD_KEY", "RaySession", "builtin_trainable", "make_trainable", "pick_device"]
@@ -76,28 +73,8 @@ def run_builtin(config: dict[str, Any], task: Task, options: TaskOptions) -> Non
     """Train one configuration of a built-in task, reporting every epoch through the context."""
     ctx = trial_context()
     torch.set_num_threads(max(1, int(ctx.cpus)))
-    hp = hparams.parse(config, task.model_keys)
-    fidelity = Fidelity(ctx.data_fraction, ctx.resolution, ctx.max_epochs)
-    device = ctx.device
-    data = task.load_for(options, ctx)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(ctx.seed)  # the same configuration starts from the same weights
-        model = task.build_model(hp, data, fidelity)
-    metric, _ = task.metric(options)
-    extra = {"n_train": len(data.y_train), "input_shape": "x".join(map(str, data.x_train.shape[1:]))}
-    train_epochs(
-        model,
-        data,
-        hp,
-        classification=task.is_classification(options),
-        max_epochs=fidelity.max_epochs,
-        seed=ctx.seed,
-        session=ctx,
-        metric=metric,
-        device=device,
-        y_scale=data.y_scale,
-        extra_metrics=extra,
-    )
+    hp = task.parse_hparams(config)
+    task.fit(hp, task.load_for(options, ctx), options, ctx)
 
 
 def make_trainable(setup: TrialSetup) -> Callable[[dict[str, Any]], None]:

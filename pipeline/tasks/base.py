@@ -8,13 +8,14 @@ usage error, not a failed trial); ``load`` runs on the worker, where the data li
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from torch import nn
 
+from pipeline import hparams
 from pipeline.errors import UsageError
 from pipeline.fidelity import Fidelity
 from pipeline.models import SmallCNN
@@ -103,6 +104,39 @@ class Task:
 
     def build_model(self, hp: dict[str, Any], data: ArrayData, fidelity: Fidelity) -> nn.Module:
         raise NotImplementedError
+
+    def parse_hparams(self, config: Mapping[str, Any]) -> dict[str, Any]:
+        """The trial's hyperparameters, defaults filled in (HyperparameterError names a bad key)."""
+        return hparams.parse(config, self.model_keys)
+
+    def fit(self, hp: dict[str, Any], data: ArrayData, options: TaskOptions, ctx: TrialContext) -> None:
+        """Train and report every epoch through the context: the torch epoch loop."""
+        import torch
+
+        from pipeline.training import train_epochs
+
+        fidelity = Fidelity(ctx.data_fraction, ctx.resolution, ctx.max_epochs)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(ctx.seed)  # the same configuration starts from the same weights
+            model = self.build_model(hp, data, fidelity)
+        train_epochs(
+            model,
+            data,
+            hp,
+            classification=self.is_classification(options),
+            max_epochs=fidelity.max_epochs,
+            seed=ctx.seed,
+            session=ctx,
+            metric=self.metric(options)[0],
+            device=ctx.device,
+            y_scale=data.y_scale,
+            extra_metrics=trial_facts(data),
+        )
+
+
+def trial_facts(data: ArrayData) -> dict[str, Any]:
+    """What every built-in trial reports besides its metrics: how much data it saw, in what shape."""
+    return {"n_train": len(data.y_train), "input_shape": "x".join(map(str, data.x_train.shape[1:]))}
 
 
 class ImageTask(Task):

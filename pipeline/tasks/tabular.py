@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -16,15 +17,18 @@ import numpy as np
 import pandas as pd
 from torch import nn
 
+from pipeline import hparams
 from pipeline.errors import UsageError
+from pipeline.hparams import HyperparameterError
 from pipeline.models import MLP
-from pipeline.tasks.base import Fidelity, Task, TaskOptions, memo, optimizer_choice
+from pipeline.tasks.base import Fidelity, Task, TaskOptions, memo, optimizer_choice, trial_facts
 from pipeline.tasks.data import ArrayData
 
 if TYPE_CHECKING:
     from pipeline.context import TrialContext
 
 PROBLEMS = ("classification", "regression")
+MODELS = ("mlp", "gbm")  # the tabular model families (hyperparameter ``model``)
 MAX_CATEGORIES = 50  # per column; rarer values share one "other" column
 _MIN_ROWS = 10
 
@@ -155,6 +159,33 @@ class TabularTask(Task):
         problem = self.problem(options)
         key = (self, options, problem, ctx.data_fraction, ctx.seed, ctx.fold)
         return memo(key, lambda: _load_tabular(options, problem, ctx))
+
+    def parse_hparams(self, config: Mapping[str, Any]) -> dict[str, Any]:
+        """``model`` picks the family: ``mlp`` (default) or ``gbm``, a name or a branch dict
+        (``{name: gbm, max_leaf_nodes: ...}``) whose entries join the top-level keys."""
+        from pipeline import gbm
+
+        config = dict(config)
+        model = config.pop("model", "mlp")
+        if isinstance(model, Mapping):
+            if "name" not in model:
+                raise HyperparameterError("model", f"a branch needs 'name' ({', '.join(MODELS)})")
+            config.update({k: v for k, v in model.items() if k != "name"})
+            model = model["name"]
+        if model not in MODELS:
+            raise HyperparameterError("model", f"must be one of {', '.join(MODELS)}, got {model!r}")
+        mlp_keys = (*self.model_keys, *hparams.MLP_SHARED_KEYS)
+        if model == "gbm":
+            return gbm.parse(config, other_model_keys=mlp_keys)
+        mlp_config = {k: v for k, v in config.items() if k not in gbm.KEYS or k in mlp_keys}
+        return {**hparams.parse(mlp_config, self.model_keys), "model": "mlp"}
+
+    def fit(self, hp: dict[str, Any], data: ArrayData, options: TaskOptions, ctx: TrialContext) -> None:
+        if hp["model"] == "gbm":
+            from pipeline.gbm import fit_gbm
+
+            return fit_gbm(hp, data, self.is_classification(options), ctx, trial_facts(data))
+        return super().fit(hp, data, options, ctx)
 
     def build_model(self, hp: dict[str, Any], data: ArrayData, fidelity: Fidelity) -> nn.Module:
         return MLP(
