@@ -168,6 +168,7 @@ class ImageTask(Task):
             channels=hp["channels"],
             hidden=hp["hidden"],
             dropout=hp["dropout"],
+            in_channels=data.x_train.shape[1],
         )
 
 
