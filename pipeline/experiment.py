@@ -21,7 +21,7 @@ import yaml
 
 from pipeline import ray_runtime
 from pipeline.config import ExperimentConfig, build, load_yaml
-from pipeline.cv import FinalistScore, cv_points, cv_space, fold_scores, winner
+from pipeline.cv import FinalistScore, cv_points, cv_space, fold_scores, near_ties, winner
 from pipeline.errors import UsageError
 from pipeline.events import EVENTS_FILE, read_events
 from pipeline.ranking import TrialOutcome, merge_completed, observations, outcomes_from_grid, rank, top_k
@@ -377,6 +377,9 @@ def _write_results(cfg: ExperimentConfig, state: PipelineState) -> ExperimentRes
                 f"mftune: best {cfg.metric} = {best['value']:.4f}{std} ({cfg.cv.folds}-fold CV of finalist "
                 f"{best['finalist']}; {best['stage_value']:.4f} in stage {state.stages[-1].name})"
             )
+            if best.get("near_ties"):
+                ties = ", ".join(map(str, best["near_ties"]))
+                _say(f"mftune: near-tie: finalist {ties} within one standard error of the winner's CV mean")
         else:
             _say(
                 f"mftune: best {cfg.metric} = {best['value']:.4f} (trial {best['trial_id']}, stage "
@@ -448,6 +451,7 @@ def _best(cfg: ExperimentConfig, state: PipelineState) -> dict[str, Any] | None:
         "checkpoint": cv.finalists[cv.winner].checkpoint,
         "fidelity": cfg.cv.fidelity.to_dict(),
         "finalists": finalists,
+        "near_ties": [j + 1 for j in near_ties(scores, cv.winner)],  # finalists within one SE of the winner
         "cv_epochs": cv.epochs,
     }
 

@@ -163,6 +163,13 @@ def _best_section(exp: Experiment) -> list[str]:
             folds = ", ".join("failed" if v is None else f"{v:.4f}" for v in f["cv_scores"])
             lines.append(f"| {i + 1} | {mean}{std} | {folds} | {f['stage_value']:.4f} |")
         lines.append("")
+        if best.get("near_ties"):
+            ties = ", ".join(map(str, best["near_ties"]))
+            lines += [
+                f"Near-tie: finalist {ties} lies within one standard error of the winner's mean; the folds "
+                "cannot tell them apart (more folds, or the simpler configuration, may decide).",
+                "",
+            ]
     else:
         lines += [f"Best {exp.metric}: **{best['value']:.4f}** (trial {best['trial_id']}; no cross-validation).", ""]
     lines += ["```json", json.dumps(best["config"], indent=2), "```"]

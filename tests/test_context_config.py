@@ -91,3 +91,17 @@ def test_stage_yaml_round_trip_keeps_knobs():
     assert text["knobs"] == {"flag": True, "kind": "fast"}
     stages, _ = parse_stages([text], None, None, cfg.options, cfg.space, False)
     assert stages == cfg.stages
+
+
+def test_near_ties_are_finalists_within_one_standard_error_of_the_winner():
+    from pipeline.cv import FinalistScore, near_ties, winner
+
+    scores = [
+        FinalistScore(0, [0.90, 0.92, 0.94]),  # winner: mean 0.92, std 0.02, SE 0.02 / sqrt(3) = 0.01155
+        FinalistScore(1, [0.90, 0.91, 0.92]),  # mean 0.91: within one SE
+        FinalistScore(2, [0.89, 0.90, 0.91]),  # mean 0.90: 0.02 away, beyond one SE
+        FinalistScore(3, [0.95, 0.93, None]),  # incomplete: never a near-tie
+    ]
+    win = winner(scores, "max")
+    assert win == 0 and near_ties(scores, win) == [1]
+    assert near_ties([FinalistScore(0, [0.9]), FinalistScore(1, [0.9])], 0) == []  # one fold: no spread to judge
