@@ -26,7 +26,6 @@ import yaml
 from pipeline import fields, hparams
 from pipeline.defaults import PIPELINES
 from pipeline.errors import UsageError
-from pipeline.layout import SCRATCH
 from pipeline.stages_config import (
     Budget,
     CVSpec,
@@ -38,7 +37,7 @@ from pipeline.stages_config import (
     parse_stages,
     stage_to_yaml,
 )
-from pipeline.tasks import TASKS, Fidelity, TaskOptions, TrialSetup, get_task, is_custom, load_custom_trainable
+from pipeline.tasks import TASKS, Fidelity, TaskOptions, get_task, is_custom, load_custom_trainable
 from searchers.space import SearchSpace, SpaceError
 
 DEFAULT_TASK = "digits"
@@ -113,11 +112,6 @@ class ExperimentConfig:
     @property
     def custom(self) -> bool:
         return is_custom(self.task)
-
-    def setup(self, fidelity: Fidelity, cv_folds: int = 0) -> TrialSetup:
-        return TrialSetup(
-            self.task, self.options, fidelity, self.seed, self.cpus_per_trial, cv_folds, str(self.output / SCRATCH)
-        )
 
 
 def load_yaml(path: str, field_name: str = "config") -> dict[str, Any]:
@@ -219,7 +213,8 @@ def _pipeline(raw, task, task_name, options, space, check_data) -> tuple[tuple[S
         check_searcher(stage, space, "")
         if raw.get("cv") is None:
             return (stage,), None
-        return parse_stages([stage_to_yaml(stage)], raw["cv"], task, options, space, check_data)
+        one = {k: v for k, v in stage_to_yaml(stage).items() if k != "top_k"}  # cv.top_k decides
+        return parse_stages([one], raw["cv"], task, options, space, check_data)
     default = PIPELINES[task_name]
     return parse_stages(default["stages"], default.get("cv"), task, options, space, check_data)
 
@@ -354,7 +349,7 @@ def _check_hyperparameters(space: SearchSpace, task) -> None:
     probes += [space.sample(rng) for _ in range(32)]
     for config in probes:
         try:
-            hparams.parse(config, task.model_keys)
+            task.parse_hparams(config)
         except hparams.HyperparameterError as err:
             raise UsageError(f"search_space.{err.key}", f"{str(err).split(': ', 1)[-1]} (task {task.name})") from None
 

@@ -10,7 +10,10 @@ CV progress through a crash like any other stage.
 
 The winner is the finalist with the best mean over folds; the spread is the sample
 standard deviation (ddof=1) of its fold scores. A finalist with a failed fold ranks
-after every finalist whose folds all succeeded.
+after every finalist whose folds all succeeded. Finalists whose mean lies within one
+standard error of the winner's mean (its std / sqrt(folds)) are near-ties: the folds
+cannot tell them from the winner, and the report says so rather than let the mean
+alone decide silently.
 """
 
 from __future__ import annotations
@@ -21,9 +24,9 @@ from typing import Any
 
 import numpy as np
 
+from pipeline.context import CV_FINALIST_KEY, CV_FOLD_KEY
 from pipeline.ranking import TrialOutcome
 from pipeline.state import Candidate
-from pipeline.trainable import CV_FINALIST_KEY, CV_FOLD_KEY
 from searchers.space import Int, SearchSpace
 
 
@@ -79,3 +82,14 @@ def winner(scores: list[FinalistScore], mode: str) -> int | None:
     if not candidates:
         return None
     return min(candidates, key=lambda s: (not s.complete, sign * s.mean, s.index)).index
+
+
+def near_ties(scores: list[FinalistScore], win: int) -> list[int]:
+    """Indices of the complete finalists whose CV mean is within one standard error of the winner's."""
+    w = scores[win]
+    if w.std is None or w.mean is None:
+        return []
+    se = w.std / math.sqrt(len(w.finite))
+    return [
+        s.index for s in scores if s.index != win and s.complete and s.mean is not None and abs(s.mean - w.mean) <= se
+    ]

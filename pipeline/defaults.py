@@ -96,4 +96,35 @@ TABULAR = {
     "cv": {"folds": 5, "top_k": 3},
 }
 
-PIPELINES: dict[str, dict[str, Any]] = {"digits": DIGITS, "fashion-mnist": FASHION_MNIST, "tabular": TABULAR}
+#: your own image folder: 16 px on 30 % of the images, then 32 px on all, then 5-fold CV of 3
+IMAGES = {
+    "stages": [
+        {
+            "name": "16px",
+            "data_fraction": 0.3,
+            "resolution": 16,
+            "max_epochs": 10,
+            "searcher": "tpe",
+            "scheduler": "asha",
+            "budget": {"trials": 30},
+            "top_k": 5,
+        },
+        {
+            "name": "32px",
+            "data_fraction": 1.0,
+            "resolution": 32,
+            "max_epochs": 15,
+            "searcher": "tpe",
+            "scheduler": "fifo",
+            "budget": {"trials": 8},
+        },
+    ],
+    "cv": {"folds": 5, "top_k": 3},
+}
+
+PIPELINES: dict[str, dict[str, Any]] = {
+    "digits": DIGITS,
+    "fashion-mnist": FASHION_MNIST,
+    "tabular": TABULAR,
+    "images": IMAGES,
+}

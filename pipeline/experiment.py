@@ -23,7 +23,7 @@ import yaml
 
 from pipeline import ray_runtime
 from pipeline.config import ExperimentConfig, build, load_yaml
-from pipeline.cv import FinalistScore, cv_points, cv_space, fold_scores, winner
+from pipeline.cv import FinalistScore, cv_points, cv_space, fold_scores, near_ties, winner
 from pipeline.errors import UsageError
 from pipeline.events import EVENTS_FILE, read_events
 from pipeline.layout import BEST_FILE, CV_CSV, CV_DIR, REPORT_FILE, SCRATCH, STAGE_TABLES, TRIALS_CSV, TRIALS_PARQUET
@@ -31,6 +31,7 @@ from pipeline.lock import LOCK_FILE, ExperimentLock
 from pipeline.ranking import TrialOutcome, merge_completed, observations, outcomes_from_grid, rank, top_k
 from pipeline.registry import PAUSING, SCHEDULERS, SEARCHERS, SearchContext
 from pipeline.results import atomic_write, write_json, write_trials
+from pipeline.stage_trainable import check_reads, stage_trainable
 from pipeline.stages_config import StageSpec
 from pipeline.state import (
     DONE,
@@ -211,6 +212,7 @@ def _run_stages(cfg: ExperimentConfig, state: PipelineState, concurrent: int, re
     )
 
     events_path = out / EVENTS_FILE
+    warned: set[str] = set()  # fidelity knobs already reported as never read
     points: list[dict[str, Any]] = []
     obs: list[list[Any]] = []
     for i, (spec, rec) in enumerate(zip(cfg.stages, state.stages)):
@@ -237,11 +239,12 @@ def _run_stages(cfg: ExperimentConfig, state: PipelineState, concurrent: int, re
             )
         if not rec.top_k:
             raise_no_result(cfg, spec)
+        check_reads(cfg, spec.name, spec.fidelity, f"stages[{i}]" if len(cfg.stages) > 1 else "", warned)
         points = [c.config for c in rec.top_k]
         obs = rec.observations
 
     if cfg.cv is not None:
-        _run_cv(cfg, state, concurrent, events_path)
+        _run_cv(cfg, state, concurrent, events_path, warned)
     state.status = DONE
     state.save(out)
     return _write_results(cfg, state)
@@ -277,10 +280,7 @@ def _run_stage(
 ) -> tuple[list[TrialOutcome], float]:
     from ray import tune
 
-    from pipeline.tasks import load_custom_trainable
-    from pipeline.trainable import make_trainable
-
-    fn = load_custom_trainable(cfg.task) if cfg.custom else make_trainable(cfg.setup(spec.fidelity))
+    fn = stage_trainable(cfg, spec.fidelity, spec.name)
     trials = spec.budget.trials
     run = TunerRun(
         name=spec.name,
@@ -381,10 +381,9 @@ def _limit(cfg: ExperimentConfig, spec: StageSpec, concurrent: int) -> int | Non
     return min(concurrent, trials) if trials else concurrent
 
 
-def _run_cv(cfg: ExperimentConfig, state: PipelineState, concurrent: int, events_path: Path) -> None:
+def _run_cv(cfg: ExperimentConfig, state: PipelineState, concurrent: int, events_path: Path, warned: set[str]) -> None:
     from ray import tune
 
-    from pipeline.trainable import make_trainable
     from searchers.random_search import RandomSearcher
 
     cv, rec = cfg.cv, state.cv
@@ -399,7 +398,7 @@ def _run_cv(cfg: ExperimentConfig, state: PipelineState, concurrent: int, events
         f"mftune: cv: {cv.folds} folds x {len(finalists)} finalists at {_describe(cfg, cv.fidelity)} "
         f"({n} trials, folds stratified over every labelled row)"
     )
-    fn = make_trainable(cfg.setup(cv.fidelity, cv_folds=cv.folds))
+    fn = stage_trainable(cfg, cv.fidelity, "cv", cv_folds=cv.folds)
     run = TunerRun(
         name=CV_DIR,
         experiment_dir=cfg.output,
@@ -415,6 +414,7 @@ def _run_cv(cfg: ExperimentConfig, state: PipelineState, concurrent: int, events
         max_failures=cfg.max_failures,
         label="cv ",
         show_best=False,
+        max_epochs=cv.fidelity.max_epochs if cfg.custom else None,
     )
 
     def algorithms():
@@ -432,6 +432,7 @@ def _run_cv(cfg: ExperimentConfig, state: PipelineState, concurrent: int, events
         )
 
     grid, wall, _ = fit(run, algorithms)
+    check_reads(cfg, CV_DIR, cv.fidelity, "cv", warned)
     outcomes = merge_completed(outcomes_from_grid(grid, cfg.metric), read_events(events_path), CV_DIR, cfg.metric)
     scores = fold_scores(outcomes, len(finalists), cv.folds)
     rec.scores = [s.scores for s in scores]
@@ -499,6 +500,9 @@ def _write_results(cfg: ExperimentConfig, state: PipelineState) -> ExperimentRes
                 f"mftune: best {cfg.metric} = {best['value']:.4f}{std} ({cfg.cv.folds}-fold CV of finalist "
                 f"{best['finalist']}; {best['stage_value']:.4f} in stage {state.stages[-1].name})"
             )
+            if best.get("near_ties"):
+                ties = ", ".join(map(str, best["near_ties"]))
+                _say(f"mftune: near-tie: finalist {ties} within one standard error of the winner's CV mean")
         else:
             _say(
                 f"mftune: best {cfg.metric} = {best['value']:.4f} (trial {best['trial_id']}, stage "
@@ -540,7 +544,7 @@ def _best(cfg: ExperimentConfig, state: PipelineState) -> dict[str, Any] | None:
             "config": top.config,
             "trial_id": top.trial_id,
             "iterations": top.iterations,
-            "fidelity": vars(cfg.stages[-1].fidelity),
+            "fidelity": cfg.stages[-1].fidelity.to_dict(),
             "checkpoint": top.checkpoint,
         }
     scores = [FinalistScore(j, fold) for j, fold in enumerate(cv.scores)]
@@ -568,8 +572,9 @@ def _best(cfg: ExperimentConfig, state: PipelineState) -> dict[str, Any] | None:
         "stage_value": cv.finalists[cv.winner].value,
         "trial_id": cv.finalists[cv.winner].trial_id,
         "checkpoint": cv.finalists[cv.winner].checkpoint,
-        "fidelity": vars(cfg.cv.fidelity),
+        "fidelity": cfg.cv.fidelity.to_dict(),
         "finalists": finalists,
+        "near_ties": [j + 1 for j in near_ties(scores, cv.winner)],  # finalists within one SE of the winner
         "cv_epochs": cv.epochs,
     }
 
@@ -579,13 +584,13 @@ def _best(cfg: ExperimentConfig, state: PipelineState) -> dict[str, Any] | None:
 
 def _describe(cfg: ExperimentConfig, fidelity: Fidelity) -> str:
     parts = []
-    if not cfg.custom:
-        task = get_task(cfg.task)
-        side = fidelity.resolution or getattr(task, "native_resolution", None)
-        if side:
-            parts.append(f"{side}x{side} px")
-        parts.append("all rows" if fidelity.data_fraction == 1 else f"{fidelity.data_fraction:.0%} of the rows")
+    native = None if cfg.custom else getattr(get_task(cfg.task), "native_resolution", None)
+    side = fidelity.resolution or native
+    if side:
+        parts.append(f"{side}x{side} px")
+    parts.append("all rows" if fidelity.data_fraction == 1 else f"{fidelity.data_fraction:.0%} of the rows")
     parts.append(f"<= {fidelity.max_epochs} epochs")
+    parts += [f"{k}={v}" for k, v in fidelity.knobs]
     return ", ".join(parts)
 
 

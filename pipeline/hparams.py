@@ -15,6 +15,8 @@ from typing import Any
 import torch
 
 OPTIMIZERS = ("sgd", "adam", "adamw")
+#: keys every torch model reads besides its own (the optimizer's and the batch size)
+MLP_SHARED_KEYS = ("optimizer", "lr", "momentum", "beta1", "weight_decay", "batch_size")
 #: keys a conditional ``optimizer`` branch (a dict) may hold
 OPTIMIZER_KEYS = ("name", "lr", "momentum", "beta1", "weight_decay")
 

@@ -22,6 +22,7 @@ CV_CSV = "cv.csv"
 BEST_FILE = "best.json"
 REPORT_FILE = "report.md"
 PLOTS = "plots"
+CONTEXT_FILE = "context.jsonl"  # which fidelity knobs / folds each trial read
 SCRATCH = ".mftune-tmp"  # trials' temporary checkpoint folders, removed at every start
 
 RESERVED = (
@@ -37,6 +38,7 @@ RESERVED = (
     BEST_FILE,
     REPORT_FILE,
     PLOTS,
+    CONTEXT_FILE,
     SCRATCH,
 )
 

@@ -244,6 +244,7 @@ def _markdown(exp: Experiment, figures: list[tuple[str, Path]], imp) -> str:
     ]
     for spec, rec in zip(s["stages"], exp.state.stages):
         fid = fidelity(spec)
+        fid += "".join(f", {k}={v}" for k, v in (spec.get("knobs") or {}).items())  # the user's own knobs
         best = f"{rec.best:.4f}" if rec.best is not None else "-"
         lines.append(
             f"| {rec.name} | {fid} | {spec['searcher']} + {spec['scheduler']} | {rec.trials} ({rec.errors}) "
@@ -292,6 +293,13 @@ def _best_section(exp: Experiment) -> list[str]:
             folds = ", ".join("failed" if v is None else f"{v:.4f}" for v in f["cv_scores"])
             lines.append(f"| {i + 1} | {mean}{std} | {folds} | {f['stage_value']:.4f} |")
         lines.append("")
+        if best.get("near_ties"):
+            ties = ", ".join(map(str, best["near_ties"]))
+            lines += [
+                f"Near-tie: finalist {ties} lies within one standard error of the winner's mean; the folds "
+                "cannot tell them apart (more folds, or the simpler configuration, may decide).",
+                "",
+            ]
     else:
         lines += [f"Best {exp.metric}: **{best['value']:.4f}** (trial {best['trial_id']}; no cross-validation).", ""]
     lines += ["```json", json.dumps(best["config"], indent=2), "```"]

@@ -56,7 +56,8 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument(
         "--data-dir",
         metavar="DIR",
-        help="fashion-mnist: directory with the IDX files (else /usr/share/datasets/fashion-mnist, else download)",
+        help="images: a folder with one subfolder of images per class; fashion-mnist: directory with the IDX "
+        "files (else /usr/share/datasets/fashion-mnist, else download)",
     )
     f = p.add_argument_group("a one-stage experiment: fidelity, algorithms and budget")
     f.add_argument("--num-samples", metavar="N", help=f"number of trials (default: {DEFAULT_NUM_SAMPLES})")

@@ -8,6 +8,7 @@ an error names the YAML path of the key (``stages[1].budget.trials``).
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from typing import Any
 
 from pipeline import fields
 from pipeline.errors import UsageError
+from pipeline.fidelity import BUILT_IN_KNOBS
 from pipeline.layout import RESERVED, reserved
 from pipeline.registry import SCHEDULERS, SEARCHERS, SearchContext, stage_searcher
 from pipeline.tasks import Fidelity, Task, TaskOptions
@@ -30,9 +32,11 @@ STAGE_KEYS = (
     "budget",
     "top_k",
     "warm_start",
+    "knobs",
 )
 BUDGET_KEYS = ("trials", "epochs", "time_s")
-CV_KEYS = ("folds", "top_k", "max_epochs", "data_fraction", "resolution")
+CV_KEYS = ("folds", "top_k", "max_epochs", "data_fraction", "resolution", "knobs")
+_KNOB_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
@@ -89,6 +93,8 @@ def stage_to_yaml(stage: StageSpec) -> dict[str, Any]:
     }
     if stage.fidelity.resolution is not None:
         out["resolution"] = stage.fidelity.resolution
+    if stage.fidelity.knobs:
+        out["knobs"] = dict(stage.fidelity.knobs)
     return out
 
 
@@ -101,6 +107,8 @@ def cv_to_yaml(cv: CVSpec) -> dict[str, Any]:
     }
     if cv.fidelity.resolution is not None:
         out["resolution"] = cv.fidelity.resolution
+    if cv.fidelity.knobs:
+        out["knobs"] = dict(cv.fidelity.knobs)
     return out
 
 
@@ -131,23 +139,25 @@ def parse_stages(
 
 
 def fidelity_from(
-    raw: Mapping[str, Any], where: str, task: Task | None, default_epochs: int, options: TaskOptions, check_data: bool
+    raw: Mapping[str, Any],
+    where: str,
+    task: Task | None,
+    default_epochs: int,
+    options: TaskOptions,
+    check_data: bool,
+    inherited_knobs: Mapping[str, Any] | None = None,
 ) -> Fidelity:
+    """A stage's (or CV's) fidelity level. The same knobs for built-in tasks and custom
+    trainables: a custom trainable reads them through ``pipeline.trial_context()``."""
     fidelity = Fidelity(
         data_fraction=fields.number(
             raw, "data_fraction", 1.0, float, lambda v: 0 < v <= 1, "a number in (0, 1]", where
         ),
         resolution=fields.number(raw, "resolution", None, int, lambda v: v >= 1, "an integer >= 1", where),
         max_epochs=fields.number(raw, "max_epochs", default_epochs, int, lambda v: v >= 1, "an integer >= 1", where),
+        knobs=tuple(sorted({**(inherited_knobs or {}), **knobs_from(raw, where)}.items())),
     )
-    if task is None:
-        for key in ("data_fraction", "resolution"):
-            # data_fraction 1 is the canonical form's default (experiment.yaml spells it out)
-            if raw.get(key) is not None and not (key == "data_fraction" and fidelity.data_fraction == 1):
-                raise UsageError(
-                    fields.qualify(where, key), "applies to built-in tasks only; a custom trainable reads its own data"
-                )
-    elif check_data:
+    if task is not None and check_data:
         try:
             task.check(options, fidelity)
         except UsageError as err:
@@ -155,6 +165,30 @@ def fidelity_from(
                 raise UsageError(fields.qualify(where, err.field), err.message) from None
             raise
     return fidelity
+
+
+def knobs_from(raw: Mapping[str, Any], where: str) -> dict[str, Any]:
+    """The user's own fidelity knobs (``knobs: {n_estimators: 200, max_seq_len: 128}``):
+    identifiers with a number, a string or true/false (what a trainable can read back)."""
+    value = raw.get("knobs")
+    name = fields.qualify(where, "knobs")
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise UsageError(name, f"must be a mapping of knob names to values, got {type(value).__name__}")
+    out = {}
+    for key, v in value.items():
+        at = f"{name}.{key}"
+        if not isinstance(key, str) or not _KNOB_NAME.match(key):
+            raise UsageError(at, "a knob name must be letters, digits and '_', not starting with a digit")
+        if key in BUILT_IN_KNOBS:
+            raise UsageError(at, f"is a built-in fidelity setting: give it as {fields.qualify(where, key)}")
+        if not isinstance(v, (bool, int, float, str)):
+            raise UsageError(at, f"must be a number, a string or true/false, got {type(v).__name__}")
+        if isinstance(v, float) and not math.isfinite(v):
+            raise UsageError(at, f"must be a finite number, got {v}")
+        out[key] = v
+    return out
 
 
 def _stage(raw, where, index, last, cv_top_k, task, options, check_data) -> StageSpec:
@@ -251,14 +285,14 @@ def _check_chain(stages: list[StageSpec], space: SearchSpace) -> None:
 
 
 def _cv(raw, last: StageSpec, task, options, check_data) -> CVSpec:
-    if task is None:
-        raise UsageError("cv", "cross-validation needs a built-in task (a custom trainable reads its own data)")
     folds = fields.number(raw, "folds", None, int, lambda v: 2 <= v <= 50, "an integer in [2, 50]", "cv")
     if folds is None:
         raise UsageError("cv.folds", "required: the number of folds (e.g. 5)")
-    if check_data:
+    if check_data and task is not None:
         task.check_folds(options, folds)
-    fidelity = fidelity_from(raw, "cv", task, last.fidelity.max_epochs, options, check_data)
+    fidelity = fidelity_from(
+        raw, "cv", task, last.fidelity.max_epochs, options, check_data, inherited_knobs=dict(last.fidelity.knobs)
+    )
     return CVSpec(folds=folds, top_k=last.top_k, fidelity=fidelity)
 
 

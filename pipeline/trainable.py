@@ -1,9 +1,10 @@
 """The Ray Tune function trainable behind every built-in task.
 
-It is the only place where a task meets Ray: it picks the device from the GPUs Ray
-assigned (``ray.get_gpu_ids()``: CPU-only trials have CUDA_VISIBLE_DEVICES unset, so
-``torch.cuda.is_available()`` would lie), loads the data on the worker, and bridges
-:func:`pipeline.training.train_epochs` to ``tune.report`` / ``tune.get_checkpoint``.
+A built-in task is a trainable like a user's: it learns its fidelity, fold, seed and
+device from the public trial context (``pipeline.context``), loads the data on the
+worker, and hands :func:`pipeline.training.train_epochs` the context as its session
+(``report`` with a checkpoint, ``load_state`` to resume). ``RaySession`` and
+``pick_device`` remain for scripts that drive the epoch loop without the pipeline.
 """
 
 from __future__ import annotations
@@ -15,15 +16,12 @@ from typing import Any
 
 import torch
 
-from pipeline import hparams
+from pipeline.context import CV_FINALIST_KEY, CV_FOLD_KEY, ContextSetup, bind, trial_context
 from pipeline.tasks import get_task
-from pipeline.tasks.base import TrialSetup
-from pipeline.tasks.data import Fold
-from pipeline.training import train_epochs
+from pipeline.tasks.base import Task, TaskOptions, TrialSetup
 
 _STATE_FILE = "state.pt"
-#: config keys of a cross-validation trial: which fold, and which finalist it scores
-CV_FOLD_KEY, CV_FINALIST_KEY = "cv_fold", "cv_finalist"
+__all__ = ["CV_FINALIST_KEY", "CV_FOLD_KEY", "RaySession", "builtin_trainable", "make_trainable", "pick_device"]
 
 
 class RaySession:
@@ -61,47 +59,32 @@ def pick_device() -> torch.device:
     return torch.device("cpu")
 
 
-def run_trial(config: dict[str, Any], setup: TrialSetup) -> None:
-    """Train one configuration of a built-in task, reporting every epoch.
+def builtin_trainable(task_name: str, options: TaskOptions) -> Callable[[dict[str, Any]], None]:
+    """The function trainable of a built-in task, with only the task's own settings (where
+    its data is) bound in. Everything about the trial (fidelity, fold, seed, device,
+    checkpoints) it reads from the public :func:`pipeline.trial_context`, exactly as a
+    user's trainable does; the pipeline binds that context around it (``context.bind``)."""
 
-    In a cross-validation run (``setup.cv_folds``) the config also names its fold and
-    finalist; the fold selects the rows, the rest are the hyperparameters.
-    """
-    task = get_task(setup.task)
-    torch.set_num_threads(max(1, int(setup.cpus_per_trial)))
-    fold = None
-    if setup.cv_folds:
-        config = dict(config)
-        fold = Fold(int(config.pop(CV_FOLD_KEY)), setup.cv_folds)
-        config.pop(CV_FINALIST_KEY, None)
-    hp = hparams.parse(config, task.model_keys)
-    device = pick_device()
-    data = task.load(setup.options, setup.fidelity, setup.seed, fold)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(setup.seed)  # the same configuration starts from the same weights
-        model = task.build_model(hp, data, setup.fidelity)
-    metric, _ = task.metric(setup.options)
-    extra = {"n_train": len(data.y_train), "input_shape": "x".join(map(str, data.x_train.shape[1:]))}
-    train_epochs(
-        model,
-        data,
-        hp,
-        classification=task.is_classification(setup.options),
-        max_epochs=setup.fidelity.max_epochs,
-        seed=setup.seed,
-        session=RaySession(device, setup.scratch_dir),
-        metric=metric,
-        device=device,
-        y_scale=data.y_scale,
-        extra_metrics=extra,
-    )
+    def trainable(config: dict[str, Any]) -> None:
+        run_builtin(config, get_task(task_name), options)
+
+    trainable.__name__ = trainable.__qualname__ = f"mftune_{task_name.replace('-', '_')}"
+    return trainable
+
+
+def run_builtin(config: dict[str, Any], task: Task, options: TaskOptions) -> None:
+    """Train one configuration of a built-in task, reporting every epoch through the context."""
+    ctx = trial_context()
+    torch.set_num_threads(max(1, int(ctx.cpus)))
+    hp = task.parse_hparams(config)
+    task.fit(hp, task.load_for(options, ctx), options, ctx)
 
 
 def make_trainable(setup: TrialSetup) -> Callable[[dict[str, Any]], None]:
-    """A picklable single-argument trainable with ``setup`` bound (named for trial names)."""
-
-    def trainable(config: dict[str, Any]) -> None:
-        run_trial(config, setup)
-
-    trainable.__name__ = trainable.__qualname__ = f"mftune_{setup.task.replace('-', '_')}"
-    return trainable
+    """A built-in task's trainable with a whole :class:`TrialSetup` bound (for scripts and
+    tests that run one Tuner without the pipeline)."""
+    fn = builtin_trainable(setup.task, setup.options)
+    context = ContextSetup(
+        setup.fidelity, setup.seed, cv_folds=setup.cv_folds, cpus=setup.cpus_per_trial, scratch_dir=setup.scratch_dir
+    )
+    return bind(fn, context, name=fn.__name__)

@@ -103,7 +103,7 @@ def test_real_process_exit_code_and_no_traceback(tmp_path):
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines() == [
         "python -m pipeline.run: error: --task: unknown task 'nope'; allowed: digits, fashion-mnist, "
-        "tabular, or module:function for your own trainable"
+        "tabular, images, or module:function for your own trainable"
     ]
     assert "Traceback" not in proc.stderr and proc.stdout == ""
 

@@ -10,9 +10,10 @@ from pipeline.errors import UsageError
 from pipeline.tasks.base import Fidelity, Task, TaskOptions, TrialSetup
 from pipeline.tasks.digits import DigitsTask
 from pipeline.tasks.fashion_mnist import FashionMNISTTask
+from pipeline.tasks.image_folder import ImageFolderTask
 from pipeline.tasks.tabular import TabularTask
 
-TASKS: dict[str, Task] = {t.name: t for t in (DigitsTask(), FashionMNISTTask(), TabularTask())}
+TASKS: dict[str, Task] = {t.name: t for t in (DigitsTask(), FashionMNISTTask(), TabularTask(), ImageFolderTask())}
 
 __all__ = ["TASKS", "Fidelity", "Task", "TaskOptions", "TrialSetup", "get_task", "is_custom", "load_custom_trainable"]
 

@@ -7,16 +7,22 @@ usage error, not a failed trial); ``load`` runs on the worker, where the data li
 
 from __future__ import annotations
 
-import functools
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from torch import nn
 
+from pipeline import hparams
 from pipeline.errors import UsageError
+from pipeline.fidelity import Fidelity
 from pipeline.models import SmallCNN
-from pipeline.tasks.data import ArrayData, Fold, downsample, trial_rows
+from pipeline.tasks.data import ArrayData, Fold, downsample
+
+if TYPE_CHECKING:
+    from pipeline.context import TrialContext
 
 
 def optimizer_choice(adam_lr_high: float = 3e-2) -> dict[str, Any]:
@@ -42,15 +48,6 @@ def optimizer_choice(adam_lr_high: float = 3e-2) -> dict[str, Any]:
 
 
 @dataclass(frozen=True)
-class Fidelity:
-    """How cheaply a trial trains: share of the training rows, image size, epochs."""
-
-    data_fraction: float = 1.0
-    resolution: int | None = None  # None: the task's native resolution
-    max_epochs: int = 15
-
-
-@dataclass(frozen=True)
 class TaskOptions:
     """Where a task's data is; each task reads the fields it needs."""
 
@@ -62,7 +59,9 @@ class TaskOptions:
 
 @dataclass(frozen=True)
 class TrialSetup:
-    """Everything fixed for all trials of one experiment (bound into the trainable)."""
+    """A built-in task's trial settings in one object, for scripts and tests that run one
+    Tuner without the pipeline (``pipeline.trainable.make_trainable`` turns it into the
+    task's own settings plus a bound trial context)."""
 
     task: str
     options: TaskOptions
@@ -101,11 +100,52 @@ class Task:
         """Whether ``folds``-fold cross-validation can split the task's labelled rows."""
 
     def load(self, options: TaskOptions, fidelity: Fidelity, seed: int, fold: Fold | None = None) -> ArrayData:
-        """Training and validation arrays: the holdout split, or ``fold`` of the CV pool."""
+        """Training and validation arrays: the holdout split, or ``fold`` of the CV pool
+        (what a trial context with this fidelity, seed and fold gets from :meth:`load_for`)."""
+        from pipeline.context import ContextSetup, TrialContext
+
+        return self.load_for(options, TrialContext(ContextSetup(fidelity, seed), fold))
+
+    def load_for(self, options: TaskOptions, ctx: TrialContext) -> ArrayData:
+        """The arrays a trial trains on, from nothing but its public context: the rows
+        from ``ctx.split`` (holdout or fold, ``data_fraction``), ``ctx.resolution``."""
         raise NotImplementedError
 
     def build_model(self, hp: dict[str, Any], data: ArrayData, fidelity: Fidelity) -> nn.Module:
         raise NotImplementedError
+
+    def parse_hparams(self, config: Mapping[str, Any]) -> dict[str, Any]:
+        """The trial's hyperparameters, defaults filled in (HyperparameterError names a bad key)."""
+        return hparams.parse(config, self.model_keys)
+
+    def fit(self, hp: dict[str, Any], data: ArrayData, options: TaskOptions, ctx: TrialContext) -> None:
+        """Train and report every epoch through the context: the torch epoch loop."""
+        import torch
+
+        from pipeline.training import train_epochs
+
+        fidelity = Fidelity(ctx.data_fraction, ctx.resolution, ctx.max_epochs)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(ctx.seed)  # the same configuration starts from the same weights
+            model = self.build_model(hp, data, fidelity)
+        train_epochs(
+            model,
+            data,
+            hp,
+            classification=self.is_classification(options),
+            max_epochs=fidelity.max_epochs,
+            seed=ctx.seed,
+            session=ctx,
+            metric=self.metric(options)[0],
+            device=ctx.device,
+            y_scale=data.y_scale,
+            extra_metrics=trial_facts(data),
+        )
+
+
+def trial_facts(data: ArrayData) -> dict[str, Any]:
+    """What every built-in trial reports besides its metrics: how much data it saw, in what shape."""
+    return {"n_train": len(data.y_train), "input_shape": "x".join(map(str, data.x_train.shape[1:]))}
 
 
 class ImageTask(Task):
@@ -125,10 +165,10 @@ class ImageTask(Task):
             allowed = ", ".join(map(str, self.resolutions))
             raise UsageError("resolution", f"{self.name} allows {allowed}, got {fidelity.resolution}")
 
-    def load(self, options: TaskOptions, fidelity: Fidelity, seed: int, fold: Fold | None = None) -> ArrayData:
-        return _load_images(
-            self, options, fidelity.data_fraction, fidelity.resolution or self.native_resolution, seed, fold
-        )
+    def load_for(self, options: TaskOptions, ctx: TrialContext) -> ArrayData:
+        resolution = ctx.resolution or self.native_resolution
+        key = (self, options, resolution, ctx.data_fraction, ctx.seed, ctx.fold)
+        return memo(key, lambda: _load_images(self, options, resolution, ctx))
 
     def build_model(self, hp: dict[str, Any], data: ArrayData, fidelity: Fidelity) -> nn.Module:
         return SmallCNN(
@@ -137,15 +177,28 @@ class ImageTask(Task):
             channels=hp["channels"],
             hidden=hp["hidden"],
             dropout=hp["dropout"],
+            in_channels=data.x_train.shape[1],
         )
 
 
-@functools.lru_cache(maxsize=4)  # reused actors run many trials of one fidelity
-def _load_images(
-    task: ImageTask, options: TaskOptions, fraction: float, resolution: int, seed: int, fold: Fold | None
-) -> ArrayData:
+_MEMO: OrderedDict[Any, ArrayData] = OrderedDict()
+_MEMO_SIZE = 4
+
+
+def memo(key: Any, make: Callable[[], ArrayData]) -> ArrayData:
+    """A few trials' arrays kept per process: reused actors run many trials of one fidelity."""
+    if key in _MEMO:
+        _MEMO.move_to_end(key)
+        return _MEMO[key]
+    _MEMO[key] = value = make()
+    while len(_MEMO) > _MEMO_SIZE:
+        _MEMO.popitem(last=False)
+    return value
+
+
+def _load_images(task: ImageTask, options: TaskOptions, resolution: int, ctx: TrialContext) -> ArrayData:
     x, y = task.raw(options)
-    train_idx, val_idx = trial_rows(y, task.val_fraction, fraction, seed, fold)
+    train_idx, val_idx = ctx.split(y, task.val_fraction, stratify=True)
     x_tr, x_va = x[train_idx], x[val_idx]
     if resolution != x.shape[-1]:
         x_tr, x_va = downsample(x_tr, resolution), downsample(x_va, resolution)

@@ -12,6 +12,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from pipeline.fidelity import Fold
+
+__all__ = ["ArrayData", "Fold", "holdout_split", "kfold_split", "nested_subset", "stratified_folds", "trial_rows"]
+
 
 @dataclass(frozen=True)
 class ArrayData:
@@ -23,14 +27,6 @@ class ArrayData:
     y_val: np.ndarray
     n_outputs: int  # classes for classification, 1 for regression
     y_scale: float = 1.0  # std of a standardised regression target, to report RMSE in its units
-
-
-@dataclass(frozen=True)
-class Fold:
-    """One fold of stratified k-fold cross-validation over a task's labelled rows."""
-
-    index: int
-    n_folds: int
 
 
 def _class_permutations(y: np.ndarray, rng: np.random.Generator) -> list[np.ndarray]:

@@ -9,19 +9,26 @@ from __future__ import annotations
 
 import functools
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 from torch import nn
 
+from pipeline import hparams
 from pipeline.errors import UsageError
+from pipeline.hparams import HyperparameterError
 from pipeline.models import MLP
-from pipeline.tasks.base import Fidelity, Task, TaskOptions, optimizer_choice
-from pipeline.tasks.data import ArrayData, Fold, trial_rows
+from pipeline.tasks.base import Fidelity, Task, TaskOptions, memo, optimizer_choice, trial_facts
+from pipeline.tasks.data import ArrayData
+
+if TYPE_CHECKING:
+    from pipeline.context import TrialContext
 
 PROBLEMS = ("classification", "regression")
+MODELS = ("mlp", "gbm")  # the tabular model families (hyperparameter ``model``)
 MAX_CATEGORIES = 50  # per column; rarer values share one "other" column
 _MIN_ROWS = 10
 
@@ -163,8 +170,37 @@ class TabularTask(Task):
         elif len(target) < folds:
             raise UsageError("cv.folds", f"({folds}) exceeds the {len(target)} rows with a target")
 
-    def load(self, options: TaskOptions, fidelity: Fidelity, seed: int, fold: Fold | None = None) -> ArrayData:
-        return _load_tabular(options, fidelity.data_fraction, seed, self.problem(options), fold)
+    def load_for(self, options: TaskOptions, ctx: TrialContext) -> ArrayData:
+        problem = self.problem(options)
+        key = (self, options, problem, ctx.data_fraction, ctx.seed, ctx.fold)
+        return memo(key, lambda: _load_tabular(options, problem, ctx))
+
+    def parse_hparams(self, config: Mapping[str, Any]) -> dict[str, Any]:
+        """``model`` picks the family: ``mlp`` (default) or ``gbm``, a name or a branch dict
+        (``{name: gbm, max_leaf_nodes: ...}``) whose entries join the top-level keys."""
+        from pipeline import gbm
+
+        config = dict(config)
+        model = config.pop("model", "mlp")
+        if isinstance(model, Mapping):
+            if "name" not in model:
+                raise HyperparameterError("model", f"a branch needs 'name' ({', '.join(MODELS)})")
+            config.update({k: v for k, v in model.items() if k != "name"})
+            model = model["name"]
+        if model not in MODELS:
+            raise HyperparameterError("model", f"must be one of {', '.join(MODELS)}, got {model!r}")
+        mlp_keys = (*self.model_keys, *hparams.MLP_SHARED_KEYS)
+        if model == "gbm":
+            return gbm.parse(config, other_model_keys=mlp_keys)
+        mlp_config = {k: v for k, v in config.items() if k not in gbm.KEYS or k in mlp_keys}
+        return {**hparams.parse(mlp_config, self.model_keys), "model": "mlp"}
+
+    def fit(self, hp: dict[str, Any], data: ArrayData, options: TaskOptions, ctx: TrialContext) -> None:
+        if hp["model"] == "gbm":
+            from pipeline.gbm import fit_gbm
+
+            return fit_gbm(hp, data, self.is_classification(options), ctx, trial_facts(data))
+        return super().fit(hp, data, options, ctx)
 
     def build_model(self, hp: dict[str, Any], data: ArrayData, fidelity: Fidelity) -> nn.Module:
         return MLP(
@@ -181,8 +217,7 @@ class TabularTask(Task):
         }
 
 
-@functools.lru_cache(maxsize=4)
-def _load_tabular(options: TaskOptions, fraction: float, seed: int, problem: str, fold: Fold | None) -> ArrayData:
+def _load_tabular(options: TaskOptions, problem: str, ctx: TrialContext) -> ArrayData:
     frame = read_table(options.data_path)
     frame = frame[frame[options.target].notna()].reset_index(drop=True)
     target = frame[options.target]
@@ -193,8 +228,7 @@ def _load_tabular(options: TaskOptions, fraction: float, seed: int, problem: str
         y = np.searchsorted(np.asarray(classes, dtype=object), target.astype(str).to_numpy()).astype(np.int64)
     else:
         y = target.to_numpy(dtype=np.float64)
-    strata = y if classification else np.zeros(len(y))
-    train_idx, val_idx = trial_rows(strata, TabularTask.val_fraction, fraction, seed, fold, stratify=classification)
+    train_idx, val_idx = ctx.split(y, TabularTask.val_fraction, stratify=classification)
     prep = Preprocessor.for_frame(features).fit(features.iloc[train_idx])
     x_tr, x_va = prep.transform(features.iloc[train_idx]), prep.transform(features.iloc[val_idx])
     if classification:
