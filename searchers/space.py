@@ -110,13 +110,13 @@ class Param:
         if self.is_discrete:
             # Each grid value owns a cell of equal width (in transformed space where
             # log), so uniform unit samples give each value its fair share.
-            half = 0.5 * float(self._grid_step)
+            half = 0.5 * float(self.grid_step)
             lo_v, hi_v = self.low - half, self.high + half
             if self.log:
                 lo = (
                     math.log(lo_v)
                     if lo_v > 0
-                    else math.log(self.low) - 0.5 * (math.log(self.low + float(self._grid_step)) - math.log(self.low))
+                    else math.log(self.low) - 0.5 * (math.log(self.low + float(self.grid_step)) - math.log(self.low))
                 )
                 hi = math.log(hi_v)
             else:
@@ -135,7 +135,7 @@ class Param:
         return self.kind == "int" or (self.kind == "float" and self.step is not None)
 
     @property
-    def _grid_step(self) -> float:
+    def grid_step(self) -> float:
         """``step`` of a discrete parameter, where it is never None."""
         assert self.step is not None, f"{self.name} has no grid"
         return self.step
@@ -147,7 +147,7 @@ class Param:
     @property
     def n_grid(self) -> int:
         """Number of grid values of a discrete parameter."""
-        return int(round((self.high - self.low) / float(self._grid_step))) + 1
+        return int(round((self.high - self.low) / float(self.grid_step))) + 1
 
     def to_unit(self, value: float) -> float:
         """Numeric value -> coordinate in [0, 1] (cell centre for discrete values)."""
@@ -160,7 +160,7 @@ class Param:
         t = self._lo + u * (self._hi - self._lo)
         v = math.exp(t) if self.log else t
         if self.is_discrete:
-            k = min(max(round((v - self.low) / float(self._grid_step)), 0), self.n_grid - 1)
+            k = min(max(round((v - self.low) / float(self.grid_step)), 0), self.n_grid - 1)
             return self._grid_value(k)
         return min(max(v, self.low), self.high)
 
@@ -179,7 +179,7 @@ class Param:
         if v < self.low - tol or v > self.high + tol:
             raise SpaceError(self.name, f"value {value!r} outside [{self.low}, {self.high}]")
         if self.is_discrete:
-            k = (v - self.low) / float(self._grid_step)
+            k = (v - self.low) / float(self.grid_step)
             if abs(k - round(k)) > 1e-6:
                 raise SpaceError(self.name, f"value {value!r} is not on the grid {self.low} + k*{self.step}")
             return self._grid_value(round(k))
@@ -187,8 +187,8 @@ class Param:
 
     def _grid_value(self, k: int) -> float | int:
         if self.kind == "int":
-            return int(self.low + k * self._grid_step)
-        step = self._grid_step
+            return int(self.low + k * self.grid_step)
+        step = self.grid_step
         return min(max(_clean_float(self.low + k * step, step), self.low), self.high)
 
 
@@ -458,9 +458,9 @@ class SearchSpace:
             if p.kind == "int":
                 if p.step == 1:
                     return (tune.lograndint if p.log else tune.randint)(int(p.low), int(p.high) + 1)
-                if p.low % p._grid_step:
+                if p.low % p.grid_step:
                     raise SpaceError(p.name, "Ray's qrandint needs low to be a multiple of step")
-                return (tune.qlograndint if p.log else tune.qrandint)(int(p.low), int(p.high), int(p._grid_step))
+                return (tune.qlograndint if p.log else tune.qrandint)(int(p.low), int(p.high), int(p.grid_step))
             if p.step is not None:
                 if abs(p.low / p.step - round(p.low / p.step)) > 1e-9:
                     raise SpaceError(p.name, "Ray's quniform needs low to be a multiple of step")
@@ -482,7 +482,7 @@ class SearchSpace:
             if isinstance(node, _Choice):
                 return Categorical([build(o) for o in node.options])
             if p.kind == "int":
-                return Int(int(p.low), int(p.high), p.log, int(p._grid_step))
+                return Int(int(p.low), int(p.high), p.log, int(p.grid_step))
             return Float(p.low, p.high, p.log, p.step)
 
         tree: dict[str, Any] = build(self._root)  # the root is a dict

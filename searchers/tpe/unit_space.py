@@ -107,7 +107,7 @@ class _Grid:
     """
 
     def __init__(self, p: Param):
-        self.low, self.step, self.n, self.log = float(p.low), float(p._grid_step), p.n_grid, p.log
+        self.low, self.step, self.n, self.log = float(p.low), float(p.grid_step), p.n_grid, p.log
         v1, v2 = self.low, self.low + 0.5 * self.step
         t1, t2 = self._t(np.float64(v1)), self._t(np.float64(v2))
         self.scale = (p.to_unit(v2) - p.to_unit(v1)) / (t2 - t1)
