@@ -21,7 +21,7 @@ format:  ## apply ruff's fixes and formatting
 	ruff check --fix .
 	ruff format .
 
-types:  ## mypy, strict, on the modules [tool.mypy] lists
+types:  ## mypy, strict, on searchers/ and schedulers/ ([tool.mypy])
 	$(PYTHON) -m mypy
 
 test-fast:  ## the fast tier: every test that does not start Ray

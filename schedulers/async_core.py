@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -66,10 +66,11 @@ class AsyncHyperband(RungCore):
     def _on_milestone(self, t: TrialState, k: int, loss: float) -> str:
         bracket = self.brackets[t.bracket]
         if self.rule == "stopping":
-            if bracket.decide(t.trial_id, k, loss):
+            if cast(StoppingRungs, bracket).decide(t.trial_id, k, loss):
                 return CONTINUE
             self._done(t, "stopped" if math.isfinite(loss) else "nan")
             return STOP
+        bracket = cast(PromotionRungs, bracket)  # the rule is "promotion" from here on
         bracket.record(t.trial_id, k, loss)
         if not math.isfinite(loss):
             self._done(t, "nan")
@@ -96,7 +97,7 @@ class AsyncHyperband(RungCore):
         """(bracket, trial, rung) to promote: highest milestone first, then lowest loss."""
         best_key, best = None, None
         for b, bracket in enumerate(self.brackets):
-            for k, trial_id in bracket.candidates(self._waiting):
+            for k, trial_id in cast(PromotionRungs, bracket).candidates(self._waiting):
                 rung = bracket.rungs[k]
                 key = (-rung.level, rung.loss(trial_id), b, rung.rank(trial_id))
                 if best_key is None or key < best_key:
@@ -105,7 +106,7 @@ class AsyncHyperband(RungCore):
         return best
 
     def _promote_from(self, b: int, trial_id: str, k: int) -> None:
-        self.brackets[b].promote(k, trial_id)
+        cast(PromotionRungs, self.brackets[b]).promote(k, trial_id)
         self._promote(self._trials[trial_id])
 
     def on_stall(self, search_finished: bool) -> None:

@@ -59,7 +59,7 @@ class TrialState:
     reason: str = ""  # why DONE: completed, stopped, nan, error, removed, lost, ...
     # [rung, loss]: the first result at or past the next milestone, reported while paused
     # (Ray reruns paused trials after a restore); recorded there once the trial goes on.
-    early: list | None = None
+    early: list[Any] | None = None
 
 
 _FIELDS = tuple(f.name for f in fields(TrialState))
@@ -226,6 +226,10 @@ class RungCore:
 
     def _waiting(self, trial_id: str) -> bool:
         return self._trials[trial_id].status == PAUSED
+
+    def describe(self) -> str:
+        """A few lines for Ray's status table (the subclass knows its brackets)."""
+        raise NotImplementedError
 
     def status_counts(self) -> dict[str, int]:
         counts: dict[str, int] = {}

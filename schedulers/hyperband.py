@@ -15,6 +15,7 @@ rung result there, which is all BOHB needs.
 from __future__ import annotations
 
 from schedulers.async_core import AsyncHyperband
+from schedulers.core import RungCore
 from schedulers.levels import rung_levels
 from schedulers.ray_adapter import RungTrialScheduler
 from schedulers.sync_core import SyncHyperband
@@ -70,7 +71,7 @@ class HyperbandScheduler(RungTrialScheduler):
                 raise ValueError(
                     f"rule applies with synchronous=False only (synchronous brackets have their own rule), got {rule!r}"
                 )
-            core = SyncHyperband(min_resource, max_resource, reduction_factor, brackets=brackets)
+            core: RungCore = SyncHyperband(min_resource, max_resource, reduction_factor, brackets=brackets)
         else:
             levels = rung_levels(min_resource, max_resource, reduction_factor)
             core = AsyncHyperband(

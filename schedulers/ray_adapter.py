@@ -24,7 +24,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ray.tune.experiment import Trial
 from ray.tune.result import DEFAULT_METRIC
@@ -34,6 +34,9 @@ from schedulers import core as rc
 from schedulers.rung import as_loss
 from schedulers.state_file import FILE_NAME, StateStore, load_state
 from searchers.common.checks import check_mode
+
+if TYPE_CHECKING:
+    from ray.tune.execution.tune_controller import TuneController
 
 logger = logging.getLogger(__name__)
 
@@ -49,7 +52,7 @@ class RungTrialScheduler(TrialScheduler):
     def __init__(
         self, core: rc.RungCore, *, metric: str | None, mode: str | None, resource_attr: str, state_path: str | None
     ):
-        super().__init__()
+        super().__init__()  # type: ignore[no-untyped-call]  # Ray's TrialScheduler.__init__ is unannotated
         check_mode(mode)
         if metric is not None and (not isinstance(metric, str) or not metric):
             raise ValueError(f"metric must be a non-empty string, got {metric!r}")
@@ -114,7 +117,7 @@ class RungTrialScheduler(TrialScheduler):
         return self._core.describe()
 
     # ------------------------------------------------------------------- hooks
-    def on_trial_add(self, tune_controller, trial: Trial) -> None:
+    def on_trial_add(self, tune_controller: TuneController, trial: Trial) -> None:
         if not self._metric or not self._mode:
             raise ValueError(
                 f"{type(self).__name__} needs metric and mode: pass them to the scheduler "
@@ -133,7 +136,7 @@ class RungTrialScheduler(TrialScheduler):
             self._event("add", trial.trial_id)
         self._persist()
 
-    def on_trial_result(self, tune_controller, trial: Trial, result: dict) -> str:
+    def on_trial_result(self, tune_controller: TuneController, trial: Trial, result: dict[str, Any]) -> str:
         self._end_restore()
         self._fresh.pop(trial.trial_id, None)
         resource = result.get(self.resource_attr)
@@ -149,16 +152,16 @@ class RungTrialScheduler(TrialScheduler):
         self._tell_promotions(tune_controller)
         return _DECISIONS[decision]
 
-    def on_trial_complete(self, tune_controller, trial: Trial, result: dict) -> None:
+    def on_trial_complete(self, tune_controller: TuneController, trial: Trial, result: dict[str, Any]) -> None:
         self._finish(tune_controller, trial, "completed", was_running=True)
 
-    def on_trial_error(self, tune_controller, trial: Trial) -> None:
+    def on_trial_error(self, tune_controller: TuneController, trial: Trial) -> None:
         self._finish(tune_controller, trial, "error", was_running=True)
 
-    def on_trial_remove(self, tune_controller, trial: Trial) -> None:
+    def on_trial_remove(self, tune_controller: TuneController, trial: Trial) -> None:
         self._finish(tune_controller, trial, "removed", was_running=False)
 
-    def choose_trial_to_run(self, tune_controller) -> Trial | None:
+    def choose_trial_to_run(self, tune_controller: TuneController) -> Trial | None:
         """A released trial first, else a new one; idempotent (state changes only on a stall)."""
         self._end_restore()
         self._warn_if_limited(tune_controller)
@@ -169,7 +172,7 @@ class RungTrialScheduler(TrialScheduler):
         self._apply_stops(tune_controller)
         limit = self._concurrency_limit(tune_controller)
         choice = self._choose(tune_controller, limit)
-        if choice is None and _stalled(tune_controller.get_live_trials()):
+        if choice is None and _stalled(tune_controller.get_live_trials()):  # type: ignore[no-untyped-call]  # Ray's TuneController is unannotated
             self._event("on_stall", search_finished)
             self._apply_stops(tune_controller)
             choice = self._choose(tune_controller, limit)
@@ -182,7 +185,7 @@ class RungTrialScheduler(TrialScheduler):
         loss = as_loss(value)
         return loss if self._mode == "min" or loss == float("inf") else -loss
 
-    def _finish(self, tune_controller, trial: Trial, reason: str, was_running: bool) -> None:
+    def _finish(self, tune_controller: TuneController, trial: Trial, reason: str, was_running: bool) -> None:
         self._end_restore()
         self._known.pop(trial.trial_id, None)
         self._fresh.pop(trial.trial_id, None)
@@ -192,7 +195,7 @@ class RungTrialScheduler(TrialScheduler):
         self._unpaused.discard(trial.trial_id)
         self._tell_promotions(tune_controller)
 
-    def _choose(self, tune_controller, limit: int | None = None) -> Trial | None:
+    def _choose(self, tune_controller: TuneController, limit: int | None = None) -> Trial | None:
         runnable = self._core.runnable()
         if runnable and limit is not None and _running(tune_controller) >= limit:
             runnable = []  # max_concurrent_trials: a promoted trial waits for a place
@@ -209,7 +212,7 @@ class RungTrialScheduler(TrialScheduler):
                 best = trial
         return best
 
-    def _apply_stops(self, tune_controller) -> None:
+    def _apply_stops(self, tune_controller: TuneController) -> None:
         taken = self._event("take_stops")
         stops = self._to_stop + taken
         self._to_stop = []
@@ -219,9 +222,9 @@ class RungTrialScheduler(TrialScheduler):
             if trial is not None and (
                 trial.status in (Trial.PAUSED, Trial.PENDING) or (trial.status == Trial.RUNNING and trial.is_saving)
             ):
-                tune_controller.stop_trial(trial)
+                tune_controller.stop_trial(trial)  # type: ignore[no-untyped-call]  # Ray's TuneController is unannotated
 
-    def _warn_if_limited(self, tune_controller) -> None:
+    def _warn_if_limited(self, tune_controller: TuneController) -> None:
         """Warn once if a ConcurrencyLimiter counts paused trials (a searcher that does not
         enforce the limit itself, such as Ray's OptunaSearch or HyperOptSearch)."""
         if self._warned_limiter or getattr(self._core, "rule", None) == "stopping":
@@ -243,7 +246,7 @@ class RungTrialScheduler(TrialScheduler):
                 return
 
     # ------------------------------------------------- the searcher's concurrency
-    def _tell_searcher(self, tune_controller, method: str, trial_id: str) -> None:
+    def _tell_searcher(self, tune_controller: TuneController, method: str, trial_id: str) -> None:
         """``on_pause``/``on_unpause`` to the innermost searcher that has them (as Ray's
         HyperBandForBOHB does), so one that enforces max_concurrent_trials itself counts
         only the trials that hold a place."""
@@ -253,7 +256,7 @@ class RungTrialScheduler(TrialScheduler):
         if hook is not None:
             hook(trial_id)
 
-    def _tell_promotions(self, tune_controller) -> None:
+    def _tell_promotions(self, tune_controller: TuneController) -> None:
         """A promoted trial holds a place from its promotion on (it runs as soon as one frees)."""
         for trial_id in self._core.runnable():
             if trial_id not in self._unpaused:
@@ -262,7 +265,7 @@ class RungTrialScheduler(TrialScheduler):
         if len(self._unpaused) > len(self._core.runnable()):
             self._unpaused &= set(self._core.runnable())
 
-    def _concurrency_limit(self, tune_controller) -> int | None:
+    def _concurrency_limit(self, tune_controller: TuneController) -> int | None:
         """``max_concurrent_trials`` as the searcher chain knows it (None: no limit)."""
         for searcher in _searcher_chain(tune_controller):
             limit = getattr(searcher, "max_concurrent", None)
@@ -286,6 +289,7 @@ class RungTrialScheduler(TrialScheduler):
         if self._path is None or not os.path.exists(self._path):
             return
         state = load_state(self._path)
+        assert state is not None  # the file exists (checked above)
         if trial.trial_id not in {t["trial_id"] for t in state["core"]["trials"]}:
             return  # a new experiment in a reused directory: start afresh
         if state["scheduler"] != type(self).__name__:
@@ -354,9 +358,9 @@ class RungTrialScheduler(TrialScheduler):
         return state
 
 
-def _searcher_chain(tune_controller) -> list[Any]:
+def _searcher_chain(tune_controller: TuneController) -> list[Any]:
     """The searcher wrappers under Tune's search algorithm, outermost first (ConcurrencyLimiter, ...)."""
-    chain = []
+    chain: list[Any] = []
     searcher = getattr(getattr(tune_controller, "search_alg", None), "searcher", None)
     while searcher is not None and len(chain) < 8:
         chain.append(searcher)
@@ -364,8 +368,9 @@ def _searcher_chain(tune_controller) -> list[Any]:
     return chain
 
 
-def _running(tune_controller) -> int:
-    return sum(1 for t in tune_controller.get_live_trials() if t.status == Trial.RUNNING)
+def _running(tune_controller: TuneController) -> int:
+    live: Iterable[Trial] = tune_controller.get_live_trials()  # type: ignore[no-untyped-call]  # unannotated in Ray
+    return sum(1 for t in live if t.status == Trial.RUNNING)
 
 
 def _stalled(live: Iterable[Trial]) -> bool:

@@ -36,9 +36,12 @@ import json
 import logging
 import os
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from searchers.common.atomic import atomic_write_text
+
+if TYPE_CHECKING:
+    from schedulers.core import RungCore
 
 logger = logging.getLogger(__name__)
 
@@ -78,7 +81,7 @@ def _write_via(scratch: str, path: str, text: str) -> None:
 def read_state(path: str) -> dict[str, Any]:
     """The snapshot alone, as written (see :func:`load_state` for the current state)."""
     with open(path) as f:
-        state = json.load(f)
+        state: dict[str, Any] = json.load(f)
     if state.get("format") not in (1, FORMAT):
         raise ValueError(f"{path}: scheduler state format {state.get('format')!r}, expected {FORMAT}")
     state.setdefault("seq", 0)
@@ -117,7 +120,7 @@ def read_journal(path: str, after: int) -> list[list[Any]]:
     return entries
 
 
-def new_core(config: dict[str, Any]):
+def new_core(config: dict[str, Any]) -> RungCore:
     """An empty core of the saved configuration (to replay a journal without the scheduler)."""
     from schedulers.async_core import AsyncHyperband
     from schedulers.sync_core import SyncHyperband
@@ -130,7 +133,7 @@ def new_core(config: dict[str, Any]):
     raise ValueError(f"unknown scheduler core kind {config['kind']!r}")
 
 
-def load_state(path: str, core=None) -> dict[str, Any] | None:
+def load_state(path: str, core: RungCore | None = None) -> dict[str, Any] | None:
     """The saved state: the snapshot with the journal's events replayed, or None without a snapshot.
 
     ``core``, if given, is loaded with it (a core of the same configuration); otherwise
@@ -193,7 +196,7 @@ class StateStore:
             os.close(self._fd)
             self._fd = -1
 
-    def __del__(self):
+    def __del__(self) -> None:
         self.close()
 
 

@@ -4,6 +4,8 @@ Nothing here imports the ``pipeline`` package; every searcher works in any Ray T
 script, exactly like Ray's built-in ones.
 """
 
+from typing import Any
+
 from searchers.space import Categorical, Float, Int, Param, SearchSpace, SpaceError
 
 __all__ = [
@@ -20,7 +22,7 @@ __all__ = [
 ]
 
 
-def __getattr__(name):
+def __getattr__(name: str) -> Any:
     # Searchers import Ray; keep `import searchers.space` usable without paying for it.
     if name == "TPESearcher":
         from searchers.tpe.searcher import TPESearcher

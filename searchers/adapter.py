@@ -94,6 +94,12 @@ class SpaceSearcher(Searcher):
         self._n_live = 0  # suggested trials not yet complete (paused ones included)
 
     # ----------------------------------------------------------- for subclasses
+    @property
+    def _known_space(self) -> SearchSpace:
+        """The space, once known (suggest() checks that it is before any proposal)."""
+        assert self.space is not None, "no search space yet"
+        return self.space
+
     def _propose(self, trial_id: str) -> dict[str, Any]:
         """Return flat values (see SearchSpace.to_flat) for a new trial."""
         raise NotImplementedError
@@ -106,7 +112,7 @@ class SpaceSearcher(Searcher):
         pass
 
     # -------------------------------------------------------------- Ray contract
-    def set_search_properties(self, metric: str | None, mode: str | None, config: dict, **spec: Any) -> bool:
+    def set_search_properties(self, metric: str | None, mode: str | None, config: dict[str, Any], **spec: Any) -> bool:
         if config and holds_params(config):
             if self.space is not None:
                 return False  # like Ray's searchers: one space, from one place
@@ -157,17 +163,18 @@ class SpaceSearcher(Searcher):
         """Suggested trials that are not complete and not paused: those that hold a place."""
         return self._n_live - len(self._paused)
 
-    def on_trial_result(self, trial_id: str, result: dict) -> None:
+    def on_trial_result(self, trial_id: str, result: dict[str, Any]) -> None:
         loss = self._loss(result)
         level = result.get(self.resource_attr)
         if loss is not None and level is not None:
             self.record.report(trial_id, level, loss)
 
-    def on_trial_complete(self, trial_id: str, result: dict | None = None, error: bool = False) -> None:
+    def on_trial_complete(self, trial_id: str, result: dict[str, Any] | None = None, error: bool = False) -> None:
         if trial_id not in self.record:
             return  # e.g. trials of another searcher in a restored experiment
         self._paused.discard(trial_id)
         obs = self.record.get(trial_id)
+        assert obs is not None  # in the record (checked above)
         if obs.state == PENDING:
             self._n_live -= 1
         if error:
@@ -196,7 +203,7 @@ class SpaceSearcher(Searcher):
 
     def add_evaluated_point(
         self,
-        parameters: dict,
+        parameters: dict[str, Any],
         value: float,
         error: bool = False,
         pruned: bool = False,
@@ -274,7 +281,7 @@ class SpaceSearcher(Searcher):
         out = []
         for i, point in enumerate(points):
             try:
-                out.append(self.space.to_flat(point))
+                out.append(self._known_space.to_flat(point))
             except SpaceError as err:
                 raise SpaceError(err.name, f"points_to_evaluate[{i}]: {err}") from None
         return out

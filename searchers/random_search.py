@@ -15,4 +15,4 @@ class RandomSearcher(SpaceSearcher):
     """Samples each configuration uniformly (log-uniformly where log) from the space."""
 
     def _propose(self, trial_id: str) -> dict[str, Any]:
-        return self.space.sample_flat(self.rng)
+        return self._known_space.sample_flat(self.rng)

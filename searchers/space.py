@@ -24,7 +24,7 @@ import copy
 import math
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -74,7 +74,7 @@ class Int:
 class Categorical:
     """A choice among ``choices``; a dict option that holds parameters is a branch."""
 
-    choices: tuple
+    choices: tuple[Any, ...]
 
     def __init__(self, choices: Sequence[Any]):
         object.__setattr__(self, "choices", tuple(choices))
@@ -98,7 +98,7 @@ class Param:
     high: float = 1.0
     log: bool = False
     step: float | None = None
-    choices: tuple = ()
+    choices: tuple[Any, ...] = ()
     parent: tuple[str, int] | None = None
     # Transformed interval the unit coordinate maps onto; set in __post_init__.
     _lo: float = field(default=0.0, repr=False)
@@ -110,13 +110,13 @@ class Param:
         if self.is_discrete:
             # Each grid value owns a cell of equal width (in transformed space where
             # log), so uniform unit samples give each value its fair share.
-            half = 0.5 * float(self.step)
+            half = 0.5 * float(self.grid_step)
             lo_v, hi_v = self.low - half, self.high + half
             if self.log:
                 lo = (
                     math.log(lo_v)
                     if lo_v > 0
-                    else math.log(self.low) - 0.5 * (math.log(self.low + float(self.step)) - math.log(self.low))
+                    else math.log(self.low) - 0.5 * (math.log(self.low + float(self.grid_step)) - math.log(self.low))
                 )
                 hi = math.log(hi_v)
             else:
@@ -135,13 +135,19 @@ class Param:
         return self.kind == "int" or (self.kind == "float" and self.step is not None)
 
     @property
+    def grid_step(self) -> float:
+        """``step`` of a discrete parameter, where it is never None."""
+        assert self.step is not None, f"{self.name} has no grid"
+        return self.step
+
+    @property
     def n_choices(self) -> int:
         return len(self.choices)
 
     @property
     def n_grid(self) -> int:
         """Number of grid values of a discrete parameter."""
-        return int(round((self.high - self.low) / float(self.step))) + 1
+        return int(round((self.high - self.low) / float(self.grid_step))) + 1
 
     def to_unit(self, value: float) -> float:
         """Numeric value -> coordinate in [0, 1] (cell centre for discrete values)."""
@@ -154,7 +160,7 @@ class Param:
         t = self._lo + u * (self._hi - self._lo)
         v = math.exp(t) if self.log else t
         if self.is_discrete:
-            k = min(max(round((v - self.low) / float(self.step)), 0), self.n_grid - 1)
+            k = min(max(round((v - self.low) / float(self.grid_step)), 0), self.n_grid - 1)
             return self._grid_value(k)
         return min(max(v, self.low), self.high)
 
@@ -173,7 +179,7 @@ class Param:
         if v < self.low - tol or v > self.high + tol:
             raise SpaceError(self.name, f"value {value!r} outside [{self.low}, {self.high}]")
         if self.is_discrete:
-            k = (v - self.low) / float(self.step)
+            k = (v - self.low) / float(self.grid_step)
             if abs(k - round(k)) > 1e-6:
                 raise SpaceError(self.name, f"value {value!r} is not on the grid {self.low} + k*{self.step}")
             return self._grid_value(round(k))
@@ -181,8 +187,9 @@ class Param:
 
     def _grid_value(self, k: int) -> float | int:
         if self.kind == "int":
-            return int(self.low + k * self.step)
-        return min(max(_clean_float(self.low + k * self.step, self.step), self.low), self.high)
+            return int(self.low + k * self.grid_step)
+        step = self.grid_step
+        return min(max(_clean_float(self.low + k * step, step), self.low), self.high)
 
 
 def _clean_float(v: float, step: float | None = None) -> float:
@@ -214,7 +221,11 @@ class _Leaf:
 @dataclass(frozen=True, eq=False)
 class _Choice:
     name: str
-    options: tuple  # nodes
+    options: tuple[_Node, ...]
+
+
+# A node of the compiled tree (the config's structure, leaves naming their parameter).
+_Node = _Const | _Dict | _Leaf | _Choice
 
 
 # ------------------------------------------------------------------------- the space
@@ -246,13 +257,13 @@ class SearchSpace:
         self.dim = start
 
     # ----------------------------------------------------------------- compilation
-    def _compile(self, node: Any, path: str, parent: tuple[str, int] | None):
+    def _compile(self, node: Any, path: str, parent: tuple[str, int] | None) -> _Node:
         if isinstance(node, SearchSpace):
             node = node.to_tree()
         param = _as_param_spec(node, path or "<root>")
         if param is None:
             if isinstance(node, Mapping):
-                children = []
+                children: list[tuple[str, _Node]] = []
                 for key, child in node.items():
                     if not isinstance(key, str):
                         raise SpaceError(_join(path, repr(key)), "keys must be strings")
@@ -266,9 +277,10 @@ class SearchSpace:
         if path == "":
             raise SpaceError("", "the top level of a search space must be a dict of named parameters")
         if param.kind == "categorical":
-            options, labels = [], []
+            options: list[_Node] = []
+            labels: list[Any] = []
             idx = len(self._params)
-            self._params.append(param)  # placeholder, replaced below to keep DFS order
+            self._params.append(cast(Param, param))  # placeholder, replaced below to keep DFS order
             for i, opt in enumerate(param.choices):
                 if holds_params(opt):
                     options.append(self._compile(opt, f"{path}[{i}]", (path, i)))
@@ -325,7 +337,7 @@ class SearchSpace:
         self._read(self._root, config, "", flat)
         return flat
 
-    def _read(self, node, value, path, flat) -> None:
+    def _read(self, node: _Node, value: Any, path: str, flat: dict[str, Any]) -> None:
         if isinstance(node, _Dict):
             if not isinstance(value, Mapping):
                 raise SpaceError(path, f"expected a dict, got {value!r}")
@@ -339,7 +351,7 @@ class SearchSpace:
             flat[node.name] = self._by_name[node.name].check(value)
         elif isinstance(node, _Choice):
             param = self._by_name[node.name]
-            inner_error = None
+            inner_error: SpaceError | None = None
             for i, option in enumerate(node.options):
                 if _matches(option, value):
                     trial = dict(flat)
@@ -357,9 +369,10 @@ class SearchSpace:
 
     def from_flat(self, flat: Mapping[str, Any]) -> dict[str, Any]:
         """Flat values -> the nested config a trainable receives (validated)."""
-        return self._build(self._root, flat)
+        config: dict[str, Any] = self._build(self._root, flat)  # the root is a dict
+        return config
 
-    def _build(self, node, flat):
+    def _build(self, node: _Node, flat: Mapping[str, Any]) -> Any:
         if isinstance(node, _Dict):
             return {k: self._build(child, flat) for k, child in node.children}
         if isinstance(node, _Const):
@@ -413,7 +426,7 @@ class SearchSpace:
     def encode(self, config: Mapping[str, Any]) -> np.ndarray:
         return self.encode_flat(self.to_flat(config))[0]
 
-    def decode_flat(self, x: Sequence[float]) -> dict[str, Any]:
+    def decode_flat(self, x: Sequence[float] | np.ndarray) -> dict[str, Any]:
         """Vector -> flat values; categoricals by argmax of their block, inactive dims ignored."""
         x = np.asarray(x, dtype=float)
         if x.shape != (self.dim,):
@@ -434,7 +447,7 @@ class SearchSpace:
         """The equivalent Ray Tune ``param_space`` (for Ray's own searchers)."""
         from ray import tune
 
-        def build(node):
+        def build(node: _Node) -> Any:
             if isinstance(node, _Dict):
                 return {k: build(c) for k, c in node.children}
             if isinstance(node, _Const):
@@ -445,21 +458,22 @@ class SearchSpace:
             if p.kind == "int":
                 if p.step == 1:
                     return (tune.lograndint if p.log else tune.randint)(int(p.low), int(p.high) + 1)
-                if p.low % p.step:
+                if p.low % p.grid_step:
                     raise SpaceError(p.name, "Ray's qrandint needs low to be a multiple of step")
-                return (tune.qlograndint if p.log else tune.qrandint)(int(p.low), int(p.high), int(p.step))
+                return (tune.qlograndint if p.log else tune.qrandint)(int(p.low), int(p.high), int(p.grid_step))
             if p.step is not None:
                 if abs(p.low / p.step - round(p.low / p.step)) > 1e-9:
                     raise SpaceError(p.name, "Ray's quniform needs low to be a multiple of step")
                 return (tune.qloguniform if p.log else tune.quniform)(p.low, p.high, p.step)
             return (tune.loguniform if p.log else tune.uniform)(p.low, p.high)
 
-        return build(self._root)
+        space: dict[str, Any] = build(self._root)  # the root is a dict
+        return space
 
     def to_tree(self) -> dict[str, Any]:
         """The space as a tree of :class:`Float`/:class:`Int`/:class:`Categorical`/constants."""
 
-        def build(node):
+        def build(node: _Node) -> Any:
             if isinstance(node, _Dict):
                 return {k: build(c) for k, c in node.children}
             if isinstance(node, _Const):
@@ -468,10 +482,11 @@ class SearchSpace:
             if isinstance(node, _Choice):
                 return Categorical([build(o) for o in node.options])
             if p.kind == "int":
-                return Int(int(p.low), int(p.high), p.log, int(p.step))
+                return Int(int(p.low), int(p.high), p.log, int(p.grid_step))
             return Float(p.low, p.high, p.log, p.step)
 
-        return build(self._root)
+        tree: dict[str, Any] = build(self._root)  # the root is a dict
+        return tree
 
     def __repr__(self) -> str:
         return f"SearchSpace({', '.join(p.name for p in self.params)})"
@@ -487,7 +502,7 @@ class _Spec:
     high: float = 1.0
     log: bool = False
     step: float | None = None
-    choices: tuple = ()
+    choices: tuple[Any, ...] = ()
 
 
 def _join(path: str, key: str) -> str:
@@ -507,7 +522,7 @@ def holds_params(node: Any) -> bool:
     return False
 
 
-def _holds_leaf(node) -> bool:
+def _holds_leaf(node: _Node) -> bool:
     if isinstance(node, (_Leaf, _Choice)):
         return True
     if isinstance(node, _Dict):
@@ -515,7 +530,7 @@ def _holds_leaf(node) -> bool:
     return False
 
 
-def _matches(option, value) -> bool:
+def _matches(option: _Node, value: Any) -> bool:
     """Cheap structural test of whether a config value can come from ``option``."""
     if isinstance(option, _Const):
         return _same(option.value, value)
@@ -526,7 +541,7 @@ def _matches(option, value) -> bool:
     return True
 
 
-def _same(a, b) -> bool:
+def _same(a: Any, b: Any) -> bool:
     if isinstance(a, bool) or isinstance(b, bool):
         return isinstance(a, bool) and isinstance(b, bool) and a == b
     try:
@@ -554,14 +569,14 @@ def _as_param_spec(node: Any, name: str, validate: bool = True) -> _Spec | None:
     return _validated(spec, name) if validate else spec
 
 
-def _is_yaml_param(node: Mapping) -> bool:
+def _is_yaml_param(node: Mapping[str, Any]) -> bool:
     kind = node.get("type")
     if kind in _PARAM_TYPES:
         return True
     return isinstance(kind, str) and bool({"low", "high", "choices"} & set(node))
 
 
-def _from_yaml(node: Mapping, name: str) -> _Spec:
+def _from_yaml(node: Mapping[str, Any], name: str) -> _Spec:
     kind = node.get("type")
     if kind not in _PARAM_TYPES:
         raise SpaceError(name, f"unknown type {kind!r}; allowed: {', '.join(_PARAM_TYPES)}")
@@ -596,7 +611,7 @@ def _number(value: Any, name: str, key: str) -> float:
             raise SpaceError(name, f"'{key}' must be a number, got {value!r}") from None
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
         raise SpaceError(name, f"'{key}' must be a number, got {value!r}")
-    return value
+    return cast(float, value)  # an int, float or numpy number, kept as given
 
 
 def _validated(spec: _Spec, name: str) -> _Spec:
@@ -609,6 +624,7 @@ def _validated(spec: _Spec, name: str) -> _Spec:
         if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)) or not math.isfinite(v):
             raise SpaceError(name, f"'{key}' must be a finite number, got {v!r}")
     if spec.kind == "int":
+        assert step is not None  # every front end gives an int parameter a step (1 by default)
         for key, v in (("low", low), ("high", high), ("step", step)):
             if float(v) != int(v):
                 raise SpaceError(name, f"int '{key}' must be a whole number, got {v!r}")
@@ -643,7 +659,7 @@ def _from_ray_domain(domain: Any, name: str) -> _Spec:
     sampler = domain.get_sampler()
     q = None
     if isinstance(sampler, s.Quantized):
-        q, sampler = sampler.q, sampler.get_sampler()
+        q, sampler = sampler.q, sampler.get_sampler()  # type: ignore[no-untyped-call]  # unannotated in Ray
     if isinstance(domain, s.Categorical):
         if sampler is not None and isinstance(sampler, s.Grid):
             raise SpaceError(name, "grid_search is not supported by mftune searchers; use tune.choice")

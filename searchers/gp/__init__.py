@@ -8,12 +8,14 @@ Modules, one concept each: ``encoding`` (mixed/conditional spaces as unit vector
 ``core`` (one suggestion), ``searcher`` (the Ray adapter). Only ``searcher`` imports Ray.
 """
 
+from typing import Any
+
 from searchers.gp.core import GPCore
 
 __all__ = ["GPCore", "GPSearcher"]
 
 
-def __getattr__(name):
+def __getattr__(name: str) -> Any:
     # The searcher imports Ray; keep the core importable without it.
     if name == "GPSearcher":
         from searchers.gp.searcher import GPSearcher

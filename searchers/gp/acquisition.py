@@ -32,7 +32,8 @@ ACQUISITIONS = ("ucb", "ei", "log-ei")
 
 def _log1mexp(x: np.ndarray) -> np.ndarray:
     """log(1 - exp(x)) for x < 0, accurate near 0 and for very negative x (Maechler 2012)."""
-    return np.where(x > -math.log(2.0), np.log(-np.expm1(x)), np.log1p(-np.exp(x)))
+    out: np.ndarray = np.where(x > -math.log(2.0), np.log(-np.expm1(x)), np.log1p(-np.exp(x)))
+    return out
 
 
 def log_h(z: np.ndarray) -> np.ndarray:
@@ -116,7 +117,7 @@ class Acquisition:
             raise ValueError(f"kappa must be a finite number >= 0, got {kappa!r}")
         self.kind, self.posterior, self.best, self.kappa = kind, posterior, float(best), float(kappa)
 
-    def _formula(self, mean, var):
+    def _formula(self, mean: np.ndarray, var: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         if self.kind == "ucb":
             return ucb(mean, var, self.kappa)
         if self.kind == "ei":

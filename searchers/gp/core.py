@@ -81,7 +81,7 @@ class GPCore:
         self.theta: np.ndarray | None = None
         self._encoding: Encoding | None = None
 
-    def __setstate__(self, state: dict) -> None:
+    def __setstate__(self, state: dict[str, Any]) -> None:
         # states saved before the rename (n_initial -> n_startup_trials) restore as they were
         if "n_initial" in state:
             state["n_startup_trials"] = state.pop("n_initial")

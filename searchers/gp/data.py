@@ -72,7 +72,8 @@ def select(record: TrialRecord, fidelity: str, min_points: int) -> TrainingData 
         level = math.inf  # no trial reports levels: final results only
     else:
         level = max(eligible)
-    flats, losses, pending = [], [], []
+    flats, pending = [], []
+    losses: list[float | None] = []  # a COMPLETE trial's loss is a float
     for t in record:
         if t.state != FAILED and level in t.levels:
             flats.append(t.flat)

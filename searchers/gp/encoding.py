@@ -21,7 +21,7 @@ Two choices that belong to the GP rather than the space:
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -55,28 +55,35 @@ class _Numeric:
         return cls(
             p.log,
             float(p.low),
-            float(p.step) if p.is_discrete else None,
+            float(p.grid_step) if p.is_discrete else None,
             p.n_grid if p.is_discrete else 0,
             t_low - u_low * span,
             span,
         )
 
+    @property
+    def grid_step(self) -> float:
+        """``step`` of a discrete parameter, where it is never None."""
+        assert self.step is not None, "not a discrete parameter"
+        return self.step
+
     def snap(self, u: np.ndarray) -> np.ndarray:
         """Unit coordinates -> the coordinates of the nearest grid values (as decode picks them)."""
         t = self.lo + np.clip(u, 0.0, 1.0) * self.span
         v = np.exp(t) if self.log else t
-        k = np.clip(np.round((v - self.low) / self.step), 0, self.n_grid - 1)
+        k = np.clip(np.round((v - self.low) / self.grid_step), 0, self.n_grid - 1)
         return self.grid_units(k)
 
     def grid_units(self, k: np.ndarray) -> np.ndarray:
-        v = self.low + np.asarray(k, dtype=float) * self.step
+        v = self.low + np.asarray(k, dtype=float) * self.grid_step
         t = np.log(v) if self.log else v
-        return (t - self.lo) / self.span
+        u: np.ndarray = (t - self.lo) / self.span
+        return u
 
     def grid_index(self, u: float) -> int:
         t = self.lo + min(max(u, 0.0), 1.0) * self.span
         v = math.exp(t) if self.log else t
-        return int(min(max(round((v - self.low) / self.step), 0), self.n_grid - 1))
+        return int(min(max(round((v - self.low) / self.grid_step), 0), self.n_grid - 1))
 
 
 class Encoding:
@@ -111,7 +118,15 @@ class Encoding:
             else:
                 self.continuous[sl] = not p.is_discrete
                 self._numeric.append(_Numeric.of(p))
-        self._parent = [None if p.parent is None else (self._index[p.parent[0]], p.parent[1]) for p in self.params]
+        self._parent: list[tuple[int, int] | None] = [
+            None if p.parent is None else (self._index[p.parent[0]], p.parent[1]) for p in self.params
+        ]
+
+    def _numeric_of(self, i: int) -> _Numeric:
+        """The grid map of parameter ``i``, which is not a categorical."""
+        num = self._numeric[i]
+        assert num is not None, f"{self.params[i].name} is a categorical"
+        return num
 
     # --------------------------------------------------------- one configuration
     def encode(self, flat: Mapping[str, Any]) -> np.ndarray:
@@ -119,7 +134,7 @@ class Encoding:
         x[~mask] = INACTIVE_FILL
         return x
 
-    def encode_many(self, flats: list[Mapping[str, Any]]) -> np.ndarray:
+    def encode_many(self, flats: Sequence[Mapping[str, Any]]) -> np.ndarray:
         if not flats:
             return np.zeros((0, self.dim))
         return np.stack([self.encode(f) for f in flats])
@@ -135,8 +150,9 @@ class Encoding:
         active = np.ones((n, self.n_params), dtype=bool)
         choice = np.zeros((n, self.n_params), dtype=int)
         for i, (p, sl) in enumerate(zip(self.params, self.slices)):
-            if self._parent[i] is not None:
-                j, option = self._parent[i]
+            parent = self._parent[i]
+            if parent is not None:
+                j, option = parent
                 active[:, i] = active[:, j] & (choice[:, j] == option)
             act = active[:, i]
             if p.is_categorical:
@@ -147,7 +163,7 @@ class Encoding:
             else:
                 col = X[:, sl.start]
                 if p.is_discrete:
-                    col = self._numeric[i].snap(col)
+                    col = self._numeric_of(i).snap(col)
                 X[:, sl.start] = np.where(act, col, INACTIVE_FILL)
         return X
 
@@ -158,8 +174,9 @@ class Encoding:
         active = np.ones((n, self.n_params), dtype=bool)
         out = np.zeros(X.shape, dtype=bool)
         for i, sl in enumerate(self.slices):
-            if self._parent[i] is not None:
-                j, option = self._parent[i]
+            parent = self._parent[i]
+            if parent is not None:
+                j, option = parent
                 parent_sl = self.slices[j]
                 active[:, i] = active[:, j] & (np.argmax(X[:, parent_sl], axis=1) == option)
             out[:, sl] = active[:, i][:, None]
@@ -189,7 +206,7 @@ class Encoding:
                     y[sl.start + option] = 1.0
                     rows.append(y)
             return self.snap(np.array(rows)) if rows else np.zeros((0, self.dim))
-        num = self._numeric[i]
+        num = self._numeric_of(i)
         k = num.grid_index(float(x[sl.start]))
         if num.n_grid <= max_values:
             ks = np.arange(num.n_grid)

@@ -101,7 +101,8 @@ def bounds(n_params: int) -> list[tuple[float, float]]:
 
 def _clip(theta: np.ndarray) -> np.ndarray:
     lo, hi = np.array(bounds(len(theta) - 3)).T
-    return np.clip(theta, lo, hi)
+    clipped: np.ndarray = np.clip(theta, lo, hi)
+    return clipped
 
 
 @dataclass(frozen=True)
@@ -123,4 +124,5 @@ class Hyper:
 
     def column_weights(self, group: np.ndarray, weight: np.ndarray) -> np.ndarray:
         """w_d = weight_d / lengthscale_{group(d)}^2, the factors of r^2 per column."""
-        return weight / self.lengthscales[group] ** 2
+        w: np.ndarray = weight / self.lengthscales[group] ** 2
+        return w

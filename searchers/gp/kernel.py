@@ -16,7 +16,8 @@ _SQRT5 = np.sqrt(5.0)
 def matern52(r2: np.ndarray) -> np.ndarray:
     """k(r^2) = (1 + sqrt5 r + 5/3 r^2) exp(-sqrt5 r), unit signal variance."""
     r = np.sqrt(r2)
-    return (1.0 + _SQRT5 * r + (5.0 / 3.0) * r2) * np.exp(-_SQRT5 * r)
+    k: np.ndarray = (1.0 + _SQRT5 * r + (5.0 / 3.0) * r2) * np.exp(-_SQRT5 * r)
+    return k
 
 
 def matern52_and_grad(r2: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -36,10 +37,12 @@ def scaled_sqdist(X1: np.ndarray, X2: np.ndarray, w: np.ndarray) -> np.ndarray:
     sw = np.sqrt(w)
     A, B = X1 * sw, X2 * sw
     r2 = np.sum(A * A, axis=1)[:, None] + np.sum(B * B, axis=1)[None, :] - 2.0 * (A @ B.T)
-    return np.maximum(r2, 0.0)
+    out: np.ndarray = np.maximum(r2, 0.0)
+    return out
 
 
 def sqdiff_per_dim(X: np.ndarray) -> np.ndarray:
     """(n, n, D) squared differences per column: what hyperparameter gradients contract with."""
     diff = X[:, None, :] - X[None, :, :]
-    return diff * diff
+    sq: np.ndarray = diff * diff
+    return sq

@@ -32,12 +32,14 @@ def cholesky_jitter(K: np.ndarray) -> tuple[np.ndarray, float]:
 
 def cho_solve(L: np.ndarray, B: np.ndarray) -> np.ndarray:
     """Solve (L L^T) X = B."""
-    return scipy.linalg.cho_solve((L, True), B, check_finite=False)
+    X: np.ndarray = scipy.linalg.cho_solve((L, True), B, check_finite=False)
+    return X
 
 
 def solve_lower(L: np.ndarray, B: np.ndarray) -> np.ndarray:
     """Solve L X = B for lower-triangular L."""
-    return scipy.linalg.solve_triangular(L, B, lower=True, check_finite=False)
+    X: np.ndarray = scipy.linalg.solve_triangular(L, B, lower=True, check_finite=False)
+    return X
 
 
 def inverse_from_cholesky(L: np.ndarray) -> np.ndarray:
@@ -46,6 +48,6 @@ def inverse_from_cholesky(L: np.ndarray) -> np.ndarray:
     if info != 0:
         raise np.linalg.LinAlgError(f"potri failed with info={info}")
     # potri fills the lower triangle; the upper one still holds L's zeros.
-    full = inv + inv.T
+    full: np.ndarray = inv + inv.T
     full[np.diag_indices_from(full)] *= 0.5
     return full

@@ -97,7 +97,7 @@ class GPSearcher(SpaceSearcher):
         )
 
     def _propose(self, trial_id: str) -> dict[str, Any]:
-        return self.core.propose(self.space, self.record, self.rng)
+        return self.core.propose(self._known_space, self.record, self.rng)
 
     def _extra_state(self) -> dict[str, Any]:
         return {"core": self.core}

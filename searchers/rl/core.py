@@ -135,6 +135,7 @@ class RLCore:
         state = {k: v for k, v in self.__dict__.items() if k not in ("policy", "optimizer", "plan", "_encoding")}
         state["_space"] = None
         if self.policy is not None:
+            assert self.optimizer is not None  # built together with the policy
             state["_saved_nets"] = {
                 "policy": copy.deepcopy(self.policy.state_dict()),
                 "optimizer": copy.deepcopy(self.optimizer.state_dict()),
@@ -165,6 +166,12 @@ class RLCore:
                 self._saved_nets = None
         return self.policy
 
+    def _built(self) -> tuple[StepPlan, LSTMPolicy, torch.optim.Optimizer, Encoding]:
+        """The agent's parts, once :meth:`agent` has built them."""
+        assert self.plan is not None and self.policy is not None, "agent() first"
+        assert self.optimizer is not None and self._encoding is not None, "agent() first"
+        return self.plan, self.policy, self.optimizer, self._encoding
+
     # ------------------------------------------------------------ suggestions
     def propose(
         self, space: SearchSpace, record: TrialRecord, rng: np.random.Generator, gen: torch.Generator
@@ -178,35 +185,41 @@ class RLCore:
             self.learn(chosen.flats, chosen.losses, rng, gen)
             self.n_trained = len(chosen.losses)
         steps, _, _ = policy.sample(1, gen)
-        return self.plan.decode(steps)[0]
+        plan = self._built()[0]
+        return plan.decode(steps)[0]
 
-    def learn(self, flats: list[dict[str, Any]], losses: np.ndarray, rng: np.random.Generator, gen: torch.Generator):
+    def learn(
+        self, flats: list[dict[str, Any]], losses: np.ndarray, rng: np.random.Generator, gen: torch.Generator
+    ) -> None:
         """One PPO update on the real episodes, then the model-based phase."""
+        plan, policy, optimizer, _ = self._built()
         scale = RewardScale(losses, self.reward_norm)
         rewards = scale(losses)
         recent = slice(max(0, len(flats) - self.max_episodes), len(flats))
-        steps = self.plan.encode(flats[recent])
-        ppo_update(self.policy, self.optimizer, steps, advantages(torch.as_tensor(rewards[recent])).float(), self.ppo)
+        steps = plan.encode(flats[recent])
+        ppo_update(policy, optimizer, steps, advantages(torch.as_tensor(rewards[recent])).float(), self.ppo)
         if self.model is not None:
             self._imagine(flats, rewards, rng, gen)
 
     def _imagine(
         self, flats: list[dict[str, Any]], rewards: np.ndarray, rng: np.random.Generator, gen: torch.Generator
-    ):
-        enc = self._encoding
-        self.model.fit(enc, enc.encode_many(flats), rewards, rng, gen)
-        probe, probe_logp, _ = self.policy.sample(self.imagined_episodes, gen)  # the pre-model policy's episodes
+    ) -> None:
+        plan, policy, optimizer, enc = self._built()
+        model = self.model
+        assert model is not None  # learn() imagines only with a reward model
+        model.fit(enc, enc.encode_many(flats), rewards, rng, gen)
+        probe, probe_logp, _ = policy.sample(self.imagined_episodes, gen)  # the pre-model policy's episodes
         kl = 0.0
         for _ in range(self.horizon):
-            before = (copy.deepcopy(self.policy.state_dict()), copy.deepcopy(self.optimizer.state_dict()))
-            imagined, _, _ = self.policy.sample(self.imagined_episodes, gen)
-            predicted = self.model.predict(enc.encode_many(self.plan.decode(imagined)))
-            ppo_update(self.policy, self.optimizer, imagined, advantages(torch.as_tensor(predicted)).float(), self.ppo)
+            before = (copy.deepcopy(policy.state_dict()), copy.deepcopy(optimizer.state_dict()))
+            imagined, _, _ = policy.sample(self.imagined_episodes, gen)
+            predicted = model.predict(enc.encode_many(plan.decode(imagined)))
+            ppo_update(policy, optimizer, imagined, advantages(torch.as_tensor(predicted)).float(), self.ppo)
             with torch.no_grad():
-                kl = policy_kl(probe_logp, self.policy.evaluate(probe)[0])
+                kl = policy_kl(probe_logp, policy.evaluate(probe)[0])
             if not keep_round(kl, self.rule):
-                self.policy.load_state_dict(before[0])
-                self.optimizer.load_state_dict(before[1])
+                policy.load_state_dict(before[0])
+                optimizer.load_state_dict(before[1])
                 break
         self.last_kl = kl
         self.horizon = next_horizon(self.horizon, kl, self.rule)

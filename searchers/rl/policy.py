@@ -88,7 +88,11 @@ class LSTMPolicy(nn.Module):
         c = torch.zeros(L, B, H)
         prev_tok = torch.zeros(B, dtype=torch.long)
         prev_u = torch.zeros(B)
-        act_cols, num_cols, cat_cols, logps, ents = [], [], [], [], []
+        act_cols: list[torch.Tensor] = []
+        num_cols: list[torch.Tensor] = []
+        cat_cols: list[torch.Tensor] = []
+        logps: list[torch.Tensor] = []
+        ents: list[torch.Tensor] = []
         for j, p in enumerate(plan.params):
             x = torch.cat(
                 [

@@ -55,7 +55,7 @@ def ppo_update(
         surrogate = torch.minimum(ratio * A, ratio.clamp(1.0 - settings.clip, 1.0 + settings.clip) * A)
         loss = -(surrogate * active).sum() / n_active - settings.entropy_coef * (ent * active).sum() / n_active
         optimizer.zero_grad()
-        loss.backward()
+        loss.backward()  # type: ignore[no-untyped-call]  # torch's Tensor.backward is unannotated
         torch.nn.utils.clip_grad_norm_(policy.parameters(), settings.max_grad_norm)
         optimizer.step()
 

@@ -20,6 +20,8 @@ Past ``max_points`` observations both keep the best half and a random rest
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import torch
 from torch import nn
@@ -43,7 +45,7 @@ class GPMeanModel:
         self._posterior: Posterior | None = None
         self._mu, self._sd = 0.0, 1.0
 
-    def __getstate__(self) -> dict:
+    def __getstate__(self) -> dict[str, Any]:
         return {**self.__dict__, "_posterior": None}  # refitted before each use
 
     def fit(self, enc: Encoding, X: np.ndarray, y: np.ndarray, rng: np.random.Generator, gen: torch.Generator) -> None:
@@ -58,6 +60,7 @@ class GPMeanModel:
         self._posterior = Posterior(X, ys, hyper, hyper.column_weights(enc.group, enc.weight))
 
     def predict(self, X: np.ndarray) -> np.ndarray:
+        assert self._posterior is not None, "fit() first"
         mean, _ = self._posterior.predict(X)
         return self._mu + self._sd * mean
 

@@ -135,7 +135,7 @@ class RLSearcher(SpaceSearcher):
 
     def _propose(self, trial_id: str) -> dict[str, Any]:
         with torch_threads(self.n_threads), single_blas_thread():
-            return self.core.propose(self.space, self.record, self.rng, self.torch_rng)
+            return self.core.propose(self._known_space, self.record, self.rng, self.torch_rng)
 
     def _extra_state(self) -> dict[str, Any]:
         return {"core": self.core, "torch_rng": self.torch_rng.get_state(), "n_threads": self.n_threads}

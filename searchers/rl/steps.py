@@ -45,7 +45,7 @@ class StepPlan:
         self.space = space
         names = list(space.names) if order is None else list(order)
         if sorted(names) != sorted(space.names):
-            raise ValueError(f"param_order must name every parameter once: {sorted(space.names)}, got {list(order)}")
+            raise ValueError(f"param_order must name every parameter once: {sorted(space.names)}, got {names}")
         pos = {n: i for i, n in enumerate(names)}
         for n in names:
             parent = space[n].parent
@@ -59,12 +59,13 @@ class StepPlan:
         #: widest output a step needs: (mean, scale) or one logit per option
         self.width = max([2] + self.n_choices)
         # Input tokens: 0 is "start"; then one per numeric parameter, one per option.
-        offsets, n = [], 1
+        offsets: list[int] = []
+        n_tokens = 1
         for p in self.params:
-            offsets.append(n)
-            n += p.n_choices if p.is_categorical else 1
+            offsets.append(n_tokens)
+            n_tokens += p.n_choices if p.is_categorical else 1
         self.token_offset = offsets
-        self.n_tokens = n
+        self.n_tokens = n_tokens
 
     def __len__(self) -> int:
         return len(self.params)

@@ -4,12 +4,14 @@
 does) is loaded on first access so that benchmarks and tests of the core stay light.
 """
 
+from typing import Any
+
 from searchers.tpe.core import Decision, TPECore, TPESettings
 
 __all__ = ["Decision", "TPECore", "TPESettings", "TPESearcher"]
 
 
-def __getattr__(name):
+def __getattr__(name: str) -> Any:
     if name == "TPESearcher":
         from searchers.tpe.searcher import TPESearcher
 

@@ -69,7 +69,7 @@ class TPESettings:
     constant_liar: bool = True
     max_observations: int | None = 2000
 
-    def __setstate__(self, state: dict) -> None:
+    def __setstate__(self, state: dict[str, Any]) -> None:
         # states saved before the rename (n_ei_candidates -> n_candidates) restore as they were
         state = dict(state)
         if "n_ei_candidates" in state:

@@ -50,7 +50,8 @@ def neighbour_bandwidths(mus: np.ndarray, min_bandwidth: float) -> np.ndarray:
 def logsumexp(x: np.ndarray, axis: int = -1) -> np.ndarray:
     """log(sum(exp(x))) along ``axis``; rows must hold a finite entry (the prior always is)."""
     m = np.max(x, axis=axis, keepdims=True)
-    return np.squeeze(m, axis=axis) + np.log(np.sum(np.exp(x - m), axis=axis))
+    out: np.ndarray = np.squeeze(m, axis=axis) + np.log(np.sum(np.exp(x - m), axis=axis))
+    return out
 
 
 @dataclass(frozen=True)
@@ -111,7 +112,8 @@ class ParzenEstimator:
     @cached_property
     def _log_const(self) -> np.ndarray:
         """Per-kernel constant of the continuous log-density: -log(sigma sqrt(2 pi) mass)."""
-        return -np.log(self.sigma) - truncnorm.LOG_SQRT_2PI - self.log_norm
+        const: np.ndarray = -np.log(self.sigma) - truncnorm.LOG_SQRT_2PI - self.log_norm
+        return const
 
     @property
     def n_components(self) -> int:
@@ -174,14 +176,17 @@ class ParzenEstimator:
         """log kernel_k(x_i) of column ``d`` for every value and component: (m, K)."""
         kind = self.space.kind[d]
         if kind == CATEGORICAL:
-            return self.cat_log_p[d][:, x.astype(int)].T
+            cat: np.ndarray = self.cat_log_p[d][:, x.astype(int)].T
+            return cat
         mu, inv_sigma = self.mu[d], self._inv_sigma[d]
         if kind == CONTINUOUS:
             z = (x[:, None] - mu) * inv_sigma
-            return self._log_const[d] - 0.5 * z * z
+            cont: np.ndarray = self._log_const[d] - 0.5 * z * z
+            return cont
         # Discrete: the kernel's mass over the value's grid cell; few distinct values among
         # candidates, so each cell is evaluated once.
         values, inverse = np.unique(x, return_inverse=True)
         lo, hi = self.space.cell(d, values)
         mass = truncnorm.log_gauss_mass((lo[:, None] - mu) * inv_sigma, (hi[:, None] - mu) * inv_sigma)
-        return (mass - self.log_norm[d])[inverse.ravel()]
+        disc: np.ndarray = (mass - self.log_norm[d])[inverse.ravel()]
+        return disc

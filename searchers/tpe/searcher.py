@@ -99,12 +99,16 @@ class TPESearcher(SpaceSearcher):
         return core
 
     def _propose(self, trial_id: str) -> dict[str, Any]:
-        return self.core.propose(self.rng)
+        core = self.core
+        assert core is not None  # suggest() proposes only once the space is known
+        return core.propose(self.rng)
 
     def _sync(self, trial_id: str) -> None:
         obs = self.record.get(trial_id)
         if obs is not None and self._core_cache is not None:
-            self.core.observe(obs)
+            core = self.core
+            assert core is not None  # a cached core means the space is known
+            core.observe(obs)
 
     # Each callback that can change the record refreshes that trial's row.
     def suggest(self, trial_id: str) -> dict[str, Any] | None:
@@ -112,17 +116,17 @@ class TPESearcher(SpaceSearcher):
         self._sync(trial_id)
         return config
 
-    def on_trial_result(self, trial_id: str, result: dict) -> None:
+    def on_trial_result(self, trial_id: str, result: dict[str, Any]) -> None:
         super().on_trial_result(trial_id, result)
         self._sync(trial_id)
 
-    def on_trial_complete(self, trial_id: str, result: dict | None = None, error: bool = False) -> None:
+    def on_trial_complete(self, trial_id: str, result: dict[str, Any] | None = None, error: bool = False) -> None:
         super().on_trial_complete(trial_id, result, error)
         self._sync(trial_id)
 
     def add_evaluated_point(
         self,
-        parameters: dict,
+        parameters: dict[str, Any],
         value: float,
         error: bool = False,
         pruned: bool = False,

@@ -9,12 +9,14 @@ It can always be rebuilt from the record (on restore), and it holds nothing else
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from searchers.record import COMPLETE, FAILED, PENDING, TrialObs
 from searchers.tpe.unit_space import UnitSpace
 
-_STATE_CODE = {PENDING: 0, COMPLETE: 1, FAILED: 2}
+_STATE_CODE: dict[str, int] = {PENDING: 0, COMPLETE: 1, FAILED: 2}
 
 
 class ObservationTable:
@@ -83,7 +85,8 @@ class ObservationTable:
 
     @property
     def pending(self) -> np.ndarray:
-        return self._state[: self.n] == _STATE_CODE[PENDING]
+        pending: np.ndarray = self._state[: self.n] == _STATE_CODE[PENDING]
+        return pending
 
     def levels(self) -> tuple[np.ndarray, np.ndarray]:
         """Reported resource levels, ascending, and how many trials each one has a loss for
@@ -102,16 +105,18 @@ class ObservationTable:
         """
         unlevelled = self._unlevelled()
         if level is None:
-            return np.where(self._state[: self.n] == _STATE_CODE[COMPLETE], self._loss[: self.n], np.nan)
-        values = self._level_loss[self._level_index[level], : self.n].copy()
+            final: np.ndarray = np.where(self._state[: self.n] == _STATE_CODE[COMPLETE], self._loss[: self.n], np.nan)
+            return final
+        values: np.ndarray = self._level_loss[self._level_index[level], : self.n].copy()
         values[unlevelled] = self._loss[: self.n][unlevelled]
         return values
 
     def _unlevelled(self) -> np.ndarray:
-        return (self._state[: self.n] == _STATE_CODE[COMPLETE]) & ~self._has_levels[: self.n]
+        unlevelled: np.ndarray = (self._state[: self.n] == _STATE_CODE[COMPLETE]) & ~self._has_levels[: self.n]
+        return unlevelled
 
 
-def _grown(a: np.ndarray, cap: int, axis: int, fill) -> np.ndarray:
+def _grown(a: np.ndarray, cap: int, axis: int, fill: Any) -> np.ndarray:
     """``a`` extended along ``axis`` to ``cap`` entries (amortised doubling)."""
     shape = list(a.shape)
     shape[axis] = cap

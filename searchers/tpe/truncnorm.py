@@ -39,7 +39,8 @@ def log_gauss_mass(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         if deep.any():
             log_hi, log_lo = log_ndtr(hi[deep]), log_ndtr(lo[deep])
             out[deep] = log_hi + np.log1p(-np.exp(log_lo - log_hi))
-    return out.reshape(a.shape)
+    result: np.ndarray = out.reshape(a.shape)  # scipy.special is unannotated: Any
+    return result
 
 
 def logpdf(x: np.ndarray, mu: np.ndarray, sigma: np.ndarray, low: float, high: float) -> np.ndarray:
@@ -67,4 +68,5 @@ def sample(u: np.ndarray, mu: np.ndarray, sigma: np.ndarray, low: float, high: f
         log_cdf = np.logaddexp(log_ndtr(lo), np.log(q) + log_gauss_mass(lo, hi))
     z = np.clip(ndtri_exp(np.minimum(log_cdf, 0.0)), lo, hi)
     z = np.where(flip, -z, z)
-    return np.clip(mu + sigma * z, low, high)
+    x: np.ndarray = np.clip(mu + sigma * z, low, high)  # scipy.special is unannotated: Any
+    return x

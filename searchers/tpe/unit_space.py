@@ -107,18 +107,19 @@ class _Grid:
     """
 
     def __init__(self, p: Param):
-        self.low, self.step, self.n, self.log = float(p.low), float(p.step), p.n_grid, p.log
+        self.low, self.step, self.n, self.log = float(p.low), float(p.grid_step), p.n_grid, p.log
         v1, v2 = self.low, self.low + 0.5 * self.step
         t1, t2 = self._t(np.float64(v1)), self._t(np.float64(v2))
         self.scale = (p.to_unit(v2) - p.to_unit(v1)) / (t2 - t1)
         self.offset = p.to_unit(v1) - self.scale * t1
 
-    def _t(self, v):
+    def _t(self, v: np.ndarray) -> np.ndarray:
         return np.log(v) if self.log else v
 
     def unit_of_value(self, v: np.ndarray) -> np.ndarray:
         with np.errstate(divide="ignore", invalid="ignore"):
-            return self.offset + self.scale * self._t(np.asarray(v, dtype=float))
+            u: np.ndarray = self.offset + self.scale * self._t(np.asarray(v, dtype=float))
+        return u
 
     def unit_of_index(self, k: np.ndarray) -> np.ndarray:
         return self.unit_of_value(self.low + k * self.step)
@@ -126,4 +127,5 @@ class _Grid:
     def index_of_unit(self, u: np.ndarray) -> np.ndarray:
         t = (np.clip(u, 0.0, 1.0) - self.offset) / self.scale
         v = np.exp(t) if self.log else t
-        return np.clip(np.round((v - self.low) / self.step), 0, self.n - 1).astype(int)
+        k: np.ndarray = np.clip(np.round((v - self.low) / self.step), 0, self.n - 1).astype(int)
+        return k
