@@ -248,4 +248,4 @@ def test_own_sklearn_model_with_its_own_knob_through_stages_and_cv(tmp_path):
     best = json.loads((out / "best.json").read_text())
     assert best["fidelity"]["knobs"] == {"max_iter": 30} and len(best["cv_scores"]) == 3
     report = (out / "report.md").read_text()
-    assert "| quick | native px, 0.5 of rows, <= 1 ep, max_iter=5 |" in report
+    assert "| quick | 0.5 of rows, <= 1 ep, max_iter=5 |" in report
