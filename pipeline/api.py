@@ -29,6 +29,7 @@ from typing import Any
 import pandas as pd
 
 from pipeline.errors import UsageError
+from pipeline.layout import BEST_FILE, TRIALS_CSV
 
 __all__ = ["NoResultError", "TuneResult", "tune"]
 
@@ -68,7 +69,7 @@ class TuneResult:
     @property
     def trials(self) -> pd.DataFrame:
         """Every stage's trials (CV folds are in ``cv``), as in trials.csv."""
-        path = self.path / "trials.csv"
+        path = self.path / TRIALS_CSV
         return pd.read_csv(path) if path.is_file() else pd.DataFrame()
 
     @property
@@ -116,8 +117,8 @@ def tune(
     except SystemExit as stop:  # the command line's "no trial reported a finite metric" exit
         raise NoResultError(f"no trial reported a finite {cfg.metric}; see {cfg.output}") from stop
     best = result.best
-    if best is None and (result.output / "best.json").is_file():
-        best = json.loads((result.output / "best.json").read_text())
+    if best is None and (result.output / BEST_FILE).is_file():
+        best = json.loads((result.output / BEST_FILE).read_text())
     return TuneResult(result.output, best)
 
 

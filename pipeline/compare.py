@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.errors import UsageError, fail
+from pipeline.layout import STATE_FILE
 
 PROG = "python -m pipeline.compare"
 DEFAULT_COMBOS = ("random:fifo", "random:ray-asha", "hyperopt:ray-asha", "tpe:asha", "tpe:bohb", "gp:asha")
@@ -97,7 +98,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     raise UsageError(key, "cannot be combined with --experiments (that only reports)")
             runs = [(label_of(Path(d)), Path(d)) for d in args.experiments]
             for _, d in runs:
-                if not (d / "pipeline.json").is_file():
+                if not (d / STATE_FILE).is_file():
                     raise UsageError("experiments", f"{d} is not an mftune experiment directory (no pipeline.json)")
         else:
             runs = run_variants(plan(args.configs, args.combos, args.seeds, out))

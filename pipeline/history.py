@@ -15,6 +15,7 @@ import pandas as pd
 import yaml
 
 from pipeline.events import EVENTS_FILE, read_events
+from pipeline.layout import BEST_FILE, TRIALS_CSV
 from pipeline.state import SETTINGS_FILE, STATE_FILE, PipelineState
 
 
@@ -78,9 +79,9 @@ def load(path: str | Path) -> Experiment:
         raise FileNotFoundError(f"{path} is not an mftune experiment directory (no {STATE_FILE} / {SETTINGS_FILE})")
     with open(path / SETTINGS_FILE) as f:
         settings = yaml.safe_load(f)
-    trials = pd.read_csv(path / "trials.csv") if (path / "trials.csv").is_file() else pd.DataFrame()
+    trials = pd.read_csv(path / TRIALS_CSV) if (path / TRIALS_CSV).is_file() else pd.DataFrame()
     cv = pd.read_csv(path / "cv.csv") if (path / "cv.csv").is_file() else None
-    best = json.loads((path / "best.json").read_text()) if (path / "best.json").is_file() else None
+    best = json.loads((path / BEST_FILE).read_text()) if (path / BEST_FILE).is_file() else None
     return Experiment(path, settings, PipelineState.load(path), trials, cv, best, read_events(path / EVENTS_FILE))
 
 

@@ -25,6 +25,7 @@ import pandas as pd
 import yaml
 
 from pipeline.events import EVENTS_FILE, read_events
+from pipeline.layout import BEST_FILE
 from pipeline.state import SETTINGS_FILE
 
 
@@ -52,10 +53,10 @@ class ExperimentResults:
 
     @property
     def finished(self) -> bool:
-        return (self.path / "best.json").is_file()
+        return (self.path / BEST_FILE).is_file()
 
     def _best_json(self) -> dict[str, Any] | None:
-        path = self.path / "best.json"
+        path = self.path / BEST_FILE
         return json.loads(path.read_text()) if path.is_file() else None
 
     def _best_event(self) -> dict[str, Any] | None:
