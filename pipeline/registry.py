@@ -6,6 +6,7 @@ Ray's own algorithms carry a ``ray-`` prefix so comparisons can name both.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,56 +25,28 @@ class SearchContext:
     points_to_evaluate: tuple[dict[str, Any], ...] = field(default_factory=tuple)
 
 
-def _random(ctx: SearchContext):
-    from searchers.random_search import RandomSearcher
+def _space_searcher(module: str, name: str) -> Callable[[SearchContext], Any]:
+    """A factory for one of mftune's searchers: they share the adapter, so one set of
+    arguments builds each of them (imported when first used: the CLI starts fast)."""
 
-    return RandomSearcher(
-        ctx.space,
-        metric=ctx.metric,
-        mode=ctx.mode,
-        seed=ctx.seed,
-        points_to_evaluate=list(ctx.points_to_evaluate),
-        resource_attr=ctx.resource_attr,
-    )
+    def make(ctx: SearchContext) -> Any:
+        cls = getattr(importlib.import_module(module), name)
+        return cls(
+            ctx.space,
+            metric=ctx.metric,
+            mode=ctx.mode,
+            seed=ctx.seed,
+            points_to_evaluate=list(ctx.points_to_evaluate),
+            resource_attr=ctx.resource_attr,
+        )
 
-
-def _tpe(ctx: SearchContext):
-    from searchers.tpe.searcher import TPESearcher
-
-    return TPESearcher(
-        ctx.space,
-        metric=ctx.metric,
-        mode=ctx.mode,
-        seed=ctx.seed,
-        points_to_evaluate=list(ctx.points_to_evaluate),
-        resource_attr=ctx.resource_attr,
-    )
+    return make
 
 
-def _gp(ctx: SearchContext):
-    from searchers.gp.searcher import GPSearcher
-
-    return GPSearcher(
-        ctx.space,
-        metric=ctx.metric,
-        mode=ctx.mode,
-        seed=ctx.seed,
-        points_to_evaluate=list(ctx.points_to_evaluate),
-        resource_attr=ctx.resource_attr,
-    )
-
-
-def _rl(ctx: SearchContext):
-    from searchers.rl.searcher import RLSearcher
-
-    return RLSearcher(
-        ctx.space,
-        metric=ctx.metric,
-        mode=ctx.mode,
-        seed=ctx.seed,
-        points_to_evaluate=list(ctx.points_to_evaluate),
-        resource_attr=ctx.resource_attr,
-    )
+_random = _space_searcher("searchers.random_search", "RandomSearcher")
+_tpe = _space_searcher("searchers.tpe.searcher", "TPESearcher")
+_gp = _space_searcher("searchers.gp.searcher", "GPSearcher")
+_rl = _space_searcher("searchers.rl.searcher", "RLSearcher")
 
 
 def _hyperopt(ctx: SearchContext):
