@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from typing import Any
@@ -81,26 +82,47 @@ def run_all(problems, methods, seeds, evals, pendings, budgets, jobs, log=None):
     once, so an interrupted benchmark leaves every complete seed behind (``--report``).
     """
     tasks = [(name, p, m, s) for s in seeds for name in problems for p in pendings for m in methods]
-    results = {}
+    results = logged_runs(log, tasks, evals, budgets) if log else {}
+    todo = [i for i in range(len(tasks)) if i not in results]
 
     def done(i, res):
         results[i] = res
         if log:
             name, pending, m, seed = tasks[i]
             with open(log, "a") as f:
-                f.write(json.dumps({"problem": name, "pending": pending, "method": m, "seed": seed,
-                                    "regret": res[0], "seconds": res[1]}) + "\n")  # fmt: skip
+                f.write(json.dumps({"problem": name, "pending": pending, "method": m, "seed": seed, "evals": evals,
+                                    "budgets": budgets, "regret": res[0], "seconds": res[1]}) + "\n")  # fmt: skip
 
     if jobs == 1:
         warm_up()
-        for i, t in enumerate(tasks):
-            done(i, one_run(*t, evals, budgets))
+        for i in todo:
+            done(i, one_run(*tasks[i], evals, budgets))
     else:
         with ProcessPoolExecutor(max_workers=jobs, initializer=warm_up) as pool:
-            futures = {pool.submit(one_run, *t, evals, budgets): i for i, t in enumerate(tasks)}
+            futures = {pool.submit(one_run, *tasks[i], evals, budgets): i for i in todo}
             for f in as_completed(futures):
                 done(futures[f], f.result())
     return collect([(*tasks[i], *results[i]) for i in sorted(results)], methods)
+
+
+def logged_runs(log, tasks, evals, budgets):
+    """Runs already in ``log`` with the same evals and budgets, by task index: a restarted
+    benchmark skips them, so the full protocol can be run a few hours at a time."""
+    if not os.path.exists(log):
+        return {}
+    index = {t: i for i, t in enumerate(tasks)}
+    found = {}
+    for line in open(log):
+        try:
+            r = json.loads(line)
+        except ValueError:  # a line cut short by a kill
+            continue
+        if r.get("evals") != evals or r.get("budgets") != list(budgets):
+            continue
+        i = index.get((r["problem"], r["pending"], r["method"], r["seed"]))
+        if i is not None:
+            found[i] = (r["regret"], r["seconds"])
+    return found
 
 
 def collect(rows, methods):
@@ -182,7 +204,10 @@ def main() -> None:
     ap.add_argument("--problems", nargs="+", default=list(DEFAULT_PROBLEMS), choices=sorted(PROBLEMS))
     ap.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
     ap.add_argument("--jobs", type=int, default=1, help="worker processes (results do not depend on it)")
-    ap.add_argument("--log", help="append every finished run to this JSON-lines file as it finishes")
+    ap.add_argument(
+        "--log",
+        help="append every finished run to this JSON-lines file as it finishes; a restart skips the runs it holds",
+    )
     ap.add_argument("--report", metavar="LOG", help="only print the tables of the complete seeds in LOG")
     args = ap.parse_args()
     if args.seeds < 2:
