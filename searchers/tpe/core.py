@@ -5,7 +5,10 @@ append-only trial record) and a note of its last decision; the caller owns the
 generator. One suggestion:
 
 1. pick the data: the highest resource level with enough observations (BOHB's rule);
-2. split it: the best ``n_good`` are good; everything else is bad, including trials in
+2. split it: the best ``n_good`` are good (several objectives: the first ``n_good`` in
+   :func:`searchers.common.pareto.pareto_order`, i.e. feasible before infeasible, then by
+   non-dominated rank with the greedy hypervolume tie-break, as multi-objective TPE, Ozaki
+   et al. 2020/2022, and Optuna do); everything else is bad, including trials in
    flight that have not reached that level (the constant liar: they are where other
    workers already are), trials stopped below it and failed ones;
 3. fit one joint Parzen estimator to each side (l and g);
@@ -28,7 +31,7 @@ import numpy as np
 from searchers.record import TrialObs
 from searchers.space import SearchSpace
 from searchers.tpe.parzen import ParzenEstimator, logsumexp
-from searchers.tpe.split import choose_level, good_mask, n_good, recency_weights
+from searchers.tpe.split import choose_level, good_mask, n_good, pareto_good_mask, recency_weights
 from searchers.tpe.table import ObservationTable
 from searchers.tpe.unit_space import UnitSpace
 
@@ -166,7 +169,8 @@ class TPECore:
         if n_obs < max(s.n_startup_trials, 1):
             self.last_decision = None
             return self.space.sample_flat(rng)
-        good = good_mask(values, n_good(n_obs, s.gamma, s.max_good))
+        k = n_good(n_obs, s.gamma, s.max_good)
+        good = good_mask(values, k) if t.vector_width == 0 else pareto_good_mask(t.vectors_at(level), values, k)
         bad = ~good
         if not s.constant_liar:
             bad &= ~(t.pending & np.isnan(values))

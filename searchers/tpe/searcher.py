@@ -44,13 +44,14 @@ class TPESearcher(SpaceSearcher):
     def __init__(
         self,
         space: Any = None,
-        metric: str | None = None,
-        mode: str | None = None,
+        metric: str | Sequence[str] | None = None,
+        mode: str | Sequence[str] | None = None,
         points_to_evaluate: Sequence[Mapping[str, Any]] | None = None,
         *,
         evaluated_rewards: Sequence[float] | None = None,
         seed: int = 0,
         resource_attr: str = "training_iteration",
+        constraints: Sequence[Any] | None = None,
         n_startup_trials: int = 10,
         n_candidates: int = 24,
         gamma: float = 0.1,
@@ -82,6 +83,7 @@ class TPESearcher(SpaceSearcher):
             evaluated_rewards=evaluated_rewards,
             seed=seed,
             resource_attr=resource_attr,
+            constraints=constraints,
         )
         self._core_cache: TPECore | None = None
 
