@@ -70,6 +70,7 @@ FIELDS = (
     "mode",
     "objectives",
     "constraints",
+    "select",
     "search_space",
     *ONE_STAGE_FIELDS,
     "stages",
@@ -112,6 +113,8 @@ class ExperimentConfig:
     #: multi-objective one, whose first is ``metric``/``mode`` (see pipeline.objectives)
     objectives: tuple[objectives.Objective, ...] = ()
     constraints: tuple[objectives.Constraint, ...] = ()
+    #: which CV'd Pareto-optimal finalist best.json picks (pipeline.pareto_select)
+    select: str = "primary"
     #: the settings in canonical form (stages spelled out): what experiment.yaml holds
     settings: dict[str, Any] = field(default_factory=dict)
 
@@ -202,6 +205,7 @@ def build(raw: Mapping[str, Any], check_data: bool = True, existing_output: Path
         verbose=fields.flag(raw, "verbose", False),
         objectives=goals,
         constraints=constraints,
+        select=_select(raw, goals, stages),
     )
     if cfg.gpus_per_trial > 1 and cfg.gpus_per_trial != int(cfg.gpus_per_trial):
         raise UsageError("gpus_per_trial", f"above 1 it must be a whole number of GPUs, got {cfg.gpus_per_trial}")
@@ -253,8 +257,7 @@ def _canonical(raw: Mapping[str, Any], cfg: ExperimentConfig) -> dict[str, Any]:
     )
     out.pop("objectives", None)  # one objective is stored as metric/mode, exactly as before
     out.pop("constraints", None)
-    if cfg.multi_objective:
-        del out["metric"], out["mode"]
+    if cfg.multi_objective:  # metric/mode stay: the primary objective, what reports and history read
         out["objectives"] = objectives.objectives_to_yaml(cfg.objectives)
     if cfg.constraints:
         out["constraints"] = objectives.constraints_to_yaml(cfg.constraints)
@@ -274,10 +277,32 @@ def _objectives(raw, task, options) -> tuple[tuple[objectives.Objective, ...], t
     constraints = objectives.parse_constraints(raw.get("constraints"), allowed)
     if raw.get("objectives") is None:
         return (objectives.Objective(*_metric_and_mode(raw, task, options)),), constraints
-    both = [k for k in ("metric", "mode") if raw.get(k) is not None]
-    if both:
-        raise UsageError(both[0], "give either metric/mode (one objective) or objectives, not both")
-    return objectives.parse_objectives(raw["objectives"], allowed), constraints
+    goals = objectives.parse_objectives(raw["objectives"], allowed)
+    for key, value in (("metric", goals[0].metric), ("mode", goals[0].mode)):
+        given = raw.get(key)
+        if given is not None and given != value:  # experiment.yaml holds both; they must agree
+            raise UsageError(
+                key, f"is {given!r} but the first objective's {key} is {value!r}; give either metric/mode or objectives"
+            )
+    return goals, constraints
+
+
+def _select(raw, goals, stages) -> str:
+    """``select`` (multi-objective runs only), and a searcher for every stage that searches
+    every objective (the others would silently optimise the first one)."""
+    from pipeline.pareto_select import SELECT_RULES
+    from pipeline.registry import MULTI_OBJECTIVE_SEARCHERS
+
+    if len(goals) < 2:
+        if raw.get("select") is not None:
+            raise UsageError("select", "applies to multi-objective runs only (objectives with 2 or more entries)")
+        return "primary"
+    for i, stage in enumerate(stages):
+        if stage.searcher not in MULTI_OBJECTIVE_SEARCHERS:
+            where = f"stages[{i}].searcher" if len(stages) > 1 else "searcher"
+            allowed = ", ".join(sorted(MULTI_OBJECTIVE_SEARCHERS))
+            raise UsageError(where, f"{stage.searcher} optimises one metric; with several objectives use {allowed}")
+    return fields.choice(raw, "select", "primary", SELECT_RULES)
 
 
 def _task_metrics(task, options) -> dict[str, str]:

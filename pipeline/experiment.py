@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from pipeline import ray_runtime
+from pipeline import pareto_select, ray_runtime
 from pipeline.config import ExperimentConfig, build, load_yaml
 from pipeline.cv import FinalistScore, cv_points, cv_space, fold_scores, near_ties, winner
 from pipeline.errors import UsageError
@@ -229,7 +229,7 @@ def _run_stages(cfg: ExperimentConfig, state: PipelineState, concurrent: int, re
                 + ("; warm-started" if spec.warm_start and obs else "")
             )
             outcomes, wall = _run_stage(cfg, spec, i, points, obs if spec.warm_start else [], concurrent, events_path)
-            _finish_stage(rec, spec, outcomes, wall, cfg.mode, out)
+            _finish_stage(rec, spec, outcomes, wall, cfg, out)
             state.save(out)
             nxt = cfg.stages[i + 1].name if i + 1 < len(cfg.stages) else ("cv" if cfg.cv else "the result")
             best = f"{rec.best:.4f}" if rec.best is not None else "none"
@@ -306,6 +306,7 @@ def _run_stage(
             seed=stage_seed(cfg.seed, index),
             max_resource=spec.fidelity.max_epochs,
             points_to_evaluate=tuple(points),
+            **pareto_select.search_context(cfg),
         )
         searcher = SEARCHERS[spec.searcher](ctx)
         for config, value in warm:
@@ -318,9 +319,14 @@ def _run_stage(
 
 
 def _finish_stage(
-    rec: StageRecord, spec: StageSpec, outcomes: list[TrialOutcome], wall: float, mode: str, out: Path
+    rec: StageRecord, spec: StageSpec, outcomes: list[TrialOutcome], wall: float, cfg: ExperimentConfig, out: Path
 ) -> None:
-    rec.top_k = top_k(outcomes, mode, spec.top_k)
+    mode = cfg.mode
+    rec.top_k = (
+        pareto_select.top_k(outcomes, cfg.objectives, cfg.constraints, spec.top_k)
+        if cfg.multi_objective
+        else top_k(outcomes, mode, spec.top_k)
+    )
     rec.observations = observations(outcomes)
     rec.trials = len(outcomes)
     rec.errors = sum(o.error for o in outcomes)
@@ -437,6 +443,12 @@ def _run_cv(cfg: ExperimentConfig, state: PipelineState, concurrent: int, events
     scores = fold_scores(outcomes, len(finalists), cv.folds)
     rec.scores = [s.scores for s in scores]
     rec.winner = winner(scores, cfg.mode)
+    if cfg.multi_objective:
+        metrics = pareto_select.tracked(cfg.objectives, cfg.constraints)
+        rec.objective_scores = pareto_select.fold_tables(outcomes, len(finalists), cv.folds, metrics)
+        rec.winner = pareto_select.cv_pareto(rec.objective_scores, cfg.objectives, cfg.constraints, cfg.select)[
+            "selected"
+        ]
     rec.epochs = sum(o.iterations for o in outcomes)
     rec.wall_s += wall
     rec.status = DONE
@@ -546,6 +558,7 @@ def _best(cfg: ExperimentConfig, state: PipelineState) -> dict[str, Any] | None:
             "iterations": top.iterations,
             "fidelity": cfg.stages[-1].fidelity.to_dict(),
             "checkpoint": top.checkpoint,
+            **(pareto_select.stage_best_fields(cfg, last.top_k) if cfg.multi_objective else {}),
         }
     scores = [FinalistScore(j, fold) for j, fold in enumerate(cv.scores)]
     win = scores[cv.winner]
@@ -576,6 +589,7 @@ def _best(cfg: ExperimentConfig, state: PipelineState) -> dict[str, Any] | None:
         "finalists": finalists,
         "near_ties": [j + 1 for j in near_ties(scores, cv.winner)],  # finalists within one SE of the winner
         "cv_epochs": cv.epochs,
+        **(pareto_select.best_fields(cfg, cv) if cfg.multi_objective else {}),
     }
 
 

@@ -40,7 +40,7 @@ def test_objectives_from_yaml_and_flags_are_the_same(tmp_path):
         {"metric": "params", "mode": "min"},
     ]
     assert from_yaml.settings["constraints"] == ["params <= 50000", "latency_ms < 2.5"]
-    assert "metric" not in from_yaml.settings and "mode" not in from_yaml.settings
+    assert (from_yaml.settings["metric"], from_yaml.settings["mode"]) == ("val_accuracy", "max")
 
 
 def test_a_missing_mode_takes_the_metrics_natural_direction(tmp_path):
@@ -85,7 +85,11 @@ def test_settings_round_trip_through_experiment_yaml(tmp_path):
         ({"objectives": "val_accuracy:max"}, "objectives", "non-empty list"),
         ({"objectives": [3]}, "objectives[0]", "mapping {metric, mode} or metric:mode"),
         ({"objectives": ["a b:max"]}, "objectives[0]", "expected metric:mode"),
-        ({"objectives": ["params:min"], "metric": "val_loss"}, "metric", "not both"),
+        ({"objectives": ["params:min"], "metric": "val_loss"}, "metric", "first objective's metric is 'params'"),
+        ({"objectives": ["params:min", "flops:min"], "mode": "max"}, "mode", "either metric/mode or objectives"),
+        ({"objectives": ["params:min", "flops:min"], "select": "best"}, "select", "allowed: primary, knee"),
+        ({"select": "knee"}, "select", "multi-objective runs only"),
+        ({"objectives": ["params:min", "flops:min"], "searcher": "rl"}, "searcher", "optimises one metric"),
         ({"constraints": ["params <== 3"]}, "constraints[0]", "malformed constraint"),
         ({"constraints": ["params <= __import__('os')"]}, "constraints[0]", "malformed constraint"),
         ({"constraints": ["params <= 1e999"]}, "constraints[0]", "finite number"),
