@@ -140,7 +140,7 @@ def _key(r: dict[str, Any]) -> tuple[str, int, str, int]:
     return (r["problem"], int(r["pending"]), r["method"], int(r["seed"]))
 
 
-def run_all(tasks: list[tuple[str, int, str, int]], evals: int, budgets: list[int], jobs: int, log: str | None) -> list:
+def _read_log(log: str | None, evals: int, budgets: list[int]) -> dict[tuple, dict]:
     done: dict[tuple, dict] = {}
     if log and os.path.exists(log):
         with open(log) as f:
@@ -148,6 +148,11 @@ def run_all(tasks: list[tuple[str, int, str, int]], evals: int, budgets: list[in
                 r = json.loads(line)
                 if r.get("evals") == evals and r.get("budgets") == budgets:
                     done[_key(r)] = r
+    return done
+
+
+def run_all(tasks: list[tuple[str, int, str, int]], evals: int, budgets: list[int], jobs: int, log: str | None) -> list:
+    done = _read_log(log, evals, budgets)
     todo = [t for t in tasks if t not in done]
 
     def keep(r: dict[str, Any]) -> None:
@@ -175,22 +180,34 @@ def compare(ours: np.ndarray, base: np.ndarray) -> tuple[float, float]:
 
 
 def report(results: list, problems: list[str], methods: list[str], pendings: list[int], budgets: list[int]) -> None:
+    # only the seeds every method finished on a problem and protocol (a log may be partial)
+    by_seed: dict[tuple[str, int], dict[int, set[str]]] = {}
+    for r in results:
+        by_seed.setdefault((r["problem"], r["pending"]), {}).setdefault(r["seed"], set()).add(r["method"])
+    complete = {(key, s) for key, d in by_seed.items() for s, ms in d.items() if set(methods) <= ms}
     hv: dict[tuple[str, int, str], list] = {}
     seconds: dict[str, list[float]] = {m: [] for m in methods}
-    seeds = sorted({r["seed"] for r in results})
-    for r in results:
-        hv.setdefault((r["problem"], r["pending"], r["method"]), []).append(r["hv"])
-        seconds[r["method"]].append(r["seconds"])
+    for r in sorted(results, key=lambda r: r["seed"]):
+        if ((r["problem"], r["pending"]), r["seed"]) in complete and r["method"] in methods:
+            hv.setdefault((r["problem"], r["pending"], r["method"]), []).append(r["hv"])
+            seconds[r["method"]].append(r["seconds"])
+    seeds = sorted({s for _, s in complete})
+    pendings = [k for k in pendings if any((p, k, OURS) in hv and len(hv[(p, k, OURS)]) >= 2 for p in problems)]
+    problems_of = {k: [p for p in problems if len(hv.get((p, k, OURS), [])) >= 2] for k in pendings}
     others = [m for m in methods if m != OURS]
     tally = {b: {"+": 0, "=": 0, "-": 0, "A": []} for b in others}
     for pending in pendings:
         label = "sequential" if pending == 1 else f"{pending} pending suggestions"
-        print(f"\n### {label}, seeds {seeds[0]}-{seeds[-1]}: hypervolume mean ± s.e. / median (larger is better)\n")
+        n_seeds = sorted({len(hv[(p, pending, OURS)]) for p in problems_of[pending]})
+        print(
+            f"\n### {label}, {'/'.join(map(str, n_seeds))} seeds (from {seeds[0]}-{seeds[-1]}): "
+            "hypervolume mean ± s.e. / median (larger is better)\n"
+        )
         print(
             "| problem (max HV) | evals | " + " | ".join(methods) + " | " + " | ".join(f"vs {b}" for b in others) + " |"
         )
         print("|---|---|" + "---|" * (len(methods) + len(others)))
-        for name in problems:
+        for name in problems_of[pending]:
             mx = MO_PROBLEMS[name].max_hv
             for j, budget in enumerate(budgets):
                 cells, vs = [], []
@@ -225,6 +242,7 @@ def main() -> None:
     ap.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
     ap.add_argument("--jobs", type=int, default=1, help="worker processes (results do not depend on it)")
     ap.add_argument("--log", help="append one JSON line per run here; runs already in it are not run again")
+    ap.add_argument("--report-only", action="store_true", help="print the table from --log without running more")
     args = ap.parse_args()
     if args.seeds < 2:
         ap.error(f"--seeds must be >= 2 (the comparison needs a spread), got {args.seeds}")
@@ -237,8 +255,14 @@ def main() -> None:
     if args.jobs < 1:
         ap.error(f"--jobs must be >= 1, got {args.jobs}")
     seeds = range(args.first_seed, args.first_seed + args.seeds)
-    tasks = [(p, k, m, s) for p in args.problems for k in args.pending for s in seeds for m in args.methods]
-    results = run_all(tasks, args.evals, args.budgets, args.jobs, args.log)
+    # seed-major: a run cut short leaves every problem and protocol with the same seeds
+    tasks = [(p, k, m, s) for s in seeds for k in args.pending for p in args.problems for m in args.methods]
+    if args.report_only and not args.log:
+        ap.error("--report-only needs --log")
+    todo = [] if args.report_only else tasks
+    results = run_all(todo, args.evals, args.budgets, args.jobs, args.log)
+    if args.report_only:
+        results = [r for r in _read_log(args.log, args.evals, args.budgets).values() if _key(r) in set(tasks)]
     report(results, args.problems, args.methods, args.pending, args.budgets)
 
 

@@ -63,11 +63,11 @@ def _as_list(value: Any) -> list[Any] | None:
     return [value]
 
 
-def parse_objectives(metric: Any, mode: Any, constraints: Any = None) -> Objectives | None:
+def parse_objectives(metric: Any, mode: Any, constraints: Any = None, *, always: bool = False) -> Objectives | None:
     """``Objectives`` for list ``metric``/``mode`` (or any constraints); None for one metric.
 
-    One metric without constraints returns None: the caller keeps its single-objective
-    path exactly as it was. ``constraints`` are strings such as ``"params <= 50000"`` or
+    One metric without constraints returns None (unless ``always``): the caller keeps its
+    single-objective path exactly as it was. ``constraints`` are strings such as ``"params <= 50000"`` or
     (metric, "<=" / ">=", bound) triples.
     """
     metrics, modes = _as_list(metric), _as_list(mode)
@@ -84,7 +84,7 @@ def parse_objectives(metric: Any, mode: Any, constraints: Any = None) -> Objecti
             raise ValueError(
                 f"constraint {c!r} must be a string '<metric> <= <number>' or a (metric, op, bound) triple"
             )
-    if metrics is None or (len(metrics) <= 1 and not cons):
+    if metrics is None or (len(metrics) <= 1 and not cons and not always):
         if modes is not None and len(modes) > 1:
             raise ValueError(f"mode has {len(modes)} entries but metric has {len(metrics or [])}")
         return None
