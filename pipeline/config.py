@@ -291,7 +291,7 @@ def _select(raw, goals, stages) -> str:
     """``select`` (multi-objective runs only), and a searcher for every stage that searches
     every objective (the others would silently optimise the first one)."""
     from pipeline.pareto_select import SELECT_RULES
-    from pipeline.registry import MULTI_OBJECTIVE_SEARCHERS
+    from pipeline.registry import MULTI_OBJECTIVE_SCHEDULERS, MULTI_OBJECTIVE_SEARCHERS
 
     if len(goals) < 2:
         if raw.get("select") is not None:
@@ -302,6 +302,12 @@ def _select(raw, goals, stages) -> str:
             where = f"stages[{i}].searcher" if len(stages) > 1 else "searcher"
             allowed = ", ".join(sorted(MULTI_OBJECTIVE_SEARCHERS))
             raise UsageError(where, f"{stage.searcher} optimises one metric; with several objectives use {allowed}")
+        if stage.scheduler not in MULTI_OBJECTIVE_SCHEDULERS:
+            where = f"stages[{i}].scheduler" if len(stages) > 1 else "scheduler"
+            allowed = ", ".join(sorted(MULTI_OBJECTIVE_SCHEDULERS))
+            raise UsageError(
+                where, f"{stage.scheduler} ranks one metric; with several objectives use {allowed} (asha is MO-ASHA)"
+            )
     return fields.choice(raw, "select", "primary", SELECT_RULES)
 
 

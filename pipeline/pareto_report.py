@@ -179,7 +179,11 @@ def markdown(exp: Experiment) -> list[str]:
         f"Objectives {objectives}"
         + (f"; constraints {', '.join(f'`{c}`' for c in constraints)}" if constraints else "")
         + f"; `select: {best.get('select')}` picked "
-        + ("nothing (no complete finalist)." if best.get("selected") is None else f"**{best['selected']}**."),
+        + (
+            "nothing (no complete finalist)."
+            if best.get("selected") is None
+            else f"**{best['selected']}** (the best configuration above)."
+        ),
         "",
     ]
     if "cv_objectives" in best:

@@ -91,6 +91,20 @@ def _mftune_asha(rule: str) -> Callable[[SearchContext], Any]:
     def factory(ctx: SearchContext):
         from schedulers import ASHAScheduler
 
+        if len(ctx.objectives) > 1:  # MO-ASHA: rungs ranked by the Pareto order
+            from schedulers import MOASHAScheduler
+
+            return MOASHAScheduler(
+                metric=[m for m, _ in ctx.objectives],
+                mode=[m for _, m in ctx.objectives],
+                constraints=list(ctx.constraints) or None,
+                resource_attr=ctx.resource_attr,
+                min_resource=1,
+                max_resource=ctx.max_resource,
+                reduction_factor=3,
+                rule=rule,
+                seed=ctx.seed,
+            )
         return ASHAScheduler(
             resource_attr=ctx.resource_attr,
             min_resource=1,
@@ -153,6 +167,8 @@ SEARCHER_FOR: dict[str, str] = {"bohb": "tpe", "bohb-sync": "tpe"}
 
 #: Searchers that search several objectives (the others would optimise the first one only)
 MULTI_OBJECTIVE_SEARCHERS: frozenset[str] = frozenset({"random", "tpe", "gp"})
+#: Schedulers that rank several objectives (asha and asha-promotion become MO-ASHA)
+MULTI_OBJECTIVE_SCHEDULERS: frozenset[str] = frozenset({"fifo", "asha", "asha-promotion"})
 
 #: Schedulers that pause trials at rungs. Tune's ConcurrencyLimiter (max_concurrent_trials)
 #: counts paused trials as running and starves such runs (docs/schedulers.md), so with

@@ -90,6 +90,7 @@ def test_settings_round_trip_through_experiment_yaml(tmp_path):
         ({"objectives": ["params:min", "flops:min"], "select": "best"}, "select", "allowed: primary, knee"),
         ({"select": "knee"}, "select", "multi-objective runs only"),
         ({"objectives": ["params:min", "flops:min"], "searcher": "rl"}, "searcher", "optimises one metric"),
+        ({"objectives": ["params:min", "flops:min"], "scheduler": "hyperband"}, "scheduler", "ranks one metric"),
         ({"constraints": ["params <== 3"]}, "constraints[0]", "malformed constraint"),
         ({"constraints": ["params <= __import__('os')"]}, "constraints[0]", "malformed constraint"),
         ({"constraints": ["params <= 1e999"]}, "constraints[0]", "finite number"),
@@ -157,3 +158,26 @@ def test_cli_flags_parse_and_errors_are_one_line(tmp_path, monkeypatch, capsys):
             ["--num-samples", "2", "--max-epochs", "1", "--output", str(tmp_path / "ok")]
             + ["--objectives", "val_accuracy:max", "params:min", "--constraints", "params <= 40000"]
         )
+
+
+def test_multi_objective_stages_get_mo_searchers_and_mo_asha(tmp_path):
+    from pipeline.experiment import stage_seed
+    from pipeline.pareto_select import search_context
+    from pipeline.registry import SCHEDULERS, SEARCHERS, SearchContext
+    from schedulers import ASHAScheduler, MOASHAScheduler
+
+    c = cfg(tmp_path, objectives=["val_accuracy:max", "params:min"], constraints=["latency_ms < 5"], scheduler="asha")
+    ctx = SearchContext(
+        space=c.space, metric=c.metric, mode=c.mode, seed=stage_seed(0, 0), max_resource=1, **search_context(c)
+    )
+    searcher = SEARCHERS["tpe"](ctx)
+    assert searcher.objectives.metrics == ["val_accuracy", "params"]
+    assert searcher.objectives.constraints == (("latency_ms", "<=", 5.0),)
+    scheduler = SCHEDULERS["asha"](ctx)
+    assert isinstance(scheduler, MOASHAScheduler) and scheduler.metrics == ["val_accuracy", "params"]
+    one = cfg(tmp_path)
+    ctx1 = SearchContext(
+        space=one.space, metric=one.metric, mode=one.mode, seed=0, max_resource=1, **search_context(one)
+    )
+    assert SEARCHERS["tpe"](ctx1).objectives is None  # one objective: today's path
+    assert type(SCHEDULERS["asha"](ctx1)) is ASHAScheduler
