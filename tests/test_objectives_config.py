@@ -181,3 +181,12 @@ def test_multi_objective_stages_get_mo_searchers_and_mo_asha(tmp_path):
     )
     assert SEARCHERS["tpe"](ctx1).objectives is None  # one objective: today's path
     assert type(SCHEDULERS["asha"](ctx1)) is ASHAScheduler
+
+
+def test_the_lightweight_example_builds_as_a_multi_objective_arch_run(tmp_path):
+    from tests.pipeline_runs import ROOT
+
+    raw = yaml.safe_load((ROOT / "docs" / "examples" / "digits-lightweight.yaml").read_text())
+    c = build({**raw, "output": str(tmp_path / "lw")})
+    assert c.multi_objective and c.select == "knee" and "block" in c.space.names
+    assert [s.scheduler for s in c.stages] == ["asha", "fifo"] and c.cv.folds == 3

@@ -123,3 +123,19 @@ def test_a_finalist_with_a_failed_fold_stays_off_the_front():
     result = cv_pareto(tables, ACC_PARAMS, ())
     assert result["front"] == [1] and result["selected"] == 1
     assert not result["rows"][0]["complete"]
+
+
+def test_multi_objective_records_survive_pipeline_json(tmp_path):
+    """Resume reads pipeline.json back: the candidates' objective values and the CV tables
+    of every objective come back as they were written."""
+    from pipeline.state import CVRecord, PipelineState, StageRecord
+
+    cands = top_k([outcome("a", 0.9, 100), outcome("b", 0.95, 900)], ACC_PARAMS, (), 2)
+    state = PipelineState(
+        stages=[StageRecord("s", top_k=cands)],
+        cv=CVRecord(finalists=cands, objective_scores={"val_accuracy": [[0.9, None]], "params": [[100.0, 100.0]]}),
+    )
+    state.save(tmp_path)
+    back = PipelineState.load(tmp_path)
+    assert back.stages[0].top_k == cands
+    assert back.cv.objective_scores == {"val_accuracy": [[0.9, None]], "params": [[100.0, 100.0]]}
