@@ -521,6 +521,8 @@ def _write_results(cfg: ExperimentConfig, state: PipelineState) -> ExperimentRes
                 f"{state.stages[-1].name})"
             )
         _say(f"mftune: best config: {best['config']}")
+        for line in pareto_select.summary_lines(best):  # several objectives only
+            _say(line)
     _say(f"mftune: results in {out} ({', '.join(written)}, Ray state per stage)")
     return ExperimentResult(out, best, n_trials, n_errors, wall, epochs)
 

@@ -269,3 +269,31 @@ def stage_best_fields(cfg: Any, top: Sequence[Candidate]) -> dict[str, Any]:
             checkpoint=pick.checkpoint,
         )
     return out
+
+
+def summary_lines(best: Mapping[str, Any]) -> list[str]:
+    """What the run's last lines say about the Pareto set (nothing for one objective)."""
+    if "pareto" not in best:
+        return []
+    names = [o["metric"] for o in best["objectives"]]
+    out = [f"mftune: Pareto set ({len(best['pareto'])}; select: {best['select']} picked {best.get('selected')}):"]
+    for row in best["pareto"]:
+        if "cv" in row:
+            label, cells = f"finalist {row['finalist']}", [_mean_std(row["cv"][m]) for m in names]
+        else:
+            label, cells = f"rank {row['rank']}", [_short(row["objectives"].get(m)) for m in names]
+        feasible = "" if row["feasible"] else " (infeasible)"
+        out.append(f"  {label}: " + ", ".join(f"{m} {c}" for m, c in zip(names, cells)) + feasible)
+    return out
+
+
+def _short(v: Any) -> str:
+    if v is None:
+        return "-"
+    return f"{v:,.0f}" if abs(v) >= 1e4 else f"{v:.4g}"
+
+
+def _mean_std(s: Mapping[str, Any]) -> str:
+    if s.get("mean") is None:
+        return "-"
+    return _short(s["mean"]) + ("" if s.get("std") is None else f" ± {_short(s['std'])}")
