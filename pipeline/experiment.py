@@ -506,10 +506,11 @@ def _write_results(cfg: ExperimentConfig, state: PipelineState) -> ExperimentRes
     if best is None:
         _say(f"mftune: no trial reported a finite {cfg.metric}")
     else:
+        word = f"selected ({cfg.select})" if cfg.multi_objective else "best"  # several objectives: the pick
         if "cv_mean" in best:
             std = f" ± {best['cv_std']:.4f}" if best.get("cv_std") is not None else ""
             _say(
-                f"mftune: best {cfg.metric} = {best['value']:.4f}{std} ({cfg.cv.folds}-fold CV of finalist "
+                f"mftune: {word} {cfg.metric} = {best['value']:.4f}{std} ({cfg.cv.folds}-fold CV of finalist "
                 f"{best['finalist']}; {best['stage_value']:.4f} in stage {state.stages[-1].name})"
             )
             if best.get("near_ties"):
@@ -517,7 +518,7 @@ def _write_results(cfg: ExperimentConfig, state: PipelineState) -> ExperimentRes
                 _say(f"mftune: near-tie: finalist {ties} within one standard error of the winner's CV mean")
         else:
             _say(
-                f"mftune: best {cfg.metric} = {best['value']:.4f} (trial {best['trial_id']}, stage "
+                f"mftune: {word} {cfg.metric} = {best['value']:.4f} (trial {best['trial_id']}, stage "
                 f"{state.stages[-1].name})"
             )
         _say(f"mftune: best config: {best['config']}")
