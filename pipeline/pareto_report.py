@@ -40,7 +40,7 @@ def figures(exp: Experiment, out: Path) -> list[tuple[str, Path]]:
     if not goals:
         return []
     trials = _finished(exp)
-    if trials.empty:
+    if trials.empty or any(o.metric not in trials for o in goals):  # e.g. an objective never reported
         return []
     figs = []
     last = trials[trials["stage"] == exp.stage_names[-1]]
