@@ -188,5 +188,5 @@ def test_the_lightweight_example_builds_as_a_multi_objective_arch_run(tmp_path):
 
     raw = yaml.safe_load((ROOT / "docs" / "examples" / "digits-lightweight.yaml").read_text())
     c = build({**raw, "output": str(tmp_path / "lw")})
-    assert c.multi_objective and c.select == "knee" and "block" in c.space.names
+    assert c.multi_objective and c.select == "primary" and "block" in c.space.names
     assert [s.scheduler for s in c.stages] == ["asha", "fifo"] and c.cv.folds == 3
