@@ -62,6 +62,11 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="'METRIC OP N'",
         help="feasibility bounds, e.g. 'params <= 50000' 'latency_ms < 2' (OP: <= < >= >)",
     )
+    a.add_argument(
+        "--select",
+        help="with several objectives, which CV'd Pareto-optimal configuration best.json picks: "
+        "primary (the most accurate feasible; default) or knee",
+    )
     a.add_argument("--data", metavar="FILE", help="tabular task: CSV or Parquet file")
     a.add_argument("--target", metavar="COLUMN", help="tabular task: the column to predict")
     a.add_argument("--problem", help="tabular task: classification or regression (default: inferred)")
