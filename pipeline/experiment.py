@@ -322,8 +322,11 @@ def _finish_stage(
     rec: StageRecord, spec: StageSpec, outcomes: list[TrialOutcome], wall: float, cfg: ExperimentConfig, out: Path
 ) -> None:
     mode = cfg.mode
+    # several objectives and nothing after this stage: keep every configuration, so that
+    # best.json's Pareto set is the stage's whole front, not its first point
+    k = len(outcomes) if cfg.multi_objective and cfg.cv is None and spec is cfg.stages[-1] else spec.top_k
     rec.top_k = (
-        pareto_select.top_k(outcomes, cfg.objectives, cfg.constraints, spec.top_k)
+        pareto_select.top_k(outcomes, cfg.objectives, cfg.constraints, k)
         if cfg.multi_objective
         else top_k(outcomes, mode, spec.top_k)
     )

@@ -154,7 +154,8 @@ def cv_pareto(
         r["feasible"] = (
             r["complete"] and r["violation"] == 0.0 and all(c.satisfied(r["cv"][c.metric]["mean"]) for c in constraints)
         )
-    candidates = [r for r in rows if r["complete"]]
+    complete = [r for r in rows if r["complete"]]
+    candidates = [r for r in complete if r["feasible"]] or complete  # the front of the feasible ones
     values = to_minimised([{m: r["cv"][m]["mean"] for m in tables} for r in candidates], pairs(objectives))
     front: list[int] = []
     if candidates:
@@ -241,6 +242,9 @@ def stage_best_fields(cfg: Any, top: Sequence[Candidate]) -> dict[str, Any]:
     """best.json's multi-objective part without CV: the last stage's hand-on set, its
     Pareto front by the stage's values, and the pick of ``select`` among them."""
     names = tracked(cfg.objectives, cfg.constraints)
+    if top:  # the incumbent rule: only results at the most epochs reached (ASHA stops others early)
+        level = max(c.iterations for c in top)
+        top = [c for c in top if c.iterations == level]
     tables = {m: [[c.objectives.get(m)] for c in top] for m in names}
     result = cv_pareto(tables, cfg.objectives, cfg.constraints, cfg.select) if top else {"rows": [], "selected": None}
     rows = [

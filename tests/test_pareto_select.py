@@ -139,3 +139,25 @@ def test_multi_objective_records_survive_pipeline_json(tmp_path):
     back = PipelineState.load(tmp_path)
     assert back.stages[0].top_k == cands
     assert back.cv.objective_scores == {"val_accuracy": [[0.9, None]], "params": [[100.0, 100.0]]}
+
+
+def test_infeasible_finalists_are_not_in_the_pareto_set():
+    table = [[(0.99, 5000), (0.99, 5000)], [(0.9, 500), (0.9, 500)], [(0.8, 100), (0.8, 100)]]
+    tables = fold_tables(cv_outcomes(table), 3, 2, ["val_accuracy", "params"])
+    result = cv_pareto(tables, ACC_PARAMS, (Constraint("params", "<=", 1000.0),))
+    assert result["front"] == [1, 2] and result["selected"] == 1
+    assert [r["on_front"] for r in result["rows"]] == [False, True, True]
+
+
+def test_without_cv_the_pareto_set_is_over_the_most_epochs_reached():
+    from types import SimpleNamespace
+
+    from pipeline.pareto_select import stage_best_fields
+
+    cfg = SimpleNamespace(objectives=ACC_PARAMS, constraints=(), select="primary")
+    outs = [outcome("a", 0.8, 100), outcome("b", 0.9, 900), outcome("c", 0.99, 50, iterations=2)]
+    fields = stage_best_fields(cfg, top_k(outs, ACC_PARAMS, (), 3))
+    assert [row["trial_id"] for row in fields["pareto"]] == ["b", "a"] or [
+        row["trial_id"] for row in fields["pareto"]
+    ] == ["a", "b"]
+    assert fields["trial_id"] == "b" and fields["value"] == 0.9  # primary: the most accurate at full epochs
