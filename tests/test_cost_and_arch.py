@@ -15,7 +15,7 @@ from pipeline.hparams import HyperparameterError
 from pipeline.tasks import TaskOptions, get_task
 from searchers.space import SearchSpace
 
-SMALL = Fidelity(0.3, 4, 2)
+SMALL = Fidelity(0.1, 4, 2)
 
 
 def fit(task_name, config, fidelity=SMALL, options=None):
