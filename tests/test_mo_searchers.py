@@ -155,3 +155,19 @@ def test_parego_scalarisation_hand_computed() -> None:
     assert s[3] > s[[0, 1, 2, 4]].max()
     w2 = parego.random_weights(3, np.random.default_rng(0))
     assert w2.shape == (3,) and math.isclose(float(w2.sum()), 1.0) and np.all(w2 >= 0)
+
+
+def test_multivariate_default_is_independent_with_several_objectives() -> None:
+    from searchers.tpe.core import TPESettings
+
+    with pytest.raises(ValueError, match="multivariate must be True, False or None"):
+        TPESettings(multivariate="yes")  # type: ignore[arg-type]
+    default = _run(TPESearcher(SPACE, seed=2, n_startup_trials=4, **OBJ), 10)
+    independent = _run(TPESearcher(SPACE, seed=2, n_startup_trials=4, multivariate=False, **OBJ), 10)
+    joint = _run(TPESearcher(SPACE, seed=2, n_startup_trials=4, multivariate=True, **OBJ), 10)
+    assert default == independent and default[:4] == joint[:4] and default[4:] != joint[4:]
+    # one objective keeps the joint kernels (today's suggestion stream)
+    one = {"metric": "f0", "mode": "min"}
+    assert _run(TPESearcher(SPACE, seed=2, n_startup_trials=4, **one), 10) == _run(
+        TPESearcher(SPACE, seed=2, n_startup_trials=4, multivariate=True, **one), 10
+    )

@@ -171,7 +171,7 @@ def hypervolume(points: Any, reference: Any) -> float:
         return 0.0
     if inside.shape[1] > 2:
         inside = inside[pareto_front_mask(inside)]
-    return _hv(inside, ref)
+    return float(_hv(inside, ref))
 
 
 def default_reference(values: Any) -> FloatArray:
