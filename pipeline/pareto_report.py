@@ -224,3 +224,42 @@ def _mean_std(s: dict[str, Any]) -> str:
     if s.get("mean") is None:
         return "-"
     return _num(s["mean"]) + ("" if s.get("std") is None else f" ± {_num(s['std'])}")
+
+
+# ------------------------------------------------------------------ comparisons
+
+
+def final_front(best: dict[str, Any] | None) -> tuple[list[tuple[str, str]], list[dict[str, Any]]]:
+    """(objectives, points) of a run's final Pareto set: the CV means of the feasible front
+    finalists, or without CV the last stage's values; ([], []) for a one-objective run."""
+    if not best or "pareto" not in best:
+        return [], []
+    goals = [(o["metric"], o["mode"]) for o in best["objectives"]]
+    points = []
+    for row in best["pareto"]:
+        if not row.get("feasible"):
+            continue
+        if "cv" in row:
+            points.append({m: row["cv"][m]["mean"] for m, _ in goals})
+        else:
+            points.append({m: row["objectives"].get(m) for m, _ in goals})
+    return goals, points
+
+
+def comparison_hypervolumes(bests: list[dict[str, Any] | None]) -> list[float | None]:
+    """Each run's final-front hypervolume against ONE reference point for all of them
+    (:func:`searchers.common.pareto.default_reference` over every run's front points), so the
+    figures compare; None for a one-objective run or runs with other objectives."""
+    fronts = [final_front(b) for b in bests]
+    goals = next((g for g, _ in fronts if g), None)
+    if goals is None:
+        return [None] * len(bests)
+    same = [g == goals for g, _ in fronts]
+    every = [p for (g, pts), ok in zip(fronts, same) if ok for p in pts]
+    if not every:
+        return [0.0 if ok else None for ok in same]
+    ref = default_reference(to_minimised(every, goals))
+    return [
+        hypervolume(to_minimised(pts, goals), ref) if ok and pts else (0.0 if ok else None)
+        for (_, pts), ok in zip(fronts, same)
+    ]

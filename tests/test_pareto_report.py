@@ -67,3 +67,23 @@ def test_hypervolume_curve_rises_to_the_hypervolume_of_all_feasible_results(tmp_
     ref = pts.max(axis=0) + 0.1 * span
     assert curve["hypervolume"].iloc[-1] == pytest.approx(hypervolume(pts, ref))
     assert image(hypervolume_plot(curve, tmp_path / "hv.png")).shape[1] > 600
+
+
+def test_comparison_hypervolume_uses_one_reference_for_every_run():
+    from pipeline.pareto_report import comparison_hypervolumes
+
+    goals = [{"metric": "acc", "mode": "max"}, {"metric": "params", "mode": "min"}]
+
+    def best(*points, feasible=True):
+        rows = [{"cv": {"acc": {"mean": a}, "params": {"mean": p}}, "feasible": feasible} for a, p in points]
+        return {"objectives": goals, "pareto": rows}
+
+    a = best((0.9, 100.0))
+    b = best((0.8, 50.0), (0.9, 200.0))
+    hv = comparison_hypervolumes([a, b, best((1.0, 1.0), feasible=False), {"value": 1.0}])
+    # minimised points: a (-0.9, 100); b (-0.8, 50), (-0.9, 200); ref = worst + 10 % of the range:
+    # (-0.8 + 0.01, 200 + 15) = (-0.79, 215)
+    assert hv[0] == pytest.approx(0.11 * 115)
+    assert hv[1] == pytest.approx(0.01 * 165 + (0.11 - 0.01) * 15)  # the second box minus the overlap
+    assert hv[2] == 0.0  # no feasible point: nothing dominated
+    assert hv[3] is None  # a one-objective run has no hypervolume
