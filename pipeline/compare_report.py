@@ -11,6 +11,7 @@ import pandas as pd
 
 from pipeline import plots
 from pipeline.history import best_so_far, load
+from pipeline.pareto_report import comparison_hypervolumes
 from pipeline.results import atomic_write
 
 
@@ -34,7 +35,11 @@ def run_rows(runs: list[tuple[str, Path]]) -> pd.DataFrame:
                 "path": str(path),
             }
         )
-    return pd.DataFrame(rows)
+    frame = pd.DataFrame(rows)
+    hv = comparison_hypervolumes([load(path).best for _, path in runs])  # several objectives only
+    if any(v is not None for v in hv):
+        frame["hypervolume"] = hv
+    return frame
 
 
 def summary(rows: pd.DataFrame) -> pd.DataFrame:
@@ -56,6 +61,7 @@ def summary(rows: pd.DataFrame) -> pd.DataFrame:
                 "CV epochs": mean_std(df["cv_epochs"]),
                 "wall s": mean_std(df["wall_s"]),
                 "trials": mean_std(df["trials"]),
+                **({"hypervolume": mean_std(df["hypervolume"], 4)} if "hypervolume" in df else {}),
             }
         )
     return pd.DataFrame(out)
@@ -96,7 +102,13 @@ def _markdown(rows: pd.DataFrame, table: pd.DataFrame, metric: str, out: Path | 
         "",
         f"Final score: `{metric}` of each run's winner (its CV mean when the run cross-validated, else "
         "its best value); mean ± sample std over seeds. Tuning epochs: epochs trained by all tuning "
-        "stages (CV excluded); wall s: time inside Tune, stages and CV.",
+        "stages (CV excluded); wall s: time inside Tune, stages and CV."
+        + (
+            " Hypervolume (several objectives, the comparison figure): of each run's final Pareto set "
+            "(CV means of its feasible front), against one reference point for every run."
+            if "hypervolume" in rows
+            else ""
+        ),
         "",
         "| " + " | ".join(cols) + " |",
         "|" + "---|" * len(cols),

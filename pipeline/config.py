@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import yaml
 
-from pipeline import fields, hparams
+from pipeline import fields, hparams, objectives
 from pipeline.defaults import PIPELINES
 from pipeline.errors import UsageError
 from pipeline.stages_config import (
@@ -68,6 +68,9 @@ FIELDS = (
     "data_dir",
     "metric",
     "mode",
+    "objectives",
+    "constraints",
+    "select",
     "search_space",
     *ONE_STAGE_FIELDS,
     "stages",
@@ -106,12 +109,22 @@ class ExperimentConfig:
     max_failures: int = 0  # retries of a trial whose worker died or raised, from its checkpoint
     reuse_actors: bool = True
     verbose: bool = False
+    #: what is optimised: (Objective(metric, mode),) for a one-metric run; several for a
+    #: multi-objective one, whose first is ``metric``/``mode`` (see pipeline.objectives)
+    objectives: tuple[objectives.Objective, ...] = ()
+    constraints: tuple[objectives.Constraint, ...] = ()
+    #: which CV'd Pareto-optimal finalist best.json picks (pipeline.pareto_select)
+    select: str = "primary"
     #: the settings in canonical form (stages spelled out): what experiment.yaml holds
     settings: dict[str, Any] = field(default_factory=dict)
 
     @property
     def custom(self) -> bool:
         return is_custom(self.task)
+
+    @property
+    def multi_objective(self) -> bool:
+        return len(self.objectives) > 1
 
 
 def load_yaml(path: str, field_name: str = "config") -> dict[str, Any]:
@@ -167,8 +180,9 @@ def build(raw: Mapping[str, Any], check_data: bool = True, existing_output: Path
     if task is not None and check_data:
         task.check(options, Fidelity())  # data files and columns, before any stage
 
-    metric, mode = _metric_and_mode(raw, task, options)
-    space = _space(raw, task, task_name)
+    goals, constraints = _objectives(raw, task, options)
+    metric, mode = goals[0].metric, goals[0].mode
+    space = _space(raw, task, task_name, multi_objective=len(goals) > 1)
     stages, cv = _pipeline(raw, task, task_name, options, space, check_data)
     cfg = ExperimentConfig(
         task=task_name,
@@ -189,6 +203,9 @@ def build(raw: Mapping[str, Any], check_data: bool = True, existing_output: Path
         max_failures=fields.number(raw, "max_failures", 0, int, lambda v: v >= 0, "an integer >= 0"),
         reuse_actors=fields.flag(raw, "reuse_actors", True),
         verbose=fields.flag(raw, "verbose", False),
+        objectives=goals,
+        constraints=constraints,
+        select=_select(raw, goals, stages),
     )
     if cfg.gpus_per_trial > 1 and cfg.gpus_per_trial != int(cfg.gpus_per_trial):
         raise UsageError("gpus_per_trial", f"above 1 it must be a whole number of GPUs, got {cfg.gpus_per_trial}")
@@ -238,14 +255,70 @@ def _canonical(raw: Mapping[str, Any], cfg: ExperimentConfig) -> dict[str, Any]:
     out.update(
         task=cfg.task, metric=cfg.metric, mode=cfg.mode, seed=cfg.seed, stages=[stage_to_yaml(s) for s in cfg.stages]
     )
+    out.pop("objectives", None)  # one objective is stored as metric/mode, exactly as before
+    out.pop("constraints", None)
+    if cfg.multi_objective:  # metric/mode stay: the primary objective, what reports and history read
+        out["objectives"] = objectives.objectives_to_yaml(cfg.objectives)
+    if cfg.constraints:
+        out["constraints"] = objectives.constraints_to_yaml(cfg.constraints)
     for key, value in (("data", cfg.options.data_path), ("data_dir", cfg.options.data_dir)):
         if value is not None:
             out[key] = value
     if "search_space" not in out and not cfg.custom:
-        out["search_space"] = get_task(cfg.task).default_space()
+        out["search_space"] = get_task(cfg.task).space_for(cfg.multi_objective)
     if cfg.cv is not None:
         out["cv"] = cv_to_yaml(cfg.cv)
     return out
+
+
+def _objectives(raw, task, options) -> tuple[tuple[objectives.Objective, ...], tuple[objectives.Constraint, ...]]:
+    """``metric``/``mode`` (one objective) or ``objectives`` (one or several), and ``constraints``."""
+    allowed = None if task is None else {**_task_metrics(task, options), **objectives.COST_METRICS}
+    constraints = objectives.parse_constraints(raw.get("constraints"), allowed)
+    if raw.get("objectives") is None:
+        return (objectives.Objective(*_metric_and_mode(raw, task, options)),), constraints
+    goals = objectives.parse_objectives(raw["objectives"], allowed)
+    for key, value in (("metric", goals[0].metric), ("mode", goals[0].mode)):
+        given = raw.get(key)
+        if given is not None and given != value:  # experiment.yaml holds both; they must agree
+            raise UsageError(
+                key, f"is {given!r} but the first objective's {key} is {value!r}; give either metric/mode or objectives"
+            )
+    return goals, constraints
+
+
+def _select(raw, goals, stages) -> str:
+    """``select`` (multi-objective runs only), and a searcher for every stage that searches
+    every objective (the others would silently optimise the first one)."""
+    from pipeline.pareto_select import SELECT_RULES
+    from pipeline.registry import MULTI_OBJECTIVE_SCHEDULERS, MULTI_OBJECTIVE_SEARCHERS
+
+    if len(goals) < 2:
+        if raw.get("select") is not None:
+            raise UsageError("select", "applies to multi-objective runs only (objectives with 2 or more entries)")
+        return "primary"
+    for i, stage in enumerate(stages):
+        if stage.searcher not in MULTI_OBJECTIVE_SEARCHERS:
+            where = f"stages[{i}].searcher" if len(stages) > 1 else "searcher"
+            allowed = ", ".join(sorted(MULTI_OBJECTIVE_SEARCHERS))
+            raise UsageError(where, f"{stage.searcher} optimises one metric; with several objectives use {allowed}")
+        if stage.scheduler not in MULTI_OBJECTIVE_SCHEDULERS:
+            where = f"stages[{i}].scheduler" if len(stages) > 1 else "scheduler"
+            allowed = ", ".join(sorted(MULTI_OBJECTIVE_SCHEDULERS))
+            raise UsageError(
+                where, f"{stage.scheduler} ranks one metric; with several objectives use {allowed} (asha is MO-ASHA)"
+            )
+    return fields.choice(raw, "select", "primary", SELECT_RULES)
+
+
+def _task_metrics(task, options) -> dict[str, str]:
+    """The metrics a built-in task reports (besides the cost metrics), with their natural mode."""
+    names = (
+        ("val_accuracy", "val_loss", "train_loss")
+        if task.is_classification(options)
+        else ("val_rmse", "val_r2", "val_loss", "train_loss")
+    )
+    return {m: TASK_METRICS[m] for m in names}
 
 
 def _metric_and_mode(raw, task, options) -> tuple[str, str]:
@@ -262,22 +335,20 @@ def _metric_and_mode(raw, task, options) -> tuple[str, str]:
     default_metric, default_mode = task.metric(options)
     if metric is None:
         return default_metric, mode or default_mode
-    allowed = (
-        ("val_accuracy", "val_loss", "train_loss")
-        if task.is_classification(options)
-        else ("val_rmse", "val_r2", "val_loss", "train_loss")
-    )
+    allowed = tuple(_task_metrics(task, options))
     if metric not in allowed:
         raise UsageError("metric", f"task {task.name} reports {', '.join(allowed)}; got {metric!r}")
     return metric, mode or TASK_METRICS[metric]
 
 
-def _space(raw, task, task_name) -> SearchSpace:
+def _space(raw, task, task_name, multi_objective: bool = False) -> SearchSpace:
     tree = raw.get("search_space")
     if tree is None:
         if task is None:
             raise UsageError("search_space", f"required for a custom trainable ({task_name}); give it in --config")
-        tree = task.default_space()
+        tree = task.space_for(multi_objective)
+    elif isinstance(tree, str) and ":" not in tree:
+        tree = _named_space(tree, task, task_name)
     if not isinstance(tree, (Mapping, str)):
         raise UsageError(
             "search_space", f"must be a mapping of hyperparameters or module:function, got {type(tree).__name__}"
@@ -296,6 +367,18 @@ def _space(raw, task, task_name) -> SearchSpace:
     if task is not None:
         _check_hyperparameters(space, task)
     return space
+
+
+def _named_space(name: str, task, task_name: str) -> dict[str, Any]:
+    """``search_space: NAME``: one of the task's named spaces (``default``; ``arch`` for image tasks)."""
+    names = task.named_spaces() if task is not None else {}
+    if name.strip() not in names:
+        allowed = ", ".join(names) + ", " if names else ""
+        raise UsageError(
+            "search_space",
+            f"unknown named space {name!r} for task {task_name}; allowed: {allowed}a mapping, or module:function",
+        )
+    return names[name.strip()]
 
 
 def compile_space(tree: Mapping[str, Any] | str) -> SearchSpace:

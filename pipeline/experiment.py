@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from pipeline import ray_runtime
+from pipeline import pareto_select, ray_runtime
 from pipeline.config import ExperimentConfig, build, load_yaml
 from pipeline.cv import FinalistScore, cv_points, cv_space, fold_scores, near_ties, winner
 from pipeline.errors import UsageError
@@ -229,7 +229,7 @@ def _run_stages(cfg: ExperimentConfig, state: PipelineState, concurrent: int, re
                 + ("; warm-started" if spec.warm_start and obs else "")
             )
             outcomes, wall = _run_stage(cfg, spec, i, points, obs if spec.warm_start else [], concurrent, events_path)
-            _finish_stage(rec, spec, outcomes, wall, cfg.mode, out)
+            _finish_stage(rec, spec, outcomes, wall, cfg, out)
             state.save(out)
             nxt = cfg.stages[i + 1].name if i + 1 < len(cfg.stages) else ("cv" if cfg.cv else "the result")
             best = f"{rec.best:.4f}" if rec.best is not None else "none"
@@ -306,6 +306,7 @@ def _run_stage(
             seed=stage_seed(cfg.seed, index),
             max_resource=spec.fidelity.max_epochs,
             points_to_evaluate=tuple(points),
+            **pareto_select.search_context(cfg),
         )
         searcher = SEARCHERS[spec.searcher](ctx)
         for config, value in warm:
@@ -318,9 +319,17 @@ def _run_stage(
 
 
 def _finish_stage(
-    rec: StageRecord, spec: StageSpec, outcomes: list[TrialOutcome], wall: float, mode: str, out: Path
+    rec: StageRecord, spec: StageSpec, outcomes: list[TrialOutcome], wall: float, cfg: ExperimentConfig, out: Path
 ) -> None:
-    rec.top_k = top_k(outcomes, mode, spec.top_k)
+    mode = cfg.mode
+    # several objectives and nothing after this stage: keep every configuration, so that
+    # best.json's Pareto set is the stage's whole front, not its first point
+    k = len(outcomes) if cfg.multi_objective and cfg.cv is None and spec is cfg.stages[-1] else spec.top_k
+    rec.top_k = (
+        pareto_select.top_k(outcomes, cfg.objectives, cfg.constraints, k)
+        if cfg.multi_objective
+        else top_k(outcomes, mode, spec.top_k)
+    )
     rec.observations = observations(outcomes)
     rec.trials = len(outcomes)
     rec.errors = sum(o.error for o in outcomes)
@@ -437,6 +446,12 @@ def _run_cv(cfg: ExperimentConfig, state: PipelineState, concurrent: int, events
     scores = fold_scores(outcomes, len(finalists), cv.folds)
     rec.scores = [s.scores for s in scores]
     rec.winner = winner(scores, cfg.mode)
+    if cfg.multi_objective:
+        metrics = pareto_select.tracked(cfg.objectives, cfg.constraints)
+        rec.objective_scores = pareto_select.fold_tables(outcomes, len(finalists), cv.folds, metrics)
+        rec.winner = pareto_select.cv_pareto(rec.objective_scores, cfg.objectives, cfg.constraints, cfg.select)[
+            "selected"
+        ]
     rec.epochs = sum(o.iterations for o in outcomes)
     rec.wall_s += wall
     rec.status = DONE
@@ -494,10 +509,11 @@ def _write_results(cfg: ExperimentConfig, state: PipelineState) -> ExperimentRes
     if best is None:
         _say(f"mftune: no trial reported a finite {cfg.metric}")
     else:
+        word = f"selected ({cfg.select})" if cfg.multi_objective else "best"  # several objectives: the pick
         if "cv_mean" in best:
             std = f" ± {best['cv_std']:.4f}" if best.get("cv_std") is not None else ""
             _say(
-                f"mftune: best {cfg.metric} = {best['value']:.4f}{std} ({cfg.cv.folds}-fold CV of finalist "
+                f"mftune: {word} {cfg.metric} = {best['value']:.4f}{std} ({cfg.cv.folds}-fold CV of finalist "
                 f"{best['finalist']}; {best['stage_value']:.4f} in stage {state.stages[-1].name})"
             )
             if best.get("near_ties"):
@@ -505,10 +521,12 @@ def _write_results(cfg: ExperimentConfig, state: PipelineState) -> ExperimentRes
                 _say(f"mftune: near-tie: finalist {ties} within one standard error of the winner's CV mean")
         else:
             _say(
-                f"mftune: best {cfg.metric} = {best['value']:.4f} (trial {best['trial_id']}, stage "
+                f"mftune: {word} {cfg.metric} = {best['value']:.4f} (trial {best['trial_id']}, stage "
                 f"{state.stages[-1].name})"
             )
         _say(f"mftune: best config: {best['config']}")
+        for line in pareto_select.summary_lines(best):  # several objectives only
+            _say(line)
     _say(f"mftune: results in {out} ({', '.join(written)}, Ray state per stage)")
     return ExperimentResult(out, best, n_trials, n_errors, wall, epochs)
 
@@ -546,6 +564,7 @@ def _best(cfg: ExperimentConfig, state: PipelineState) -> dict[str, Any] | None:
             "iterations": top.iterations,
             "fidelity": cfg.stages[-1].fidelity.to_dict(),
             "checkpoint": top.checkpoint,
+            **(pareto_select.stage_best_fields(cfg, last.top_k) if cfg.multi_objective else {}),
         }
     scores = [FinalistScore(j, fold) for j, fold in enumerate(cv.scores)]
     win = scores[cv.winner]
@@ -576,6 +595,7 @@ def _best(cfg: ExperimentConfig, state: PipelineState) -> dict[str, Any] | None:
         "finalists": finalists,
         "near_ties": [j + 1 for j in near_ties(scores, cv.winner)],  # finalists within one SE of the winner
         "cv_epochs": cv.epochs,
+        **(pareto_select.best_fields(cfg, cv) if cfg.multi_objective else {}),
     }
 
 

@@ -84,9 +84,21 @@ def fit_gbm(hp: dict[str, Any], data: ArrayData, classification: bool, ctx, extr
     for epoch in range(start + 1, ctx.max_epochs + 1):
         model.set_params(max_iter=epoch * step)
         model.fit(data.x_train, data.y_train)
-        metrics = {"epoch": epoch, "n_trees": int(model.n_iter_), **extra}
+        metrics = {"epoch": epoch, "n_trees": int(model.n_iter_), **extra, **gbm_cost(model, data.x_train)}
         metrics.update(_scores(model, data, classification))
         ctx.report(metrics, state={"model": model, "epoch": epoch})
+
+
+def gbm_cost(model, x: np.ndarray) -> dict[str, Any]:
+    """The ensemble's cost metrics, every epoch (it grows): ``params`` is the number of
+    leaves over all trees (each holds one fitted value; split nodes are not counted) and
+    ``latency_ms`` the median time to predict a fixed batch (pipeline.cost_metrics). No
+    ``flops``: tree traversal is comparisons, which torch's counter does not see."""
+    from pipeline.cost_metrics import fixed_batch, median_ms
+
+    leaves = sum(tree.get_n_leaf_nodes() for trees in model._predictors for tree in trees)
+    batch = fixed_batch(x)
+    return {"params": int(leaves), "latency_ms": median_ms(lambda: model.predict(batch))}
 
 
 def _scores(model, data: ArrayData, classification: bool) -> dict[str, float]:

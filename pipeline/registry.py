@@ -23,6 +23,10 @@ class SearchContext:
     max_resource: int  # most resource units (epochs, iterations) a trial may use
     resource_attr: str = "training_iteration"
     points_to_evaluate: tuple[dict[str, Any], ...] = field(default_factory=tuple)
+    #: several objectives: ((metric, mode), ...), the first being metric/mode; and the
+    #: constraints as (metric, "<=" | ">=", bound) (pipeline.pareto_select)
+    objectives: tuple[tuple[str, str], ...] = ()
+    constraints: tuple[tuple[str, str, float], ...] = ()
 
 
 def _space_searcher(module: str, name: str) -> Callable[[SearchContext], Any]:
@@ -31,10 +35,12 @@ def _space_searcher(module: str, name: str) -> Callable[[SearchContext], Any]:
 
     def make(ctx: SearchContext) -> Any:
         cls = getattr(importlib.import_module(module), name)
+        several = len(ctx.objectives) > 1
         return cls(
             ctx.space,
-            metric=ctx.metric,
-            mode=ctx.mode,
+            metric=[m for m, _ in ctx.objectives] if several else ctx.metric,
+            mode=[m for _, m in ctx.objectives] if several else ctx.mode,
+            **({"constraints": list(ctx.constraints)} if several and ctx.constraints else {}),
             seed=ctx.seed,
             points_to_evaluate=list(ctx.points_to_evaluate),
             resource_attr=ctx.resource_attr,
@@ -85,6 +91,20 @@ def _mftune_asha(rule: str) -> Callable[[SearchContext], Any]:
     def factory(ctx: SearchContext):
         from schedulers import ASHAScheduler
 
+        if len(ctx.objectives) > 1:  # MO-ASHA: rungs ranked by the Pareto order
+            from schedulers import MOASHAScheduler
+
+            return MOASHAScheduler(
+                metric=[m for m, _ in ctx.objectives],
+                mode=[m for _, m in ctx.objectives],
+                constraints=list(ctx.constraints) or None,
+                resource_attr=ctx.resource_attr,
+                min_resource=1,
+                max_resource=ctx.max_resource,
+                reduction_factor=3,
+                rule=rule,
+                seed=ctx.seed,
+            )
         return ASHAScheduler(
             resource_attr=ctx.resource_attr,
             min_resource=1,
@@ -144,6 +164,11 @@ SCHEDULERS: dict[str, Callable[[SearchContext], Any]] = {
 
 #: Schedulers that are half of a pairing: the searcher they need (the stage default too).
 SEARCHER_FOR: dict[str, str] = {"bohb": "tpe", "bohb-sync": "tpe"}
+
+#: Searchers that search several objectives (the others would optimise the first one only)
+MULTI_OBJECTIVE_SEARCHERS: frozenset[str] = frozenset({"random", "tpe", "gp"})
+#: Schedulers that rank several objectives (asha and asha-promotion become MO-ASHA)
+MULTI_OBJECTIVE_SCHEDULERS: frozenset[str] = frozenset({"fifo", "asha", "asha-promotion"})
 
 #: Schedulers that pause trials at rungs. Tune's ConcurrencyLimiter (max_concurrent_trials)
 #: counts paused trials as running and starves such runs (docs/schedulers.md), so with

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pipeline import plots
+from pipeline import pareto_report, plots
 from pipeline.errors import UsageError
 from pipeline.history import Experiment, load
 from pipeline.layout import PLOTS, REPORT_FILE
@@ -83,6 +83,7 @@ def write_report(path: str | Path) -> Path:
                     plots.contour(last, x, y, exp.metric, f"{exp.metric} over {x} and {y}", out / "contour.png"),
                 )
             )
+    figures += pareto_report.figures(exp, out)  # several objectives only
     reached = rung_counts(exp)
     if reached:
         figures.append(("Trials per rung", plots.rungs(reached, out / "rungs.png")))
@@ -252,6 +253,7 @@ def _markdown(exp: Experiment, figures: list[tuple[str, Path]], imp) -> str:
         )
     lines += ["", "## Best configuration", ""]
     lines += _best_section(exp)
+    lines += ["", *pareto_report.markdown(exp)]  # several objectives only
     lines += [
         "",
         "## Trials",

@@ -50,6 +50,23 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--config", metavar="FILE.yaml", help="experiment settings; flags override them")
     a.add_argument("--metric", help="result key to optimise (default: the task's, e.g. val_accuracy)")
     a.add_argument("--mode", help="min or max (default: the metric's natural direction)")
+    a.add_argument(
+        "--objectives",
+        nargs="+",
+        metavar="METRIC:MODE",
+        help="several objectives instead of --metric, e.g. val_accuracy:max params:min latency_ms:min",
+    )
+    a.add_argument(
+        "--constraints",
+        nargs="+",
+        metavar="'METRIC OP N'",
+        help="feasibility bounds, e.g. 'params <= 50000' 'latency_ms < 2' (OP: <= < >= >)",
+    )
+    a.add_argument(
+        "--select",
+        help="with several objectives, which CV'd Pareto-optimal configuration best.json picks: "
+        "primary (the most accurate feasible; default) or knee",
+    )
     a.add_argument("--data", metavar="FILE", help="tabular task: CSV or Parquet file")
     a.add_argument("--target", metavar="COLUMN", help="tabular task: the column to predict")
     a.add_argument("--problem", help="tabular task: classification or regression (default: inferred)")

@@ -50,6 +50,8 @@ class Candidate:
     trial_id: str
     iterations: int
     checkpoint: str | None = None  # the trial's last checkpoint (model trained at that stage's fidelity)
+    #: multi-objective runs: the value of every objective and constrained metric there
+    objectives: dict[str, float | None] = field(default_factory=dict)
 
 
 @dataclass
@@ -73,6 +75,8 @@ class CVRecord:
     #: per finalist: the final metric of each fold (None: the fold failed)
     scores: list[list[float | None]] = field(default_factory=list)
     winner: int | None = None
+    #: multi-objective runs: per objective or constrained metric, per finalist, each fold's value
+    objective_scores: dict[str, list[list[float | None]]] = field(default_factory=dict)
     epochs: int = 0
     wall_s: float = 0.0
 

@@ -14,6 +14,7 @@ from typing import Any
 from schedulers.async_core import AsyncHyperband
 from schedulers.core import CONTINUE, PAUSE, STOP, RungCore
 from schedulers.levels import bracket_sizes, rung_levels
+from schedulers.pareto_core import ParetoAsyncHyperband
 from schedulers.sync_core import SyncHyperband
 
 __all__ = [
@@ -24,7 +25,9 @@ __all__ = [
     "CONTINUE",
     "HyperBandScheduler",
     "HyperbandScheduler",
+    "MOASHAScheduler",
     "PAUSE",
+    "ParetoAsyncHyperband",
     "RungCore",
     "STOP",
     "SyncHyperband",
@@ -44,6 +47,7 @@ _LAZY = {
     "data_size_trainable": "schedulers.data_size",
     "BOHB": "schedulers.bohb",
     "make_bohb": "schedulers.bohb",
+    "MOASHAScheduler": "schedulers.mo_asha",
 }
 
 

@@ -10,7 +10,6 @@ bracket the rule is either stopping (:mod:`schedulers.stopping`) or promotion
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import Any, cast
 
@@ -28,6 +27,9 @@ class AsyncHyperband(RungCore):
     """ASHA with ``brackets`` brackets (1: plain ASHA; all: asynchronous Hyperband)."""
 
     kind = "async"
+    #: the rules' rung containers (a multi-objective core swaps in Pareto-ranked ones)
+    stopping_rungs: type[StoppingRungs] = StoppingRungs
+    promotion_rungs: type[PromotionRungs] = PromotionRungs
 
     def __init__(
         self,
@@ -50,7 +52,7 @@ class AsyncHyperband(RungCore):
         self.rng = np.random.default_rng(self.seed)
         sizes = np.array(bracket_sizes(len(self.levels), reduction_factor)[:brackets], dtype=float)
         self._probabilities = sizes / sizes.sum()
-        rungs = StoppingRungs if rule == "stopping" else PromotionRungs
+        rungs = self.stopping_rungs if rule == "stopping" else self.promotion_rungs
         self.brackets = [rungs(self.levels[b:], reduction_factor) for b in range(brackets)]
         self._skips_to_highest = rule == "stopping"
 
@@ -63,16 +65,16 @@ class AsyncHyperband(RungCore):
     def _milestones(self, t: TrialState) -> Sequence[float]:
         return self.brackets[t.bracket].levels
 
-    def _on_milestone(self, t: TrialState, k: int, loss: float) -> str:
+    def _on_milestone(self, t: TrialState, k: int, loss: Any) -> str:
         bracket = self.brackets[t.bracket]
         if self.rule == "stopping":
             if cast(StoppingRungs, bracket).decide(t.trial_id, k, loss):
                 return CONTINUE
-            self._done(t, "stopped" if math.isfinite(loss) else "nan")
+            self._done(t, "stopped" if self._finite(loss) else "nan")
             return STOP
         bracket = cast(PromotionRungs, bracket)  # the rule is "promotion" from here on
         bracket.record(t.trial_id, k, loss)
-        if not math.isfinite(loss):
+        if not self._finite(loss):
             self._done(t, "nan")
             self._slot_freed()
             return STOP

@@ -17,6 +17,7 @@ would have seen); a result below an already recorded milestone is never recorded
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from typing import Any
@@ -123,7 +124,7 @@ class RungCore:
                 return CONTINUE
             k = t.next_rung
             if t.early is None and k < len(levels) and reached(resource, levels[k]):
-                t.early = [k, as_loss(value)]
+                t.early = [k, self._as_value(value)]
                 self.version += 1
             return PAUSE
         if t.status == PROMOTED:
@@ -142,7 +143,7 @@ class RungCore:
                 k += 1
         self.version += 1
         t.next_rung = k + 1
-        loss = as_loss(value)
+        loss = self._as_value(value)
         if t.early is not None:
             if t.early[0] == k:
                 loss = t.early[1]
@@ -191,13 +192,22 @@ class RungCore:
     # ----------------------------------------------------------- for subclasses
     _skips_to_highest = False  # decide at the highest milestone a jump reached, not the next
 
+    def _as_value(self, value: Any) -> Any:
+        """A reported value as the rungs store it: a loss (+inf for NaN/None) here; a
+        multi-objective core stores a vector (:mod:`schedulers.pareto_core`)."""
+        return as_loss(value)
+
+    def _finite(self, value: Any) -> bool:
+        """Whether a stored value is a real result (else the trial stops as "nan")."""
+        return math.isfinite(value)
+
     def _assign(self, trial_id: str) -> int:
         raise NotImplementedError
 
     def _milestones(self, t: TrialState) -> Sequence[float]:
         raise NotImplementedError
 
-    def _on_milestone(self, t: TrialState, k: int, loss: float) -> str:
+    def _on_milestone(self, t: TrialState, k: int, loss: Any) -> str:
         raise NotImplementedError
 
     def _on_finish(self, t: TrialState) -> None:

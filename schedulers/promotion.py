@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterator
+from typing import Any
 
 from schedulers.levels import top_count
 from schedulers.rung import Rungs
@@ -23,7 +24,7 @@ class PromotionRungs(Rungs):
     def keep(self, k: int) -> int:
         return top_count(len(self.rungs[k]), self.reduction_factor)
 
-    def record(self, trial_id: str, k: int, loss: float) -> None:
+    def record(self, trial_id: str, k: int, loss: Any) -> None:
         self.rungs[k].add(trial_id, loss)
 
     def candidates(self, waiting: Callable[[str], bool]) -> Iterator[tuple[int, str]]:

@@ -140,11 +140,12 @@ class RungTrialScheduler(TrialScheduler):
         self._end_restore()
         self._fresh.pop(trial.trial_id, None)
         resource = result.get(self.resource_attr)
-        if resource is None or self._metric not in result:
+        value = self._result_value(result)
+        if resource is None or value is None:
             return TrialScheduler.CONTINUE  # nothing to decide on, as in Ray's schedulers
         if trial.trial_id not in self._core:
             self._event("add", trial.trial_id)
-        decision = self._event("on_result", trial.trial_id, float(resource), self._loss(result[self._metric]))
+        decision = self._event("on_result", trial.trial_id, float(resource), value)
         self._apply_stops(tune_controller)
         self._persist()
         if decision == rc.PAUSE:
@@ -181,6 +182,11 @@ class RungTrialScheduler(TrialScheduler):
         return choice
 
     # ---------------------------------------------------------------- helpers
+    def _result_value(self, result: dict[str, Any]) -> Any:
+        """What the core decides on (the loss; a multi-objective scheduler: a vector), or
+        None when the result does not report the metric."""
+        return self._loss(result[self._metric]) if self._metric in result else None
+
     def _loss(self, value: Any) -> float:
         loss = as_loss(value)
         return loss if self._mode == "min" or loss == float("inf") else -loss

@@ -115,10 +115,13 @@ class Rung:
 class Rungs:
     """The rungs of one bracket, lowest milestone first; subclasses add the rule."""
 
+    #: the rung container (:class:`schedulers.pareto_rung.ParetoRung` for several objectives)
+    rung_class: type[Rung] = Rung
+
     def __init__(self, levels: list[float], reduction_factor: float):
         self.levels = list(levels)
         self.reduction_factor = reduction_factor
-        self.rungs = [Rung(level) for level in self.levels]
+        self.rungs = [self.rung_class(level) for level in self.levels]
 
     def keep(self, k: int) -> int:
         """How many of rung ``k``'s results are "in the top" under this rule."""
@@ -133,4 +136,4 @@ class Rungs:
     def load(self, data: list[dict[str, Any]]) -> None:
         if [d["level"] for d in data] != self.levels:
             raise ValueError(f"saved rungs at {[d['level'] for d in data]} do not match levels {self.levels}")
-        self.rungs = [Rung.from_dict(d) for d in data]
+        self.rungs = [self.rung_class.from_dict(d) for d in data]

@@ -130,6 +130,16 @@ def new_core(config: dict[str, Any]) -> RungCore:
         return AsyncHyperband(*args, rule=config["rule"], brackets=config["brackets"], seed=config["seed"])
     if config["kind"] == "sync":
         return SyncHyperband(*args, brackets=config["brackets"])
+    if config["kind"] == "async-pareto":
+        from schedulers.pareto_core import ParetoAsyncHyperband
+
+        return ParetoAsyncHyperband(
+            *args,
+            n_objectives=config["n_objectives"],
+            rule=config["rule"],
+            brackets=config["brackets"],
+            seed=config["seed"],
+        )
     raise ValueError(f"unknown scheduler core kind {config['kind']!r}")
 
 

@@ -11,6 +11,7 @@ below the cut: that is the asynchronous trade (Li et al., 2020).
 from __future__ import annotations
 
 import math
+from typing import Any
 
 from schedulers.levels import top_count
 from schedulers.rung import Rungs
@@ -22,7 +23,7 @@ class StoppingRungs(Rungs):
     def keep(self, k: int) -> int:
         return max(1, top_count(len(self.rungs[k]), self.reduction_factor))
 
-    def decide(self, trial_id: str, k: int, loss: float) -> bool:
+    def decide(self, trial_id: str, k: int, loss: Any) -> bool:
         """Record ``loss`` at rung ``k``; True if the trial continues."""
         rank = self.rungs[k].add(trial_id, loss)
         return math.isfinite(self.rungs[k].loss(trial_id)) and rank < self.keep(k)

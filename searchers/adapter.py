@@ -19,6 +19,7 @@ from ray.tune.search import Searcher
 
 from searchers.common.atomic import atomic_write
 from searchers.common.checks import check_mode, finite_or_none
+from searchers.common.objectives import Objectives, first, parse_objectives
 from searchers.common.ray_names import SEED_ALIASES
 from searchers.common.renamed import renamed_kwargs
 from searchers.define_by_run import as_space
@@ -35,7 +36,12 @@ class SpaceSearcher(Searcher):
         space: a :class:`SearchSpace` or anything it accepts (Ray domains, YAML form), or
             a define-by-run function ``space(trial)`` (see :mod:`searchers.define_by_run`).
             If omitted, the Tuner's ``param_space`` is used.
-        metric, mode: as in Ray; ``mode`` is "min" or "max".
+        metric, mode: as in Ray; ``mode`` is "min" or "max". Several objectives: parallel
+            lists, ``metric=["acc", "params"], mode=["max", "min"]`` (Ray's ``OptunaSearch``
+            convention); a searcher with a multi-objective core then records each result's
+            vector (:mod:`searchers.common.objectives`), the first metric is the primary one.
+        constraints: optional ``["params <= 50000", ...]`` (or (metric, op, bound) triples):
+            infeasible trials rank below feasible ones, by total violation.
         points_to_evaluate: complete configurations to try first, in order.
         evaluated_rewards: (Ray's warm start) the metric values ``points_to_evaluate``
             already scored, one per point: they are recorded as finished trials instead
@@ -54,18 +60,23 @@ class SpaceSearcher(Searcher):
     def __init__(
         self,
         space: Any = None,
-        metric: str | None = None,
-        mode: str | None = None,
+        metric: str | Sequence[str] | None = None,
+        mode: str | Sequence[str] | None = None,
         points_to_evaluate: Sequence[Mapping[str, Any]] | None = None,
         *,
         evaluated_rewards: Sequence[float] | None = None,
         seed: int = 0,
         resource_attr: str = "training_iteration",
+        constraints: Sequence[Any] | None = None,
     ):
-        check_mode(mode)
+        self.objectives: Objectives | None = parse_objectives(metric, mode, constraints)
+        self._constraints = list(constraints or [])
+        primary_metric: str | None = first(metric)
+        primary_mode: str | None = first(mode)
+        check_mode(primary_mode)
         if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
             raise ValueError(f"seed must be an integer, got {seed!r}")
-        super().__init__(metric=metric, mode=mode)
+        super().__init__(metric=primary_metric, mode=primary_mode)
         self.space: SearchSpace | None = as_space(space) if space is not None else None
         self.seed = seed
         self.rng = np.random.default_rng(seed)
@@ -76,6 +87,8 @@ class SpaceSearcher(Searcher):
         # Warm start: (config, reward) pairs recorded once both the space and mode are known.
         self._warm: list[tuple[dict[str, Any], float]] = []
         if evaluated_rewards is not None:
+            if self.objectives is not None:
+                raise ValueError("evaluated_rewards is single-objective only; leave it out with several metrics")
             rewards = list(evaluated_rewards)
             if len(rewards) != len(self._raw_points):
                 raise ValueError(
@@ -118,6 +131,11 @@ class SpaceSearcher(Searcher):
                 return False  # like Ray's searchers: one space, from one place
             self.space = SearchSpace(config)
             self._points = self._check_points(self._raw_points)
+        if self.objectives is not None:
+            metric, mode = None, None  # our own objectives win over TuneConfig's one metric
+        else:
+            self.objectives = parse_objectives(metric, mode, self._constraints)
+            metric, mode = first(metric), first(mode)
         check_mode(mode)
         if metric:
             self._metric = metric
@@ -167,7 +185,7 @@ class SpaceSearcher(Searcher):
         loss = self._loss(result)
         level = result.get(self.resource_attr)
         if loss is not None and level is not None:
-            self.record.report(trial_id, level, loss)
+            self.record.report(trial_id, level, loss, self._vector(result))
 
     def on_trial_complete(self, trial_id: str, result: dict[str, Any] | None = None, error: bool = False) -> None:
         if trial_id not in self.record:
@@ -188,8 +206,8 @@ class SpaceSearcher(Searcher):
                 self.record.fail(trial_id)  # reported NaN/inf: a failure, not a value
                 return
             if loss is not None and level is not None:
-                self.record.report(trial_id, level, loss)
-        self.record.complete(trial_id, loss)
+                self.record.report(trial_id, level, loss, self._vector(result))
+        self.record.complete(trial_id, loss, None if result is None else self._vector(result))
 
     def on_pause(self, trial_id: str) -> None:
         """The scheduler paused the trial: it stays pending for the model, but frees its place."""
@@ -239,6 +257,7 @@ class SpaceSearcher(Searcher):
             "warm": self._warm,
             "max_concurrent": self.max_concurrent,
             "paused": sorted(self._paused),
+            "objectives": self.objectives,
             "extra": self._extra_state(),
         }
         atomic_pickle(state, checkpoint_path)
@@ -263,6 +282,7 @@ class SpaceSearcher(Searcher):
         # states saved before concurrency was counted here hold neither (then: no limit set)
         self.max_concurrent = state.get("max_concurrent", self.max_concurrent)
         self._paused = set(state.get("paused", ()))
+        self.objectives = state.get("objectives")  # absent before multi-objective support
         self._n_live = sum(1 for t in self.record if t.state == PENDING)
         self._load_extra_state(state["extra"])
 
@@ -291,6 +311,10 @@ class SpaceSearcher(Searcher):
         if v is None:
             return None
         return v if self._mode == "min" else -v
+
+    def _vector(self, result: Mapping[str, Any]) -> tuple[float, ...] | None:
+        """Multi-objective: the result's (minimised objectives..., violation); else None."""
+        return None if self.objectives is None else self.objectives.vector(result)
 
     def _loss(self, result: Mapping[str, Any]) -> float | None:
         return self._sign(result.get(self._metric)) if self._metric else None

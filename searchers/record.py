@@ -4,6 +4,11 @@ A core sees every configuration it suggested, in suggestion order, with its stat
 objective. Values are stored as *losses* (smaller is better) so cores never branch on
 the optimisation mode. Intermediate results are kept per resource level, which is what
 multi-fidelity searchers (BOHB's rule) fit on.
+
+A multi-objective searcher also records each result's *vector*: the minimised objectives
+followed by the total constraint violation (0 = feasible), see
+:mod:`searchers.common.pareto`. ``loss`` is then the first objective's, which decides, as
+with one objective, whether a trial completed or failed.
 """
 
 from __future__ import annotations
@@ -35,6 +40,21 @@ class TrialObs:
     loss: float | None = None
     #: resource level -> loss of the last result reported at that level
     levels: dict[float, float] = field(default_factory=dict)
+    #: multi-objective only: (minimised objectives..., total violation) of the final result
+    vector: tuple[float, ...] | None = None
+    #: multi-objective only: resource level -> vector of the last result at that level
+    level_vectors: dict[float, tuple[float, ...]] = field(default_factory=dict)
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        # records saved before multi-objective support have no vectors
+        state.setdefault("vector", None)
+        state.setdefault("level_vectors", {})
+        self.__dict__.update(state)
+
+    @property
+    def last_vector(self) -> tuple[float, ...] | None:
+        """Vector at the highest level reached so far (None if none was reported)."""
+        return self.level_vectors[max(self.level_vectors)] if self.level_vectors else None
 
     @property
     def last_loss(self) -> float | None:
@@ -67,23 +87,26 @@ class TrialRecord:
         self._trials[trial_id] = obs
         return obs
 
-    def report(self, trial_id: str, level: float, loss: float) -> None:
-        """Record an intermediate loss; later reports at the same level overwrite."""
+    def report(self, trial_id: str, level: float, loss: float, vector: tuple[float, ...] | None = None) -> None:
+        """Record an intermediate loss (and vector); later reports at the same level overwrite."""
         obs = self._trials.get(trial_id)
         if obs is not None and finite_or_none(loss) is not None and finite_or_none(level) is not None:
             obs.levels[float(level)] = float(loss)
+            if vector is not None:
+                obs.level_vectors[float(level)] = tuple(float(v) for v in vector)
 
-    def complete(self, trial_id: str, loss: float | None) -> None:
-        """Finish a trial; without a finite loss, fall back to its last reported one."""
+    def complete(self, trial_id: str, loss: float | None, vector: tuple[float, ...] | None = None) -> None:
+        """Finish a trial; without a finite loss, fall back to its last reported one (and vector)."""
         obs = self._trials.get(trial_id)
         if obs is None or obs.state != PENDING:
             return
         if finite_or_none(loss) is None:
-            loss = obs.last_loss
+            loss, vector = obs.last_loss, obs.last_vector
         if loss is None:
             obs.state = FAILED
         else:
             obs.state, obs.loss = COMPLETE, float(loss)
+            obs.vector = None if vector is None else tuple(float(v) for v in vector)
 
     def fail(self, trial_id: str) -> None:
         obs = self._trials.get(trial_id)

@@ -93,6 +93,16 @@ class Task:
     def default_space(self) -> dict[str, Any]:
         raise NotImplementedError
 
+    def named_spaces(self) -> dict[str, dict[str, Any]]:
+        """Search spaces a config may name (``search_space: NAME``); ``default`` is today's."""
+        return {"default": self.default_space()}
+
+    def space_for(self, multi_objective: bool) -> dict[str, Any]:
+        """The space when the config gives none: ``arch`` for a multi-objective run where
+        the task has one (size and speed need a shape to trade), else ``default``."""
+        spaces = self.named_spaces()
+        return spaces["arch"] if multi_objective and "arch" in spaces else spaces["default"]
+
     def check(self, options: TaskOptions, fidelity: Fidelity) -> None:
         """Driver-side validation; raise UsageError naming the field."""
 
@@ -122,12 +132,14 @@ class Task:
         """Train and report every epoch through the context: the torch epoch loop."""
         import torch
 
+        from pipeline.cost_metrics import measure
         from pipeline.training import train_epochs
 
         fidelity = Fidelity(ctx.data_fraction, ctx.resolution, ctx.max_epochs)
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(ctx.seed)  # the same configuration starts from the same weights
             model = self.build_model(hp, data, fidelity)
+        cost = measure(model, data.x_train, ctx.device)  # once per trial: the architecture fixes it
         train_epochs(
             model,
             data,
@@ -139,7 +151,7 @@ class Task:
             metric=self.metric(options)[0],
             device=ctx.device,
             y_scale=data.y_scale,
-            extra_metrics=trial_facts(data),
+            extra_metrics={**trial_facts(data), **cost},
         )
 
 
@@ -170,7 +182,24 @@ class ImageTask(Task):
         key = (self, options, resolution, ctx.data_fraction, ctx.seed, ctx.fold)
         return memo(key, lambda: _load_images(self, options, resolution, ctx))
 
+    def named_spaces(self) -> dict[str, dict[str, Any]]:
+        from pipeline.arch import arch_space
+
+        default = self.default_space()
+        return {"default": default, "arch": arch_space(default["optimizer"], default["batch_size"]["choices"])}
+
+    def parse_hparams(self, config: Mapping[str, Any]) -> dict[str, Any]:
+        """SmallCNN's keys (channels, hidden, dropout), or the architecture space's
+        (``pipeline.arch``: block, blocks, width_mult, dropout) when the config has any of those."""
+        from pipeline import arch
+
+        return arch.parse(config) if arch.is_arch(config) else super().parse_hparams(config)
+
     def build_model(self, hp: dict[str, Any], data: ArrayData, fidelity: Fidelity) -> nn.Module:
+        if hp.get("arch"):
+            from pipeline.arch import ArchNet
+
+            return ArchNet(data.x_train.shape[-1], data.n_outputs, hp, in_channels=data.x_train.shape[1])
         return SmallCNN(
             resolution=data.x_train.shape[-1],
             n_classes=data.n_outputs,

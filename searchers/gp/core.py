@@ -2,7 +2,8 @@
 
 One suggestion: pick the training data (fidelity rule, cap), standardize the losses,
 fit the hyperparameters (warm-started from the previous suggestion), condition on the
-trials in flight (kriging believer), maximise the acquisition, decode. Until
+trials in flight (kriging believer), maximise the acquisition, decode. Several
+objectives: the losses are a fresh ParEGO scalarisation each time (:mod:`searchers.gp.parego`). Until
 ``n_startup_trials`` observations exist at some level, suggestions are uniform random draws.
 The only state carried between suggestions is the last hyperparameter vector, and it
 is part of the searcher's saved state, so a restored searcher suggests exactly what an
@@ -17,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from searchers.common.renamed import renamed_kwargs
-from searchers.gp import data
+from searchers.gp import data, parego
 from searchers.gp.acquisition import ACQUISITIONS, Acquisition
 from searchers.gp.encoding import Encoding
 from searchers.gp.fit import fit_hyperparameters
@@ -117,6 +118,9 @@ class GPCore:
 
     def _propose_gp(self, space: SearchSpace, chosen: data.TrainingData, rng: np.random.Generator) -> dict[str, Any]:
         enc = self.encoding(space)
+        if chosen.vectors is not None:  # several objectives: ParEGO, see searchers.gp.parego
+            m = chosen.vectors.shape[1] - 1
+            chosen.losses = parego.scalarise(chosen.vectors, parego.random_weights(m, rng))
         keep = data.cap_indices(chosen.losses, self.max_points, rng)
         X = enc.encode_many([chosen.flats[i] for i in keep])
         losses = chosen.losses[keep]

@@ -43,6 +43,8 @@ class TrainingData:
     losses: np.ndarray
     level: float | None  # resource level the losses are at; None: final losses
     pending: list[dict[str, Any]]
+    #: multi-objective: (objectives..., violation) per observation, rows as ``losses``
+    vectors: np.ndarray | None = None
 
 
 def select(record: TrialRecord, fidelity: str, min_points: int) -> TrainingData | None:
@@ -58,6 +60,7 @@ def select(record: TrialRecord, fidelity: str, min_points: int) -> TrainingData 
             np.array([t.loss for t in done], dtype=float),
             None,
             [t.flat for t in record.with_state(PENDING)],
+            _vectors([t.vector for t in done]),
         )
     levelless = [t for t in record if t.state == COMPLETE and not t.levels]
     counts: dict[float, int] = {}
@@ -74,16 +77,28 @@ def select(record: TrialRecord, fidelity: str, min_points: int) -> TrainingData 
         level = max(eligible)
     flats, pending = [], []
     losses: list[float | None] = []  # a COMPLETE trial's loss is a float
+    vectors: list[tuple[float, ...] | None] = []
     for t in record:
         if t.state != FAILED and level in t.levels:
             flats.append(t.flat)
             losses.append(t.levels[level])
+            vectors.append(t.level_vectors.get(level))
         elif t.state == COMPLETE and not t.levels:
             flats.append(t.flat)
             losses.append(t.loss)
+            vectors.append(t.vector)
         elif t.state == PENDING:
             pending.append(t.flat)
-    return TrainingData(flats, np.array(losses, dtype=float), None if level == math.inf else level, pending)
+    return TrainingData(
+        flats, np.array(losses, dtype=float), None if level == math.inf else level, pending, _vectors(vectors)
+    )
+
+
+def _vectors(rows: list[tuple[float, ...] | None]) -> np.ndarray | None:
+    """The observations' vectors as a matrix, or None unless every one has a vector."""
+    if not rows or any(r is None for r in rows):
+        return None
+    return np.array(rows, dtype=float)
 
 
 def cap_indices(losses: np.ndarray, max_points: int, rng: np.random.Generator) -> np.ndarray:

@@ -54,13 +54,14 @@ class GPSearcher(SpaceSearcher):
     def __init__(
         self,
         space: Any = None,
-        metric: str | None = None,
-        mode: str | None = None,
+        metric: str | Sequence[str] | None = None,
+        mode: str | Sequence[str] | None = None,
         points_to_evaluate: Sequence[Mapping[str, Any]] | None = None,
         *,
         evaluated_rewards: Sequence[float] | None = None,
         seed: int = 0,
         resource_attr: str = "training_iteration",
+        constraints: Sequence[Any] | None = None,
         acquisition: str = "log-ei",
         kappa: float = 2.0,
         kappa_schedule: str = "constant",
@@ -94,6 +95,7 @@ class GPSearcher(SpaceSearcher):
             evaluated_rewards=evaluated_rewards,
             seed=seed,
             resource_attr=resource_attr,
+            constraints=constraints,
         )
 
     def _propose(self, trial_id: str) -> dict[str, Any]:

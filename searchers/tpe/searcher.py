@@ -28,7 +28,8 @@ class TPESearcher(SpaceSearcher):
         resource_attr: result key counting fidelity (the scheduler's ``time_attr``); the
             model is fitted on results at one level of it.
         n_startup_trials, n_candidates, gamma, max_good, prior_weight, min_bandwidth,
-        full_weight_window, min_points_in_level, constant_liar, max_observations: see
+        full_weight_window, min_points_in_level, constant_liar, max_observations,
+        multivariate: see
             :class:`searchers.tpe.core.TPESettings`.
 
     Ray's names are accepted (``random_state_seed``/``random_state`` for ``seed``,
@@ -44,13 +45,14 @@ class TPESearcher(SpaceSearcher):
     def __init__(
         self,
         space: Any = None,
-        metric: str | None = None,
-        mode: str | None = None,
+        metric: str | Sequence[str] | None = None,
+        mode: str | Sequence[str] | None = None,
         points_to_evaluate: Sequence[Mapping[str, Any]] | None = None,
         *,
         evaluated_rewards: Sequence[float] | None = None,
         seed: int = 0,
         resource_attr: str = "training_iteration",
+        constraints: Sequence[Any] | None = None,
         n_startup_trials: int = 10,
         n_candidates: int = 24,
         gamma: float = 0.1,
@@ -61,6 +63,7 @@ class TPESearcher(SpaceSearcher):
         min_points_in_level: int | None = None,
         constant_liar: bool = True,
         max_observations: int | None = 2000,
+        multivariate: bool | None = None,
     ):
         self.settings = TPESettings(
             n_startup_trials=n_startup_trials,
@@ -73,6 +76,7 @@ class TPESearcher(SpaceSearcher):
             min_points_in_level=min_points_in_level,
             constant_liar=constant_liar,
             max_observations=max_observations,
+            multivariate=multivariate,
         )
         super().__init__(
             space,
@@ -82,6 +86,7 @@ class TPESearcher(SpaceSearcher):
             evaluated_rewards=evaluated_rewards,
             seed=seed,
             resource_attr=resource_attr,
+            constraints=constraints,
         )
         self._core_cache: TPECore | None = None
 

@@ -9,6 +9,8 @@ import math
 
 import numpy as np
 
+from searchers.common.pareto import pareto_order
+
 
 def n_good(n: int, gamma: float, max_good: int) -> int:
     """Size of the good set among ``n`` observations: ``min(ceil(gamma * n), max_good)``.
@@ -42,6 +44,23 @@ def good_mask(values: np.ndarray, k: int) -> np.ndarray:
     ties = observed[vals == kth][: k - len(below)]
     mask[below] = True
     mask[ties] = True
+    return mask
+
+
+def pareto_good_mask(vectors: np.ndarray, values: np.ndarray, k: int) -> np.ndarray:
+    """Multi-objective split: the first ``k`` observed rows in the Pareto order.
+
+    ``vectors`` holds each row's (minimised objectives..., total violation); ``values`` says
+    which rows are observed (not NaN), as for :func:`good_mask`. Feasible rows come first,
+    by non-dominated rank, the rank that straddles ``k`` cut by greedy hypervolume subset
+    selection (MOTPE's rule); then infeasible rows by violation; ties to the earlier row.
+    """
+    observed = np.flatnonzero(~np.isnan(values) & ~np.isnan(vectors[:, -1]))
+    mask = np.zeros(len(values), dtype=bool)
+    if k <= 0 or len(observed) == 0:
+        return mask
+    v = vectors[observed]
+    mask[observed[pareto_order(v[:, :-1], v[:, -1], k)]] = True
     return mask
 
 

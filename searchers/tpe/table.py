@@ -33,6 +33,11 @@ class ObservationTable:
         self._levels: list[float] = []  # in order of first appearance
         self._level_index: dict[float, int] = {}
         self._level_loss = np.full((0, cap), np.nan)  # (levels, rows)
+        # Multi-objective: each row's vector (objectives..., violation), final and per level;
+        # allocated when the first vector arrives (width = its length).
+        self.vector_width = 0
+        self._vec = np.full((cap, 0), np.nan)
+        self._level_vec = np.full((0, cap, 0), np.nan)  # (levels, rows, width)
 
     # -------------------------------------------------------------- updates
     def observe(self, obs: TrialObs) -> None:
@@ -46,6 +51,19 @@ class ObservationTable:
         for level, loss in obs.levels.items():
             slot = self._level_slot(level)  # may grow the array: index it afterwards
             self._level_loss[slot, row] = loss
+        if obs.vector is not None or obs.level_vectors:
+            self._observe_vectors(row, obs)
+
+    def _observe_vectors(self, row: int, obs: TrialObs) -> None:
+        width = len(obs.vector) if obs.vector is not None else len(next(iter(obs.level_vectors.values())))
+        if self.vector_width == 0:
+            self.vector_width = width
+            self._vec = np.full((len(self._state), width), np.nan)
+            self._level_vec = np.full((len(self._levels), len(self._state), width), np.nan)
+        self._vec[row] = np.nan if obs.vector is None else obs.vector
+        for level, vec in obs.level_vectors.items():
+            slot = self._level_slot(level)
+            self._level_vec[slot, row] = vec
 
     def _append(self, obs: TrialObs) -> int:
         if self.n == len(self._state):
@@ -64,6 +82,8 @@ class ObservationTable:
         self._loss = _grown(self._loss, cap, 0, np.nan)
         self._has_levels = _grown(self._has_levels, cap, 0, False)
         self._level_loss = _grown(self._level_loss, cap, 1, np.nan)
+        self._vec = _grown(self._vec, cap, 0, np.nan)
+        self._level_vec = _grown(self._level_vec, cap, 1, np.nan)
 
     def _level_slot(self, level: float) -> int:
         slot = self._level_index.get(level)
@@ -72,6 +92,9 @@ class ObservationTable:
             self._levels.append(level)
             self._level_index[level] = slot
             self._level_loss = np.vstack((self._level_loss, np.full((1, self._level_loss.shape[1]), np.nan)))
+            self._level_vec = np.concatenate(
+                (self._level_vec, np.full((1, *self._level_vec.shape[1:]), np.nan)), axis=0
+            )
         return slot
 
     # --------------------------------------------------------------- views
@@ -110,6 +133,17 @@ class ObservationTable:
         values: np.ndarray = self._level_loss[self._level_index[level], : self.n].copy()
         values[unlevelled] = self._loss[: self.n][unlevelled]
         return values
+
+    def vectors_at(self, level: float | None) -> np.ndarray:
+        """(rows, width) vectors at ``level`` (NaN rows where none), as :meth:`values_at`."""
+        unlevelled = self._unlevelled()
+        if level is None:
+            final: np.ndarray = self._vec[: self.n].copy()
+            final[self._state[: self.n] != _STATE_CODE[COMPLETE]] = np.nan
+            return final
+        vecs: np.ndarray = self._level_vec[self._level_index[level], : self.n].copy()
+        vecs[unlevelled] = self._vec[: self.n][unlevelled]
+        return vecs
 
     def _unlevelled(self) -> np.ndarray:
         unlevelled: np.ndarray = (self._state[: self.n] == _STATE_CODE[COMPLETE]) & ~self._has_levels[: self.n]
