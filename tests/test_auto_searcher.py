@@ -8,7 +8,7 @@ from benchmarks.functions import PROBLEMS
 from searchers import AutoSearcher, SearchSpace
 from searchers.ask_tell import AskTell
 from searchers.auto.core import AutoCore
-from searchers.auto.rule import GP_MAX_DIM, choose_model, gp_trials
+from searchers.auto.rule import GP_MAX_TRIALS, choose_model, gp_trials
 from searchers.record import COMPLETE
 from searchers.tpe.core import TPECore
 
@@ -39,11 +39,10 @@ def run(searcher, ids):
 
 
 def test_rule_is_monotone_and_uses_the_documented_thresholds():
-    for dim in (1, 2, GP_MAX_DIM, GP_MAX_DIM + 1, 50):
-        limit = gp_trials(dim)
-        models = [choose_model(n, dim) for n in range(limit + 50)]
-        assert models == ["gp"] * limit + ["tpe"] * 50  # the GP first, TPE from `limit` on, never back
-    assert gp_trials(GP_MAX_DIM + 1) <= gp_trials(GP_MAX_DIM)  # higher dimension: TPE no later
+    for dim in (1, 2, 6, 20, 50):
+        assert gp_trials(dim) == GP_MAX_TRIALS == 300  # the documented switch point (searchers/auto/rule.py)
+        models = [choose_model(n, dim) for n in range(GP_MAX_TRIALS + 50)]
+        assert models == ["gp"] * GP_MAX_TRIALS + ["tpe"] * 50  # the GP first, TPE from 300 on, never back
     assert choose_model(5, 2, switch_after=0) == "tpe" and choose_model(5, 2, switch_after=6) == "gp"
 
 
