@@ -11,12 +11,13 @@ its mean regret divided by the BEST PEER's on that problem (the peer with the lo
 mean regret there, picked after the fact, which favours the peers), and a paired
 Wilcoxon signed-rank test over (problem, seed) of the log regret ratio against that
 peer; then how many problems are better / no different / worse at p < 0.05 (per-problem
-Wilcoxon over seeds). A budget counts the seeds whose runs reached it for every method
-and problem, so short runs with many seeds and long runs with few seeds mix.
+Wilcoxon over seeds). Each method is summarised over the seeds whose runs reached the
+budget on every problem (their number is printed), so a slow peer run on fewer seeds
+still counts; the paired tests use the seeds both sides completed.
 
     python -m benchmarks.auto_compare --log auto_compare.jsonl --evals 100 --seeds 30
     python -m benchmarks.auto_compare --log auto_compare.jsonl --evals 500 --seeds 30   # the rest
-    python -m benchmarks.auto_compare --log auto_compare.jsonl --report-only
+    python -m benchmarks.auto_compare --log auto_compare.jsonl --report-only [--logs more.jsonl ...]
 
 Runs are appended to ``--log`` as they finish; rerunning skips those already there
 (a run of 500 evaluations also serves the budgets below it).
@@ -66,10 +67,10 @@ def run(problems: list[str], methods: list[str], seeds: list[int], evals: int, j
     return rows
 
 
-def complete_seeds(rows: dict, problems: list[str], methods: list[str], budget: int) -> list[int]:
-    """Seeds with a run reaching ``budget`` for every (problem, method)."""
-    seeds = sorted({k[2] for k in rows})
-    return [s for s in seeds if all(regret_at(rows, p, m, s, budget) is not None for p in problems for m in methods)]
+def seeds_of(rows: dict, problems: list[str], method: str, budget: int) -> list[int]:
+    """Seeds with a run of ``method`` reaching ``budget`` on every problem."""
+    seeds = sorted({k[2] for k in rows if k[1] == method})
+    return [s for s in seeds if all(regret_at(rows, p, method, s, budget) is not None for p in problems)]
 
 
 def fmt(x: float) -> str:
@@ -81,46 +82,59 @@ def wilcoxon_p(diffs: list[float]) -> float:
     return float(stats.wilcoxon(nz).pvalue) if len(nz) >= 2 else 1.0
 
 
+def log_ratio(x: float, y: float) -> float:
+    return math.log(max(x, 1e-12) / max(y, 1e-12))
+
+
 def report(rows: dict, problems: list[str], methods: list[str], budgets: list[int]) -> None:
+    """Per budget: each method over the seeds it completed (their number in the header);
+    ratios of means against the best peer; paired tests over the seeds both completed."""
     ours = [m for m in OURS if m in methods]
     peers = [m for m in PEERS if m in methods]
     summary = []
     for b in budgets:
-        seeds = complete_seeds(rows, problems, methods, b)
-        if len(seeds) < 2:
+        seeds = {m: seeds_of(rows, problems, m, b) for m in methods}
+        run = [m for m in methods if len(seeds[m]) >= 2]
+        if not run:
             continue
-        reg = {(p, m): np.array([regret_at(rows, p, m, s, b) for s in seeds]) for p in problems for m in methods}
-        print(f"\n#### {b} evaluations, {len(seeds)} seeds ({seeds[0]}-{seeds[-1]}): regret mean ± s.e. / median\n")
-        print("| problem | " + " | ".join(methods) + " | best peer |")
-        print("|---|" + "---|" * (len(methods) + 1))
-        best = {p: min(peers, key=lambda m: reg[(p, m)].mean()) for p in problems} if peers else {}
+        reg = {(p, m): np.array([regret_at(rows, p, m, s, b) for s in seeds[m]]) for p in problems for m in run}
+        print(f"\n#### {b} evaluations: regret mean ± s.e. / median (seeds per method in the header)\n")
+        print("| problem | " + " | ".join(f"{m} ({len(seeds[m])})" for m in run) + " | best peer |")
+        print("|---|" + "---|" * (len(run) + 1))
+        live_peers = [m for m in peers if m in run]
+        best = {p: min(live_peers, key=lambda m: reg[(p, m)].mean()) for p in problems} if live_peers else {}
         for p in problems:
             cells = [
-                f"{fmt(reg[(p, m)].mean())} ± {fmt(reg[(p, m)].std(ddof=1) / math.sqrt(len(seeds)))}"
+                f"{fmt(reg[(p, m)].mean())} ± {fmt(reg[(p, m)].std(ddof=1) / math.sqrt(len(reg[(p, m)])))}"
                 f" / {fmt(float(np.median(reg[(p, m)])))}"
-                for m in methods
+                for m in run
             ]
             print(f"| {p} | " + " | ".join(cells) + f" | {best.get(p, '')} |")
         for m in ours:
-            if not peers:
-                break
-            logs, tally = [], {"+": 0, "=": 0, "-": 0}
+            if m not in run or not live_peers:
+                continue
+            logs: list[float] = []
+            tally = {"+": 0, "=": 0, "-": 0}
             ratios = []
             for p in problems:
-                a, c = reg[(p, m)], reg[(p, best[p])]
-                ratios.append(math.log(max(a.mean(), 1e-12) / max(c.mean(), 1e-12)))
-                d = [math.log(max(x, 1e-12) / max(y, 1e-12)) for x, y in zip(a, c)]
+                ratios.append(log_ratio(reg[(p, m)].mean(), reg[(p, best[p])].mean()))
+                common = [s for s in seeds[m] if s in seeds[best[p]]]
+                d = [log_ratio(regret_at(rows, p, m, s, b), regret_at(rows, p, best[p], s, b)) for s in common]
                 logs += d
                 pp = wilcoxon_p(d)
                 tally["=" if pp >= 0.05 else ("+" if np.median(d) < 0 else "-")] += 1
-            summary.append((b, len(seeds), m, math.exp(np.mean(ratios)), wilcoxon_p(logs), tally))
+            summary.append((b, len(seeds[m]), m, math.exp(np.mean(ratios)), wilcoxon_p(logs), len(logs), tally))
+        if "auto" in run and "gp" in run:
+            both = [(p, s) for p in problems for s in seeds["auto"] if s in seeds["gp"]]
+            same = sum(regret_at(rows, p, "auto", s, b) == regret_at(rows, p, "gp", s, b) for p, s in both)
+            print(f"\nauto and gp ended with the same regret in {same} of {len(both)} paired runs")
+    print("\n#### summary: mean regret / best peer's (geometric mean over problems)\n")
     print(
-        "\n#### summary: mean regret / best peer's (geometric mean over problems); paired Wilcoxon over (problem, seed)\n"
+        "| evaluations | seeds | searcher | ratio to best peer | paired Wilcoxon p (pairs) | problems better / same / worse |"
     )
-    print("| evaluations | seeds | searcher | ratio to best peer | p | problems better / same / worse |")
     print("|---|---|---|---|---|---|")
-    for b, n, m, ratio, pval, t in summary:
-        print(f"| {b} | {n} | {m} | {ratio:.2f} | {pval:.2g} | {t['+']} / {t['=']} / {t['-']} |")
+    for b, n, m, ratio, pval, npairs, t in summary:
+        print(f"| {b} | {n} | {m} | {ratio:.2f} | {pval:.2g} ({npairs}) | {t['+']} / {t['=']} / {t['-']} |")
     secs = {m: [r["seconds"] / r["evals"] for k, r in rows.items() if k[1] == m and k[0] in problems] for m in methods}
     print(
         "\nmean suggest time per evaluation, ms (all logged runs): "
@@ -139,6 +153,9 @@ def main() -> None:
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--log", default=None, help="JSON-lines file: finished runs are appended and skipped on restart")
     ap.add_argument("--report-only", action="store_true", help="summarise the log, run nothing")
+    ap.add_argument(
+        "--logs", nargs="*", default=[], help="more logs to summarise with --log (runs of several machines)"
+    )
     args = ap.parse_args()
     try:
         methods = [check_method(m) for m in args.methods]
