@@ -169,6 +169,8 @@ def main() -> None:
     rows = (
         finished(args.log) if args.report_only else run(args.problems, methods, seeds, args.evals, args.jobs, args.log)
     )
+    for extra in args.logs:
+        rows = {**finished(extra), **rows}
     print(f"reported problems, sequential; methods {', '.join(methods)}")
     report(rows, args.problems, methods, sorted(args.budgets))
 
