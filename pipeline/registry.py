@@ -49,6 +49,7 @@ def _space_searcher(module: str, name: str) -> Callable[[SearchContext], Any]:
     return make
 
 
+_auto = _space_searcher("searchers.auto.searcher", "AutoSearcher")
 _random = _space_searcher("searchers.random_search", "RandomSearcher")
 _tpe = _space_searcher("searchers.tpe.searcher", "TPESearcher")
 _gp = _space_searcher("searchers.gp.searcher", "GPSearcher")
@@ -144,6 +145,7 @@ def _bohb(synchronous: bool) -> Callable[[SearchContext], Any]:
 
 
 SEARCHERS: dict[str, Callable[[SearchContext], Any]] = {
+    "auto": _auto,  # the default: the GP, then TPE (searchers/auto/rule.py)
     "random": _random,
     "tpe": _tpe,
     "gp": _gp,
@@ -178,10 +180,10 @@ PAUSING: frozenset[str] = frozenset({"asha-promotion", "hyperband", "bohb", "boh
 
 def stage_searcher(searcher: str | None, scheduler: str) -> str:
     """The searcher a stage runs: the one named, else the one its scheduler pairs with,
-    else mftune's TPE. Raises ValueError when the named one cannot pair with the scheduler."""
+    else ``auto`` (the GP, then TPE). Raises ValueError when the named one cannot pair with the scheduler."""
     paired = SEARCHER_FOR.get(scheduler)
     if searcher is None:
-        return paired or "tpe"
+        return paired or "auto"
     if paired is not None and searcher != paired:
         raise ValueError(
             f"scheduler {scheduler} is Hyperband with the {paired} searcher; use searcher "

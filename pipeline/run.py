@@ -87,7 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="stop the stage when its trials have trained N epochs in all (default: none)",
     )
-    f.add_argument("--searcher", help=f"{' | '.join(SEARCHERS)} (default: tpe)")
+    f.add_argument("--searcher", help=f"{' | '.join(SEARCHERS)} (default: auto)")
     f.add_argument("--scheduler", help=f"{' | '.join(SCHEDULERS)} (default: fifo)")
     s = p.add_argument_group("every experiment")
     s.add_argument("--seed", metavar="N", help="seed of the searchers, splits, folds and weights (default: 0)")

@@ -242,7 +242,7 @@ def algorithms(raw: Mapping[str, Any], where: str = "") -> dict[str, str]:
     scheduler = fields.choice(raw, "scheduler", "fifo", tuple(SCHEDULERS), where)
     searcher = raw.get("searcher")
     if searcher is not None:
-        searcher = fields.choice(raw, "searcher", "tpe", tuple(SEARCHERS), where)
+        searcher = fields.choice(raw, "searcher", "auto", tuple(SEARCHERS), where)
     try:
         searcher = stage_searcher(searcher, scheduler)
     except ValueError as err:

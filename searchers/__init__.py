@@ -19,6 +19,7 @@ __all__ = [
     "TPESearcher",
     "GPSearcher",
     "RLSearcher",
+    "AutoSearcher",
 ]
 
 
@@ -36,6 +37,10 @@ def __getattr__(name: str) -> Any:
         from searchers.gp.searcher import GPSearcher
 
         return GPSearcher
+    if name == "AutoSearcher":
+        from searchers.auto.searcher import AutoSearcher
+
+        return AutoSearcher
     if name == "RLSearcher":
         from searchers.rl.searcher import RLSearcher
 

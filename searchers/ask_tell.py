@@ -4,13 +4,13 @@
 
     from searchers.ask_tell import AskTell
 
-    opt = AskTell(space, mode="min", algorithm="tpe", seed=0)
+    opt = AskTell(space, mode="min", seed=0)  # algorithm="auto": the GP, then TPE
     for _ in range(50):
         trial_id, config = opt.ask()
         opt.tell(trial_id, train_and_score(config))
     print(opt.best_params, opt.best_value)
 
-The same cores as the Ray searchers (``TPECore``, ``GPCore``, the space's own sampler)
+The same cores as the Ray searchers (``AutoCore``, ``TPECore``, ``GPCore``, the space's own sampler)
 over the same :class:`~searchers.record.TrialRecord`, so a suggestion here is the one
 ``TPESearcher`` would make from the same history and seed. ``space`` is anything a
 searcher takes, a define-by-run function included. Several ``ask`` before a ``tell`` are
@@ -31,10 +31,11 @@ from searchers.define_by_run import as_space
 from searchers.record import COMPLETE, PENDING, TrialObs, TrialRecord
 
 if TYPE_CHECKING:
+    from searchers.auto.core import AutoCore
     from searchers.gp.core import GPCore
     from searchers.tpe.core import TPECore
 
-ALGORITHMS = ("tpe", "gp", "random")
+ALGORITHMS = ("auto", "tpe", "gp", "random")
 
 
 class Suggestion(NamedTuple):
@@ -48,11 +49,12 @@ class AskTell:
     Args:
         space: a :class:`~searchers.space.SearchSpace`, a tree it accepts, or ``space(trial)``.
         mode: "min" or "max".
-        algorithm: "tpe", "gp" or "random".
+        algorithm: "auto" (default: the GP, then TPE, see :mod:`searchers.auto.rule`),
+            "tpe", "gp" or "random".
         seed: seed of the searcher's own generator.
         points_to_evaluate: configurations asked first, in order.
         **settings: the core's knobs (``TPESettings`` fields for "tpe", ``GPCore``
-            arguments for "gp"), e.g. ``n_startup_trials=5``.
+            arguments for "gp", ``AutoCore`` arguments for "auto"), e.g. ``n_startup_trials=5``.
     """
 
     def __init__(
@@ -60,7 +62,7 @@ class AskTell:
         space: Any,
         *,
         mode: str = "min",
-        algorithm: str = "tpe",
+        algorithm: str = "auto",
         seed: int = 0,
         points_to_evaluate: Sequence[Mapping[str, Any]] | None = None,
         **settings: Any,
@@ -78,7 +80,12 @@ class AskTell:
         self._points = [self.space.to_flat(p) for p in (points_to_evaluate or [])]
         self._tpe: TPECore | None = None
         self._gp: GPCore | None = None
-        if algorithm == "tpe":
+        self._auto: AutoCore | None = None
+        if algorithm == "auto":
+            from searchers.auto.core import AutoCore
+
+            self._auto = AutoCore(**settings)
+        elif algorithm == "tpe":
             from searchers.tpe.core import TPECore, TPESettings
 
             self._tpe = TPECore(self.space, TPESettings(**settings))
@@ -91,6 +98,8 @@ class AskTell:
         """A new trial: its id and the configuration to evaluate."""
         if self._points:
             flat = self._points.pop(0)
+        elif self._auto is not None:
+            flat = self._auto.propose(self.space, self.record, self.rng)
         elif self._tpe is not None:
             flat = self._tpe.propose(self.rng)
         elif self._gp is not None:
@@ -171,5 +180,9 @@ class AskTell:
 
     def _sync(self, trial_id: str) -> None:
         obs = self.record.get(trial_id)
-        if self._tpe is not None and obs is not None:
+        if obs is None:
+            return
+        if self._tpe is not None:
             self._tpe.observe(obs)
+        if self._auto is not None:
+            self._auto.observe(obs)
