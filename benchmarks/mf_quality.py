@@ -39,7 +39,6 @@ import sys
 import tempfile
 import time
 import warnings
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -52,7 +51,7 @@ if str(ROOT) not in sys.path:
 from benchmarks.mf_hard import FAMILIES, CurveProblem, conditional_flat_space, make  # noqa: E402
 from benchmarks.sched_compare import incumbent_regret, run_row  # noqa: E402
 from benchmarks.sched_sim import SimController  # noqa: E402
-from searchers.space import Categorical, Float, Int, SearchSpace  # noqa: E402
+from searchers.space import Categorical, Float, Int  # noqa: E402
 
 OURS = ("hypertune+asha", "mobster+asha", "gp+asha", "tpe+asha", "tpe+bohb")
 PEERS = ("random+ray-asha", "ray-bohb", "optuna-hb", "dehb")
