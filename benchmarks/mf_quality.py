@@ -329,7 +329,7 @@ def main() -> None:
     ap.add_argument("--budget-trials", type=int, default=30, help="budget in full trainings (x max resource epochs)")
     ap.add_argument("--log", type=Path, default=ROOT / "benchmarks" / "results" / "mf_quality.jsonl")
     ap.add_argument("--report", action="store_true", help="only print the tables from the log")
-    ap.add_argument("--ours", default="hypertune+asha", help="the row compared against the best peer")
+    ap.add_argument("--ours", default="mobster+asha", help="the row compared against the best peer")
     args = ap.parse_args()
     warnings.filterwarnings("ignore")
     logging.getLogger("ray").setLevel(logging.ERROR)

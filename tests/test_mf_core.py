@@ -211,7 +211,7 @@ def test_same_seed_same_suggestions_and_restore_mid_run_is_exact(model):
 
 
 def test_hypertune_gives_no_weight_to_a_rung_that_ranks_backwards():
-    core = MFCore(max_resource=9, n_startup_trials=4, n_candidates=64, n_bootstrap=200)
+    core = MFCore(model="hypertune", max_resource=9, n_startup_trials=4, n_candidates=64, n_bootstrap=200)
     rec = TrialRecord()
     rng = np.random.default_rng(0)
     for i in range(12):

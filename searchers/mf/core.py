@@ -53,7 +53,7 @@ class MFCore:
 
     def __init__(
         self,
-        model: str = "hypertune",
+        model: str = "joint",
         min_resource: float = 1,
         max_resource: float = 81,
         reduction_factor: float = 3,
