@@ -5,7 +5,8 @@ emulated on a simulated clock, ``--slots`` workers; the last two in their own as
 loops, one evaluation at a time, which if anything favours them):
 
 * ``hypertune+asha``, ``mobster+asha``: the multi-fidelity GP searcher (searchers/mf)
-  with mftune's ASHA (stopping rule); ``gp+asha``, ``tpe+asha``: mftune's GP and TPE with
+  with mftune's ASHA (stopping rule); ``mobster+hyperband-async``: the joint model with
+  mftune's asynchronous Hyperband (promotion over all brackets); ``gp+asha``, ``tpe+asha``: mftune's GP and TPE with
   it; ``tpe+bohb``: mftune's asynchronous BOHB;
 * ``random+ray-asha``: Ray's AsyncHyperBandScheduler with random search;
 * ``ray-bohb``: Ray's HyperBandForBOHB + TuneBOHB (needs hpbandster and ConfigSpace);
@@ -53,7 +54,7 @@ from benchmarks.sched_compare import incumbent_regret, run_row  # noqa: E402
 from benchmarks.sched_sim import SimController  # noqa: E402
 from searchers.space import Categorical, Float, Int  # noqa: E402
 
-OURS = ("hypertune+asha", "mobster+asha", "gp+asha", "tpe+asha", "tpe+bohb")
+OURS = ("hypertune+asha", "mobster+asha", "mobster+hyperband-async", "gp+asha", "tpe+asha", "tpe+bohb")
 PEERS = ("random+ray-asha", "ray-bohb", "optuna-hb", "dehb")
 Curve = list[tuple[int, float]]  # (epochs spent, regret of the incumbent) at each improvement
 
