@@ -28,7 +28,7 @@ class MFGPSearcher(SpaceSearcher):
             mftune searcher (see :class:`searchers.adapter.SpaceSearcher`).
         model: "joint" (default: one GP over configuration and log resource,
             MOBSTER-style) or "hypertune" (one GP per rung, weighted by how well each
-            rung ranks the highest rung's trials). "joint" had 0.71 x Hyper-Tune's mean
+            rung ranks the highest rung's trials). "joint" had 0.78 x Hyper-Tune's mean
             regret (geometric mean over 6 held-out problems, docs/benchmarks.md).
         min_resource, max_resource, reduction_factor: the scheduler's rungs
             (``min_resource * reduction_factor^k``, and ``max_resource``); they must match
