@@ -150,9 +150,9 @@ SEARCHERS: dict[str, Callable[[SearchContext], Any]] = {
     "tpe": _tpe,
     "gp": _gp,
     "rl": _rl,
-    "hypertune": _mf("hypertune"),
-    "mobster": _mf("joint"),
     "hyperopt": _hyperopt,
+    "mobster": _mf("joint"),
+    "hypertune": _mf("hypertune"),
 }
 
 SCHEDULERS: dict[str, Callable[[SearchContext], Any]] = {
