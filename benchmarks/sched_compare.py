@@ -55,9 +55,9 @@ def _hyperband_async(ctx: SearchContext):
     from schedulers import HyperbandScheduler
 
     return HyperbandScheduler(
-        resource_attr=ctx.time_attr,
+        resource_attr=ctx.resource_attr,
         min_resource=1,
-        max_resource=ctx.max_t,
+        max_resource=ctx.max_resource,
         reduction_factor=3,
         synchronous=False,
         seed=ctx.seed,
@@ -68,7 +68,7 @@ def _successive_halving(ctx: SearchContext):
     from schedulers import HyperbandScheduler
 
     return HyperbandScheduler(
-        resource_attr=ctx.time_attr, min_resource=1, max_resource=ctx.max_t, reduction_factor=3, brackets=1
+        resource_attr=ctx.resource_attr, min_resource=1, max_resource=ctx.max_resource, reduction_factor=3, brackets=1
     )
 
 

@@ -56,6 +56,28 @@ _gp = _space_searcher("searchers.gp.searcher", "GPSearcher")
 _rl = _space_searcher("searchers.rl.searcher", "RLSearcher")
 
 
+def _mf(model: str) -> Callable[[SearchContext], Any]:
+    """The multi-fidelity GP searcher, on the rungs every scheduler here uses (1, x3, max)."""
+
+    def make(ctx: SearchContext) -> Any:
+        from searchers.mf.searcher import MFGPSearcher
+
+        return MFGPSearcher(
+            ctx.space,
+            metric=ctx.metric,
+            mode=ctx.mode,
+            seed=ctx.seed,
+            points_to_evaluate=list(ctx.points_to_evaluate),
+            resource_attr=ctx.resource_attr,
+            model=model,
+            min_resource=1,
+            max_resource=ctx.max_resource,
+            reduction_factor=3,
+        )
+
+    return make
+
+
 def _hyperopt(ctx: SearchContext):
     from ray.tune.search.hyperopt import HyperOptSearch
 
@@ -151,6 +173,8 @@ SEARCHERS: dict[str, Callable[[SearchContext], Any]] = {
     "gp": _gp,
     "rl": _rl,
     "hyperopt": _hyperopt,
+    "mobster": _mf("joint"),
+    "hypertune": _mf("hypertune"),
 }
 
 SCHEDULERS: dict[str, Callable[[SearchContext], Any]] = {

@@ -45,7 +45,10 @@ CASES = [
     (["--gpus-per-trial", "-1"], "--gpus-per-trial: must be a number >= 0"),
     (["--gpus-per-trial", "1.5"], "--gpus-per-trial: above 1 it must be a whole number"),
     (["--cpus-per-trial", "0"], "--cpus-per-trial: must be a number > 0"),
-    (["--searcher", "bayes"], "--searcher: unknown searcher 'bayes'; allowed: auto, random, tpe, gp, rl, hyperopt"),
+    (
+        ["--searcher", "bayes"],
+        "--searcher: unknown searcher 'bayes'; allowed: auto, random, tpe, gp, rl, hyperopt, mobster, hypertune",
+    ),
     (["--scheduler", "sha"], "--scheduler: unknown scheduler 'sha'; allowed: fifo"),
     (["--mode", "sideways"], "--mode: must be min or max"),
     (["--metric", "f1"], "--metric: task digits reports val_accuracy, val_loss, train_loss"),

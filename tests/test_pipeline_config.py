@@ -32,7 +32,7 @@ CASES = [
     ("stages: [{data_fraction: 0, budget: {trials: 2}}]", "stages[0].data_fraction: must be a number in (0, 1]"),
     (
         "stages: [{searcher: bayes, budget: {trials: 2}}]",
-        "stages[0].searcher: unknown searcher 'bayes'; allowed: auto, random, tpe, gp, rl, hyperopt",
+        "stages[0].searcher: unknown searcher 'bayes'; allowed: auto, random, tpe, gp, rl, hyperopt, mobster, hypertune",
     ),
     ("stages: [{scheduler: sha, budget: {trials: 2}}]", "stages[0].scheduler: unknown scheduler 'sha'; allowed: fifo"),
     (f"stages: [{STAGE}, {{budget: {{trials: 2}}, top_k: x}}]", "stages[1].top_k: must be an integer >= 1, got 'x'"),

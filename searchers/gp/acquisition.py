@@ -14,11 +14,10 @@ branches that stay accurate down to z = -1e100.
 from __future__ import annotations
 
 import math
+from typing import Protocol
 
 import numpy as np
 from scipy.special import erfcx, log_ndtr, ndtr
-
-from searchers.gp.posterior import Posterior
 
 _LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
@@ -101,6 +100,19 @@ def log_ei(mean: np.ndarray, var: np.ndarray, best: float) -> tuple[np.ndarray, 
     return value, -dz / sigma, (1.0 - z * dz) / (2.0 * var)
 
 
+class Surrogate(Protocol):
+    """What an acquisition needs of a model: :class:`searchers.gp.posterior.Posterior`, or a
+    combination of posteriors (the multi-fidelity searcher's ensemble and resource slice).
+
+    ``w`` are the column weights (1 / length scale^2) the optimiser scales coordinates by."""
+
+    w: np.ndarray
+
+    def predict(self, Xq: np.ndarray) -> tuple[np.ndarray, np.ndarray]: ...
+
+    def predict_with_grad(self, Xq: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]: ...
+
+
 class Acquisition:
     """An acquisition function bound to a posterior, evaluated on encoded inputs.
 
@@ -110,7 +122,7 @@ class Acquisition:
         kappa: UCB's exploration weight (sigma multiplier).
     """
 
-    def __init__(self, kind: str, posterior: Posterior, best: float, kappa: float):
+    def __init__(self, kind: str, posterior: Surrogate, best: float, kappa: float):
         if kind not in ACQUISITIONS:
             raise ValueError(f"acquisition must be one of {', '.join(ACQUISITIONS)}, got {kind!r}")
         if not (math.isfinite(kappa) and kappa >= 0):
