@@ -1,8 +1,9 @@
 """A CSV or Parquet table, a target column, and an MLP.
 
-Classification or regression (inferred from the target, or given). Every statistic
-the features are transformed with (medians, means, scales, category lists) is fitted
-on the training rows of the trial only, so nothing leaks from the validation rows.
+Classification or regression (inferred from the target, or given). The features go
+through a scikit-learn ColumnTransformer (:func:`preprocessor`) fitted on the training
+rows of the trial only (per fold in CV), so nothing leaks from the validation rows; the
+refitted winner saves it in ``model/``, so that its ``predict`` takes raw DataFrames.
 """
 
 from __future__ import annotations
@@ -10,11 +11,14 @@ from __future__ import annotations
 import functools
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+from sklearn.compose import ColumnTransformer
+from sklearn.impute import SimpleImputer
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
 from torch import nn
 
 from pipeline import hparams
@@ -29,7 +33,7 @@ if TYPE_CHECKING:
 
 PROBLEMS = ("classification", "regression")
 MODELS = ("mlp", "gbm")  # the tabular model families (hyperparameter ``model``)
-MAX_CATEGORIES = 50  # per column; rarer values share one "other" column
+MAX_CATEGORIES = 50  # one-hot columns per categorical column; rarer values share one
 _MIN_ROWS = 10
 
 
@@ -64,51 +68,62 @@ def infer_problem(target: pd.Series) -> str:
     return "regression"
 
 
-@dataclass
-class Preprocessor:
-    """Median-impute and standardise numbers; one-hot encode everything else."""
+def _as_text(frame: pd.DataFrame) -> np.ndarray:
+    """Categorical cells as strings, missing ones as NaN (for SimpleImputer): a column of
+    mixed types (numbers and text, booleans) is then one vocabulary of strings."""
+    values = frame.astype(object)
+    return values.where(values.isna(), values.astype(str)).to_numpy(dtype=object)
 
-    numeric: list[str]
-    categorical: list[str]
-    medians: dict[str, float] | None = None
-    means: dict[str, float] | None = None
-    stds: dict[str, float] | None = None
-    categories: dict[str, list[str]] | None = None
 
-    @classmethod
-    def for_frame(cls, features: pd.DataFrame) -> Preprocessor:
-        numeric = [
-            c
-            for c in features.columns
-            if pd.api.types.is_numeric_dtype(features[c]) and not pd.api.types.is_bool_dtype(features[c])
-        ]
-        return cls(numeric, [c for c in features.columns if c not in numeric])
+def preprocessor(features: pd.DataFrame) -> ColumnTransformer:
+    """An unfitted scikit-learn ColumnTransformer for ``features``' columns.
 
-    def fit(self, train: pd.DataFrame) -> Preprocessor:
-        self.medians = {c: float(train[c].median()) if train[c].notna().any() else 0.0 for c in self.numeric}
-        filled = {c: train[c].fillna(self.medians[c]).astype(float) for c in self.numeric}
-        self.means = {c: float(v.mean()) for c, v in filled.items()}
-        self.stds = {c: float(v.std(ddof=0)) or 1.0 for c, v in filled.items()}
-        self.categories = {}
-        for c in self.categorical:
-            counts = train[c].astype(str).value_counts()
-            self.categories[c] = sorted(counts.index[:MAX_CATEGORIES])
-        return self
+    Numbers (not booleans): median-imputed, then standardised. Everything else: cast to
+    text, missing values become their own category, then one-hot encoded; the
+    ``MAX_CATEGORIES`` most frequent values of a column get a column each and the rarer
+    ones share one, and a value never seen in training encodes as all zeros
+    (``handle_unknown="ignore"``). Fit it on a trial's training rows only.
+    """
+    numeric = [
+        c
+        for c in features.columns
+        if pd.api.types.is_numeric_dtype(features[c]) and not pd.api.types.is_bool_dtype(features[c])
+    ]
+    categorical = [c for c in features.columns if c not in numeric]
+    return ColumnTransformer(
+        [
+            (
+                "numeric",
+                Pipeline(
+                    [
+                        ("impute", SimpleImputer(strategy="median", keep_empty_features=True)),
+                        ("scale", StandardScaler()),
+                    ]
+                ),
+                numeric,
+            ),
+            (
+                "categorical",
+                Pipeline(
+                    [
+                        ("text", FunctionTransformer(_as_text)),
+                        ("impute", SimpleImputer(strategy="constant", fill_value="(missing)")),
+                        (
+                            "onehot",
+                            OneHotEncoder(handle_unknown="ignore", max_categories=MAX_CATEGORIES, sparse_output=False),
+                        ),
+                    ]
+                ),
+                categorical,
+            ),
+        ],
+        sparse_threshold=0.0,
+    )
 
-    def transform(self, frame: pd.DataFrame) -> np.ndarray:
-        cols = [
-            ((frame[c].fillna(self.medians[c]).astype(float) - self.means[c]) / self.stds[c]).to_numpy()[:, None]
-            for c in self.numeric
-        ]
-        for c in self.categorical:
-            values = frame[c].astype(str).to_numpy()
-            known = self.categories[c]
-            onehot = (values[:, None] == np.asarray(known, dtype=object)[None, :]).astype(np.float32)
-            other = (~onehot.any(axis=1)).astype(np.float32)[:, None]
-            cols += [onehot, other]
-        if not cols:
-            return np.zeros((len(frame), 0), dtype=np.float32)
-        return np.hstack(cols).astype(np.float32)
+
+def transform(prep: ColumnTransformer, frame: pd.DataFrame) -> np.ndarray:
+    """``frame`` through a fitted preprocessor, as float32 (zero columns when it has none)."""
+    return np.asarray(prep.transform(frame), dtype=np.float32).reshape(len(frame), -1)
 
 
 class TabularTask(Task):
@@ -229,8 +244,8 @@ def _load_tabular(options: TaskOptions, problem: str, ctx: TrialContext) -> Arra
     else:
         y = target.to_numpy(dtype=np.float64)
     train_idx, val_idx = ctx.split(y, TabularTask.val_fraction, stratify=classification)
-    prep = Preprocessor.for_frame(features).fit(features.iloc[train_idx])
-    x_tr, x_va = prep.transform(features.iloc[train_idx]), prep.transform(features.iloc[val_idx])
+    prep = preprocessor(features).fit(features.iloc[train_idx])
+    x_tr, x_va = transform(prep, features.iloc[train_idx]), transform(prep, features.iloc[val_idx])
     if classification:
         return ArrayData(x_tr, y[train_idx], x_va, y[val_idx], len(classes))
     mean, std = float(y[train_idx].mean()), float(y[train_idx].std()) or 1.0
