@@ -26,6 +26,7 @@ import yaml
 from pipeline import fields, hparams
 from pipeline.defaults import PIPELINES
 from pipeline.errors import UsageError
+from pipeline.refit import setting as refit_setting
 from pipeline.stages_config import (
     Budget,
     CVSpec,
@@ -73,6 +74,7 @@ FIELDS = (
     "stages",
     "cv",
     "seed",
+    "refit",
     "output",
     "address",
     "cpus_per_trial",
@@ -106,6 +108,8 @@ class ExperimentConfig:
     max_failures: int = 0  # retries of a trial whose worker died or raised, from its checkpoint
     reuse_actors: bool = True
     verbose: bool = False
+    #: refit the winner into model/: True/False, or a custom trainable's module:function
+    refit: bool | str = False
     #: the settings in canonical form (stages spelled out): what experiment.yaml holds
     settings: dict[str, Any] = field(default_factory=dict)
 
@@ -189,6 +193,7 @@ def build(raw: Mapping[str, Any], check_data: bool = True, existing_output: Path
         max_failures=fields.number(raw, "max_failures", 0, int, lambda v: v >= 0, "an integer >= 0"),
         reuse_actors=fields.flag(raw, "reuse_actors", True),
         verbose=fields.flag(raw, "verbose", False),
+        refit=refit_setting(raw, task_name, custom),
     )
     if cfg.gpus_per_trial > 1 and cfg.gpus_per_trial != int(cfg.gpus_per_trial):
         raise UsageError("gpus_per_trial", f"above 1 it must be a whole number of GPUs, got {cfg.gpus_per_trial}")

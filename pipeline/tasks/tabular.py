@@ -19,7 +19,6 @@ from sklearn.compose import ColumnTransformer
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
-from torch import nn
 
 from pipeline import hparams
 from pipeline.errors import UsageError
@@ -30,6 +29,7 @@ from pipeline.tasks.data import ArrayData
 
 if TYPE_CHECKING:
     from pipeline.context import TrialContext
+    from pipeline.model import Model
 
 PROBLEMS = ("classification", "regression")
 MODELS = ("mlp", "gbm")  # the tabular model families (hyperparameter ``model``)
@@ -217,9 +217,55 @@ class TabularTask(Task):
             return fit_gbm(hp, data, self.is_classification(options), ctx, trial_facts(data))
         return super().fit(hp, data, options, ctx)
 
-    def build_model(self, hp: dict[str, Any], data: ArrayData, fidelity: Fidelity) -> nn.Module:
-        return MLP(
-            data.x_train.shape[1], data.n_outputs, hidden=hp["hidden"], layers=hp["layers"], dropout=hp["dropout"]
+    def architecture(self, hp: dict[str, Any], data: ArrayData) -> dict[str, Any]:
+        kwargs = {
+            "n_inputs": int(data.x_train.shape[1]),
+            "n_outputs": int(data.n_outputs),
+            "hidden": int(hp["hidden"]),
+            "layers": int(hp["layers"]),
+            "dropout": float(hp["dropout"]),
+        }
+        return {"class": MLP.__name__, "kwargs": kwargs}
+
+    def refit(self, hp: dict[str, Any], options: TaskOptions, ctx: TrialContext) -> Model:
+        """The winner on every labelled row, with the ColumnTransformer fitted on them: its
+        ``predict`` takes a raw DataFrame with the table's feature columns. No test score:
+        the table has no test split (every row with a target is tuned on)."""
+        from pipeline.model import Model
+        from pipeline.tasks.base import refit_net
+
+        problem = self.problem(options)
+        classification = problem == "classification"
+        frame = read_table(options.data_path)
+        frame = frame[frame[options.target].notna()].reset_index(drop=True)
+        target, features = frame[options.target], frame.drop(columns=[options.target])
+        y, classes = _labels(target) if classification else (target.to_numpy(dtype=np.float64), None)
+        rows, _ = ctx.split(y, self.val_fraction, stratify=classification)  # in a refit: every row
+        prep = preprocessor(features).fit(features.iloc[rows])
+        x = transform(prep, features.iloc[rows])
+        y_mean, y_std = 0.0, 1.0
+        if not classification:
+            y_mean, y_std = float(y[rows].mean()), float(y[rows].std()) or 1.0
+        y_fit = y[rows] if classification else ((y[rows] - y_mean) / y_std).astype(np.float32)
+        data = ArrayData(x, y_fit, x[:0], y_fit[:0], len(classes) if classes else 1, y_scale=y_std)
+        manifest: dict[str, Any] = {
+            "input": {"type": "table", "columns": [str(c) for c in features.columns]},
+            "target": options.target,
+            "problem": problem,
+            "classes": classes,
+            "y_mean": y_mean,
+            "y_std": y_std,
+            "n_train": len(rows),
+        }
+        if hp["model"] == "gbm":
+            from pipeline.gbm import refit_gbm
+
+            estimator = refit_gbm(hp, data, classification, ctx)
+            return Model({**manifest, "kind": "sklearn"}, estimator=estimator, preprocess=prep)
+        arch = self.architecture(hp, data)
+        net, train_loss = refit_net(arch, data, hp, classification, ctx)
+        return Model(
+            {**manifest, "kind": "torch", "architecture": arch, "train_loss": train_loss}, net, preprocess=prep
         )
 
     def default_space(self) -> dict[str, Any]:
@@ -232,6 +278,16 @@ class TabularTask(Task):
         }
 
 
+def _labels(target: pd.Series) -> tuple[np.ndarray, list[Any]]:
+    """Class indices of a target column (classes sorted as text, as every trial has them),
+    and each class's original value (what a saved model's ``predict`` returns)."""
+    text = target.astype(str)
+    names = sorted(text.unique())
+    y = np.searchsorted(np.asarray(names, dtype=object), text.to_numpy()).astype(np.int64)
+    first = dict(zip(text[::-1], target[::-1]))  # a class's value at its first row
+    return y, [v.item() if isinstance(v, np.generic) else v for v in (first[n] for n in names)]
+
+
 def _load_tabular(options: TaskOptions, problem: str, ctx: TrialContext) -> ArrayData:
     frame = read_table(options.data_path)
     frame = frame[frame[options.target].notna()].reset_index(drop=True)
@@ -239,8 +295,7 @@ def _load_tabular(options: TaskOptions, problem: str, ctx: TrialContext) -> Arra
     features = frame.drop(columns=[options.target])
     classification = problem == "classification"
     if classification:
-        classes = sorted(target.astype(str).unique())
-        y = np.searchsorted(np.asarray(classes, dtype=object), target.astype(str).to_numpy()).astype(np.int64)
+        y, classes = _labels(target)
     else:
         y = target.to_numpy(dtype=np.float64)
     train_idx, val_idx = ctx.split(y, TabularTask.val_fraction, stratify=classification)
