@@ -2,10 +2,10 @@
 
 After cross-validation (or after the last stage when there is none) the winning
 configuration is trained on all the rows tuning was allowed to see (every fold's rows,
-``data_fraction`` 1) at the last fidelity's resolution, epochs and knobs, in one Ray task
-with a trial's resources (so on a GPU cluster it gets a GPU), under a trial context whose
-``stage`` is ``refit`` and whose ``split(y)`` gives every row. The task's model comes back
-to the driver, which writes it into the scratch folder and renames the folder to
+``data_fraction`` 1) at the last fidelity's resolution, epochs and knobs, under a trial
+context whose ``stage`` is ``refit`` and whose ``split(y)`` gives every row: in the driver
+on a local CPU run, else in one Ray task with a trial's resources (:func:`in_driver`).
+The model comes back to the driver, which writes it into the scratch folder and renames the folder to
 ``<experiment>/model`` (``pipeline.model`` says what it holds): a killed driver leaves no
 half-written model, and ``--resume`` redoes only the refit.
 
@@ -82,10 +82,12 @@ def run_refit(cfg: Any, state: Any, best: dict[str, Any]) -> None:
     _say(f"mftune: refit: the winner on every labelled row ({side}{fidelity.max_epochs} epochs)")
     start = time.monotonic()
     custom = cfg.refit if isinstance(cfg.refit, str) else None
-    task = ray.remote(num_cpus=cfg.cpus_per_trial, num_gpus=cfg.gpus_per_trial, max_retries=0)(fit_winner)
-    model, metrics = ray.get(
-        task.remote(cfg.task, cfg.options, custom, best["config"], fidelity, cfg.seed, cfg.cpus_per_trial)
-    )
+    args = (cfg.task, cfg.options, custom, best["config"], fidelity, cfg.seed, cfg.cpus_per_trial)
+    if in_driver(cfg):
+        model, metrics = fit_winner(*args)
+    else:
+        task = ray.remote(num_cpus=cfg.cpus_per_trial, num_gpus=cfg.gpus_per_trial, max_retries=0)(fit_winner)
+        model, metrics = ray.get(task.remote(*args))
     manifest = {
         "format": None,  # set below, after the task's own entries
         "task": cfg.task,
@@ -121,6 +123,14 @@ def run_refit(cfg: Any, state: Any, best: dict[str, Any]) -> None:
     rec.status = DONE
     state.save(out)
     _say(f"mftune: refit done: {describe(rec)}, {rec.wall_s:.1f}s; saved in {out / MODEL_DIR}")
+
+
+def in_driver(cfg: Any) -> bool:
+    """Whether the refit runs in the driver: on an embedded Ray without GPUs per trial the
+    trials ran on this machine's CPUs anyway, and a fresh Ray worker would spend seconds
+    importing torch; on a cluster (``--address``) or with GPUs it is a Ray task with a
+    trial's resources, so it runs where trials run and gets a GPU."""
+    return cfg.address is None and not cfg.gpus_per_trial
 
 
 def _manifest(common: dict[str, Any], model: Any, metrics: dict[str, Any], custom: str | None) -> dict[str, Any]:
@@ -172,13 +182,17 @@ def fit_winner(
     from pipeline.context import ContextSetup, TrialContext, call_in_context
     from pipeline.tasks import get_task, load_custom_trainable
 
+    threads = torch.get_num_threads()  # the driver's, when the refit runs there
     torch.set_num_threads(max(1, int(cpus)))
     ctx = TrialContext(ContextSetup(fidelity=fidelity, seed=seed, stage=REFIT_STAGE, cpus=cpus, refit=True))
-    if custom:
-        model = call_in_context(load_custom_trainable(custom, field="refit"), ctx, config)
-        return model, (ctx.reports[-1][0] if ctx.reports else {})
-    task = get_task(task_name)
-    return call_in_context(lambda c: task.refit(task.parse_hparams(c), options, ctx), ctx, config), {}
+    try:
+        if custom:
+            model = call_in_context(load_custom_trainable(custom, field="refit"), ctx, config)
+            return model, (ctx.reports[-1][0] if ctx.reports else {})
+        task = get_task(task_name)
+        return call_in_context(lambda c: task.refit(task.parse_hparams(c), options, ctx), ctx, config), {}
+    finally:
+        torch.set_num_threads(threads)
 
 
 def _say(text: str) -> None:
