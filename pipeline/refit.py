@@ -153,7 +153,8 @@ def describe(rec: Any) -> str:
     rows = f"trained on {rec.n_train} rows" if rec.n_train else "refitted"
     if rec.test_score is None:
         return f"{rows}; no test split"
-    return f"{rows}; test {rec.test_metric or 'score'} {rec.test_score:.4f} on {rec.test_rows or '?'} held-out rows"
+    on = f" on {rec.test_rows} held-out rows" if rec.test_rows else ""
+    return f"{rows}; test {rec.test_metric or 'score'} {rec.test_score:.4f}{on}"
 
 
 def replace_dir(tmp: Path, target: Path) -> None:
