@@ -137,7 +137,7 @@ def run(cfg: ExperimentConfig, resume: bool = False) -> ExperimentResult:
             )
         else:
             state.sessions += 1
-            if cfg.refit and state.refit is None:  # an experiment from before refits
+            if cfg.refit and state.refit is None and state.status != DONE:  # unfinished, from before refits
                 state.refit = RefitRecord()
         shutil.rmtree(out / SCRATCH, ignore_errors=True)  # a killed session's staged checkpoints
         state.status = RUNNING
