@@ -11,6 +11,7 @@
         cv={"folds": 3, "top_k": 2},
     )
     result.best_config, result.cv_mean, result.trials  # a pandas DataFrame
+    result.model.predict(x)                  # the winner refitted on every row (model/)
 
 The settings are the YAML keys of ``python -m pipeline.run`` (docs/pipeline.md), checked
 the same way: a mistake raises :class:`pipeline.errors.UsageError` with the one line the
@@ -31,7 +32,7 @@ import pandas as pd
 from pipeline.errors import UsageError
 from pipeline.layout import BEST_FILE, TRIALS_CSV
 
-__all__ = ["NoResultError", "TuneResult", "tune"]
+__all__ = ["NoResultError", "TuneResult", "run_settings", "tune"]
 
 
 class NoResultError(RuntimeError):
@@ -73,6 +74,19 @@ class TuneResult:
         return pd.read_csv(path) if path.is_file() else pd.DataFrame()
 
     @property
+    def test_score(self) -> float | None:
+        """The refitted model's score on the task's held-out test split (None: no test split, or no refit)."""
+        return self.best.get("test_score") if self.best else None
+
+    @property
+    def model(self) -> Any:
+        """The refitted winner from ``model/`` (:func:`pipeline.model.load_model`), or None without one."""
+        from pipeline.layout import MODEL_DIR
+        from pipeline.model import MANIFEST, load_model
+
+        return load_model(self.path / MODEL_DIR) if (self.path / MODEL_DIR / MANIFEST).is_file() else None
+
+    @property
     def cv(self) -> pd.DataFrame:
         """One row per (finalist, fold), as in cv.csv (empty without CV)."""
         path = self.path / "cv.csv"
@@ -92,26 +106,54 @@ def tune(
     to the workers). ``settings``: the YAML keys, e.g. ``search_space``, ``metric``,
     ``mode``, ``stages``, ``cv``, ``seed``, ``output``, ``data``, ``target``.
     """
-    from pipeline.config import FIELDS, build
-    from pipeline.experiment import load_for_resume, run
+    from pipeline.config import FIELDS
 
     if resume is not None:
         extra = sorted(k for k in settings if k not in ("address", "verbose"))
         if extra:
             raise UsageError(extra[0], "cannot be combined with resume: a resumed experiment keeps its own settings")
-        cfg = load_for_resume(str(resume), settings.get("address"), settings.get("verbose"))
-        if trainable is not None and _task_name(trainable) != cfg.task:
-            raise UsageError("trainable", f"{_task_name(trainable)} is not this experiment's task ({cfg.task})")
+        return run_settings(
+            resume=resume,
+            address=settings.get("address"),
+            verbose=settings.get("verbose"),
+            task=None if trainable is None else _task_name(trainable),
+        )
+    unknown = sorted(k for k in settings if k not in FIELDS or k == "task")
+    if unknown:
+        raise UsageError(unknown[0], f"unknown setting; allowed: {', '.join(k for k in FIELDS if k != 'task')}")
+    raw: dict[str, Any] = {k: v for k, v in settings.items() if v is not None}
+    if trainable is not None:
+        raw["task"] = _task_name(trainable)
+    if isinstance(raw.get("output"), Path):
+        raw["output"] = str(raw["output"])
+    return run_settings(raw)
+
+
+def run_settings(
+    raw: dict[str, Any] | None = None,
+    *,
+    resume: str | Path | None = None,
+    address: str | None = None,
+    verbose: bool | None = None,
+    task: str | None = None,
+) -> TuneResult:
+    """The one path from settings to a finished experiment, shared by :func:`tune` and
+    ``python -m pipeline.run`` (which turns its UsageError into the one-line exit 2 and
+    NoResultError into exit 1), so the two cannot drift.
+
+    ``raw``: the merged YAML keys of a new experiment; or ``resume``: the directory of
+    one to continue (``address``/``verbose`` may be added; ``task``, when given, must be
+    the experiment's own).
+    """
+    from pipeline.config import build
+    from pipeline.experiment import load_for_resume, run
+
+    if resume is not None:
+        cfg = load_for_resume(str(resume), address, verbose)
+        if task is not None and task != cfg.task:
+            raise UsageError("trainable", f"{task} is not this experiment's task ({cfg.task})")
     else:
-        unknown = sorted(k for k in settings if k not in FIELDS or k == "task")
-        if unknown:
-            raise UsageError(unknown[0], f"unknown setting; allowed: {', '.join(k for k in FIELDS if k != 'task')}")
-        raw: dict[str, Any] = {k: v for k, v in settings.items() if v is not None}
-        if trainable is not None:
-            raw["task"] = _task_name(trainable)
-        if isinstance(raw.get("output"), Path):
-            raw["output"] = str(raw["output"])
-        cfg = build(raw)
+        cfg = build(raw or {})
     try:
         result = run(cfg, resume=resume is not None)
     except SystemExit as stop:  # the command line's "no trial reported a finite metric" exit

@@ -138,7 +138,13 @@ def plan(
     planned = []
     for label, raw in variants:
         for seed in seed_values:
-            settings = {**raw, "seed": seed, "output": str(out / "runs" / _slug(label) / f"seed-{seed}")}
+            # no model/ per run unless the config asks: a comparison scores the searches
+            settings = {
+                "refit": False,
+                **raw,
+                "seed": seed,
+                "output": str(out / "runs" / _slug(label) / f"seed-{seed}"),
+            }
             try:
                 planned.append((label, build(settings)))
             except UsageError as err:

@@ -26,6 +26,7 @@ import yaml
 from pipeline import fields, hparams, objectives
 from pipeline.defaults import PIPELINES
 from pipeline.errors import UsageError
+from pipeline.refit import setting as refit_setting
 from pipeline.stages_config import (
     Budget,
     CVSpec,
@@ -76,6 +77,7 @@ FIELDS = (
     "stages",
     "cv",
     "seed",
+    "refit",
     "output",
     "address",
     "cpus_per_trial",
@@ -115,6 +117,8 @@ class ExperimentConfig:
     constraints: tuple[objectives.Constraint, ...] = ()
     #: which CV'd Pareto-optimal finalist best.json picks (pipeline.pareto_select)
     select: str = "primary"
+    #: refit the winner into model/: True/False, or a custom trainable's module:function
+    refit: bool | str = False
     #: the settings in canonical form (stages spelled out): what experiment.yaml holds
     settings: dict[str, Any] = field(default_factory=dict)
 
@@ -206,6 +210,7 @@ def build(raw: Mapping[str, Any], check_data: bool = True, existing_output: Path
         objectives=goals,
         constraints=constraints,
         select=_select(raw, goals, stages),
+        refit=refit_setting(raw, task_name, custom),
     )
     if cfg.gpus_per_trial > 1 and cfg.gpus_per_trial != int(cfg.gpus_per_trial):
         raise UsageError("gpus_per_trial", f"above 1 it must be a whole number of GPUs, got {cfg.gpus_per_trial}")

@@ -57,6 +57,7 @@ __all__ = [
     "Fold",
     "TrialContext",
     "bind",
+    "call_in_context",
     "trial_context",
 ]
 
@@ -77,6 +78,8 @@ class ContextSetup:
     #: directory); the pipeline uses <experiment>/.mftune-tmp, emptied at every start, so
     #: a killed driver's leftovers never outlive the experiment
     scratch_dir: str | None = None
+    #: the refit of the winner (``pipeline.refit``): ``split`` gives every row to train on
+    refit: bool = False
 
 
 @dataclass
@@ -143,13 +146,17 @@ class TrialContext:
         nested subset (the 10 % rows are inside the 30 % rows). In cross-validation: every
         row (cut to ``data_fraction``) split into ``n_folds`` folds, and this trial's fold
         is the validation part. Stratified by class unless ``y`` is float (regression);
-        ``stratify`` overrides that. The same rules the built-in tasks use.
+        ``stratify`` overrides that. The same rules the built-in tasks use. In the refit
+        of the winner (``stage == "refit"``): every row to train on, none to validate.
         """
         from pipeline.tasks.data import trial_rows
 
         labels = np.asarray(y)
         if labels.ndim != 1:
             raise ValueError(f"split needs a 1-d label array, got shape {labels.shape}")
+        if self.setup.refit:
+            self._mark(FOLD)
+            return np.arange(len(labels)), np.arange(0)
         if stratify is None:
             stratify = not np.issubdtype(labels.dtype, np.floating)
         strata = labels if stratify else np.zeros(len(labels))
@@ -263,6 +270,16 @@ def bind(fn: Callable[[dict[str, Any]], Any], setup: ContextSetup, name: str | N
     label = name or getattr(fn, "__name__", "trainable")
     trainable.__name__ = trainable.__qualname__ = label
     return trainable
+
+
+def call_in_context(fn: Callable[[dict[str, Any]], Any], ctx: TrialContext, config: dict[str, Any]) -> Any:
+    """``fn(config)`` with ``ctx`` as what :func:`trial_context` returns (the refit's way in)."""
+    global _CURRENT
+    previous, _CURRENT = _CURRENT, ctx
+    try:
+        return fn(config)
+    finally:
+        _CURRENT = previous
 
 
 def _run_in_context(fn: Callable[[dict[str, Any]], Any], setup: ContextSetup, config: dict[str, Any]) -> Any:

@@ -42,6 +42,7 @@ from pipeline.state import (
     STOPPED,
     CVRecord,
     PipelineState,
+    RefitRecord,
     StageRecord,
     damaged,
     settings_digest,
@@ -132,9 +133,12 @@ def run(cfg: ExperimentConfig, resume: bool = False) -> ExperimentResult:
                 stages=[StageRecord(s.name) for s in cfg.stages],
                 cv=CVRecord() if cfg.cv else None,
                 digest=settings_digest(cfg.settings),
+                refit=RefitRecord() if cfg.refit else None,
             )
         else:
             state.sessions += 1
+            if cfg.refit and state.refit is None and state.status != DONE:  # unfinished, from before refits
+                state.refit = RefitRecord()
         shutil.rmtree(out / SCRATCH, ignore_errors=True)  # a killed session's staged checkpoints
         state.status = RUNNING
         state.save(out)
@@ -245,6 +249,11 @@ def _run_stages(cfg: ExperimentConfig, state: PipelineState, concurrent: int, re
 
     if cfg.cv is not None:
         _run_cv(cfg, state, concurrent, events_path, warned)
+    winner = _best(cfg, state)
+    if state.refit is not None and winner is not None:
+        from pipeline.refit import run_refit
+
+        run_refit(cfg, state, winner)
     state.status = DONE
     state.save(out)
     return _write_results(cfg, state)
@@ -527,6 +536,8 @@ def _write_results(cfg: ExperimentConfig, state: PipelineState) -> ExperimentRes
         _say(f"mftune: best config: {best['config']}")
         for line in pareto_select.summary_lines(best):  # several objectives only
             _say(line)
+        if best.get("model"):
+            _say(f"mftune: model: {out / best['model']} ({best['model_summary']})")
     _say(f"mftune: results in {out} ({', '.join(written)}, Ray state per stage)")
     return ExperimentResult(out, best, n_trials, n_errors, wall, epochs)
 
@@ -553,6 +564,12 @@ def _best(cfg: ExperimentConfig, state: PipelineState) -> dict[str, Any] | None:
             for s in state.stages
         ],
     }
+    if state.refit is not None and state.refit.status == DONE:
+        from pipeline.layout import MODEL_DIR
+        from pipeline.refit import describe
+
+        base.update(model=MODEL_DIR, model_summary=describe(state.refit), test_metric=state.refit.test_metric)
+    base["test_score"] = state.refit.test_score if state.refit is not None else None
     cv = state.cv
     if cv is None or cv.status != DONE or cv.winner is None:
         top = last.top_k[0]

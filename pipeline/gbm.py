@@ -57,30 +57,47 @@ def parse(config: Mapping[str, Any], other_model_keys: tuple[str, ...] = ()) -> 
     return out
 
 
-def fit_gbm(hp: dict[str, Any], data: ArrayData, classification: bool, ctx, extra: dict[str, Any]) -> None:
-    """Grow the ensemble epoch by epoch, reporting the same metrics as the MLP."""
+def estimator(hp: dict[str, Any], classification: bool, seed: int, trees: int) -> Any:
+    """An unfitted HistGradientBoosting model of ``hp`` growing ``trees`` trees."""
     from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 
+    cls = HistGradientBoostingClassifier if classification else HistGradientBoostingRegressor
+    return cls(
+        learning_rate=hp["lr"],
+        max_leaf_nodes=hp["max_leaf_nodes"],
+        min_samples_leaf=hp["min_samples_leaf"],
+        l2_regularization=hp["l2_regularization"],
+        max_bins=hp["max_bins"],
+        max_iter=trees,
+        warm_start=True,
+        early_stopping=False,
+        random_state=seed,
+    )
+
+
+def trees_per_epoch(ctx: Any) -> int:
     step = int(ctx.knob("trees_per_epoch", DEFAULT_TREES_PER_EPOCH))
     if step < 1:
         raise ValueError(f"knobs.trees_per_epoch must be an integer >= 1, got {step}")
+    return step
+
+
+def refit_gbm(hp: dict[str, Any], data: ArrayData, classification: bool, ctx: Any) -> Any:
+    """The winner's ensemble on all of ``data.x_train``: the trees its trials grew at
+    ``max_epochs`` (``max_epochs * trees_per_epoch``), in one fit."""
+    model = estimator(hp, classification, ctx.seed, ctx.max_epochs * trees_per_epoch(ctx))
+    model.set_params(warm_start=False)
+    return model.fit(data.x_train, data.y_train)
+
+
+def fit_gbm(hp: dict[str, Any], data: ArrayData, classification: bool, ctx, extra: dict[str, Any]) -> None:
+    """Grow the ensemble epoch by epoch, reporting the same metrics as the MLP."""
+    step = trees_per_epoch(ctx)
     state = ctx.load_state()
     if state is not None:
         model, start = state["model"], int(state["epoch"])
     else:
-        cls = HistGradientBoostingClassifier if classification else HistGradientBoostingRegressor
-        model = cls(
-            learning_rate=hp["lr"],
-            max_leaf_nodes=hp["max_leaf_nodes"],
-            min_samples_leaf=hp["min_samples_leaf"],
-            l2_regularization=hp["l2_regularization"],
-            max_bins=hp["max_bins"],
-            max_iter=step,
-            warm_start=True,
-            early_stopping=False,
-            random_state=ctx.seed,
-        )
-        start = 0
+        model, start = estimator(hp, classification, ctx.seed, step), 0
     for epoch in range(start + 1, ctx.max_epochs + 1):
         model.set_params(max_iter=epoch * step)
         model.fit(data.x_train, data.y_train)

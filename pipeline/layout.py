@@ -24,6 +24,7 @@ REPORT_FILE = "report.md"
 PLOTS = "plots"
 CONTEXT_FILE = "context.jsonl"  # which fidelity knobs / folds each trial read
 SCRATCH = ".mftune-tmp"  # trials' temporary checkpoint folders, removed at every start
+MODEL_DIR = "model"  # the refitted winner (pipeline.model), renamed into place when complete
 
 RESERVED = (
     SETTINGS_FILE,
@@ -40,6 +41,7 @@ RESERVED = (
     PLOTS,
     CONTEXT_FILE,
     SCRATCH,
+    MODEL_DIR,
 )
 
 #: where an unusable stage directory is moved (``pipeline.tuner_run.set_aside``)

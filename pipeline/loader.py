@@ -7,6 +7,7 @@
     exp = load_experiment("results/digits-20261124-120000")
     exp.best_params, exp.best_value        # the winner (CV mean when CV ran)
     df = exp.trials_dataframe()            # one row per trial of every stage (and CV)
+    exp.model.predict(x)                   # the refitted winner (model/), once finished
 
 Everything is read from ``events.jsonl``, which the driver appends to as each result
 arrives, so the same calls work on a directory whose run is in progress (or was killed):
@@ -85,6 +86,15 @@ class ExperimentResults:
             return best["value"]
         event = self._best_event()
         return None if event is None else event["value"]
+
+    @property
+    def model(self) -> Any:
+        """The refitted winner in ``model/`` (:func:`pipeline.model.load_model`): a model with
+        ``predict`` / ``predict_proba``; None until the refit has finished, or without one."""
+        from pipeline.layout import MODEL_DIR
+        from pipeline.model import MANIFEST, load_model
+
+        return load_model(self.path / MODEL_DIR) if (self.path / MODEL_DIR / MANIFEST).is_file() else None
 
     def _completions(self) -> list[dict[str, Any]]:
         last: dict[tuple[str, str], dict[str, Any]] = {}

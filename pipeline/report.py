@@ -305,6 +305,12 @@ def _best_section(exp: Experiment) -> list[str]:
     else:
         lines += [f"Best {exp.metric}: **{best['value']:.4f}** (trial {best['trial_id']}; no cross-validation).", ""]
     lines += ["```json", json.dumps(best["config"], indent=2), "```"]
+    if best.get("model"):
+        lines += [
+            "",
+            f"Model: `{best['model']}/`, the winner refitted: {best['model_summary']} "
+            f'(`pipeline.model.load_model(DIR / "{best["model"]}").predict(x)`).',
+        ]
     return lines
 
 

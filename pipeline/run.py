@@ -5,7 +5,8 @@ images and 30 % of the rows, then 8x8 and all rows, then 5-fold cross-validation
 best 3. Settings come from ``--config FILE.yaml`` and flags (flags win); the YAML keys
 are the flag names with underscores, plus ``stages``, ``cv`` and ``search_space``. Bad
 input exits with code 2 and one line naming the setting, before anything starts.
-``--resume DIR`` continues an experiment whose driver was stopped or killed.
+``--resume DIR`` continues an experiment whose driver was stopped or killed. The same
+settings go through the same function as the Python API (``pipeline.api.run_settings``).
 """
 
 from __future__ import annotations
@@ -91,6 +92,13 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--scheduler", help=f"{' | '.join(SCHEDULERS)} (default: fifo)")
     s = p.add_argument_group("every experiment")
     s.add_argument("--seed", metavar="N", help="seed of the searchers, splits, folds and weights (default: 0)")
+    s.add_argument(
+        "--refit",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="train the winner on every labelled row and save it as DIR/model (default: on for built-in "
+        "tasks; a custom trainable names its refit function in YAML, refit: module:function)",
+    )
     r = p.add_argument_group("where it runs")
     r.add_argument(
         "--output", metavar="DIR", help="experiment directory, must be new (default: results/<task>-<timestamp>)"
@@ -150,7 +158,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         ray_runtime.quiet_environment(bool(args.verbose))
         ray_runtime.quiet_loggers(bool(args.verbose))
-        from pipeline.experiment import load_for_resume, run
+        from pipeline.api import NoResultError, run_settings
 
         if args.resume:
             extra = sorted(
@@ -162,14 +170,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                     "cannot be combined with --resume: a resumed experiment keeps "
                     "its own settings (only --address and --verbose may be added)",
                 )
-            run(load_for_resume(args.resume, args.address, args.verbose), resume=True)
+            run_settings(resume=args.resume, address=args.address, verbose=args.verbose)
         else:
-            from pipeline.config import build
-
             raw, from_flags = settings_from(args)
-            run(build(raw))
+            run_settings(raw)
     except (UsageError, KeyboardInterrupt) as err:
         return fail(PROG, err, from_flags)
+    except NoResultError:
+        return 1  # the driver printed why (no trial reported a finite metric)
     return 0
 
 

@@ -82,12 +82,26 @@ class CVRecord:
 
 
 @dataclass
+class RefitRecord:
+    """The refit of the winner into ``model/`` (``pipeline.refit``)."""
+
+    status: str = PENDING
+    kind: str | None = None  # torch | sklearn | custom
+    n_train: int | None = None
+    test_score: float | None = None
+    test_metric: str | None = None
+    test_rows: int | None = None
+    wall_s: float = 0.0
+
+
+@dataclass
 class PipelineState:
     stages: list[StageRecord]
     cv: CVRecord | None = None
     status: str = RUNNING
     sessions: int = 1  # 1 + how many times the experiment was resumed
     digest: str | None = None  # settings_digest of experiment.yaml (None: written before digests)
+    refit: RefitRecord | None = None  # None: no refit (off, or an experiment from before refits)
 
     def save(self, out_dir: Path) -> None:
         write_json({"format": FORMAT, **asdict(self)}, out_dir / STATE_FILE)
@@ -111,9 +125,11 @@ class PipelineState:
             body = _checked(cls, {k: v for k, v in data.items() if k != "format"}, "")
             stages = [_stage(s, f"stages[{i}]") for i, s in enumerate(body["stages"])]
             cv = _cv(body["cv"]) if body.get("cv") is not None else None
+            refit = RefitRecord(**_checked(RefitRecord, body["refit"], "refit")) if body.get("refit") else None
             statuses = [(f"stages[{i}].status", s.status) for i, s in enumerate(stages)] + [
                 ("status", body.get("status"))
             ]
+            statuses += [("refit.status", refit.status)] if refit else []
             for key, status in statuses + ([("cv.status", cv.status)] if cv else []):
                 if status not in STATUSES:
                     raise ValueError(f"{key} {status!r} is not one of {', '.join(STATUSES)}")
@@ -127,6 +143,7 @@ class PipelineState:
             status=body.get("status", RUNNING),
             sessions=body.get("sessions", 1),
             digest=body.get("digest"),
+            refit=refit,
         )
 
 
@@ -164,8 +181,8 @@ def _checked(cls: type, data: Any, where: str) -> dict[str, Any]:
             if f.default is MISSING and f.default_factory is MISSING:
                 raise ValueError(f"{key} is missing")
             continue
-        if f.name in ("top_k", "finalists", "stages", "cv"):  # records: checked by the caller
-            if f.name == "cv" or isinstance(data[f.name], list):
+        if f.name in ("top_k", "finalists", "stages", "cv", "refit"):  # records: checked by the caller
+            if f.name in ("cv", "refit") or isinstance(data[f.name], list):
                 continue
             raise ValueError(f"{key} is not a list")
         if not _is(data[f.name], hints[f.name]):

@@ -29,6 +29,19 @@ class Session(Protocol):
         """Publish one epoch's metrics together with a checkpoint of ``state``."""
 
 
+class Recorder:
+    """A :class:`Session` for a refit: always a fresh start, no checkpoints, the last metrics kept."""
+
+    def __init__(self) -> None:
+        self.last: dict[str, Any] = {}
+
+    def load_state(self) -> dict[str, Any] | None:
+        return None
+
+    def report(self, metrics: dict[str, Any], state: dict[str, Any]) -> None:
+        self.last = dict(metrics)
+
+
 def train_epochs(
     model: nn.Module,
     data: ArrayData,
@@ -89,7 +102,8 @@ def train_epochs(
             metrics.update({metric: float("nan"), "diverged": True})
             session.report(metrics, _state(model, optimizer, epoch))
             return
-        metrics.update(evaluate(model, x_va, y_va, classification, loss_fn, y_scale))
+        if len(x_va):  # a refit trains on every row and has none to validate on
+            metrics.update(evaluate(model, x_va, y_va, classification, loss_fn, y_scale))
         session.report(metrics, _state(model, optimizer, epoch))
 
 

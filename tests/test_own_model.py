@@ -217,6 +217,7 @@ def test_cv_of_a_trainable_that_ignores_its_fold_is_one_error_line(tmp_path):
 #: docs/examples/own_model_sklearn.py on a smaller budget
 SKLEARN_PIPELINE = """\
 task: own_model_sklearn:train
+refit: own_model_sklearn:refit
 metric: val_accuracy
 mode: max
 seed: 0
@@ -249,3 +250,16 @@ def test_own_sklearn_model_with_its_own_knob_through_stages_and_cv(tmp_path):
     assert best["fidelity"]["knobs"] == {"max_iter": 30} and len(best["cv_scores"]) == 3
     report = (out / "report.md").read_text()
     assert "| quick | 0.5 of rows, <= 1 ep, max_iter=5 |" in report
+    # the example's refit function: the winner on all 569 rows at the last knobs, saved as model/
+    sys.path.insert(0, str(EXAMPLES))
+    try:
+        from sklearn.datasets import load_breast_cancer
+
+        from pipeline.model import load_model
+
+        model = load_model(out / "model")
+        x, y = load_breast_cancer(return_X_y=True)
+        assert model.n_iter_ == 30 and model.learning_rate == best["config"]["learning_rate"]
+        assert model.score(x, y) >= best["cv_mean"]  # it trained on these rows: at least its CV accuracy
+    finally:
+        sys.path.remove(str(EXAMPLES))

@@ -16,7 +16,7 @@ from pipeline import hparams
 from pipeline.errors import UsageError
 from pipeline.tasks import Fidelity, TaskOptions, get_task
 from pipeline.tasks import fashion_mnist as fm
-from pipeline.tasks.tabular import Preprocessor
+from pipeline.tasks.tabular import preprocessor, transform
 from pipeline.training import train_epochs
 
 DIGITS = get_task("digits")
@@ -205,7 +205,7 @@ def test_tabular_classification_loads_with_fidelity(tmp_path, ext):
     half = task.load(opts, Fidelity(0.5, None, 3), seed=0)
     assert len(full.y_train) == 160 and len(full.y_val) == 40 and full.n_outputs == 2
     assert abs(len(half.y_train) - 80) <= 1 and np.array_equal(half.y_val, full.y_val)
-    assert full.x_train.shape[1] == 2 + 3 + 1  # two numbers, three colours, one "other"
+    assert full.x_train.shape[1] == 2 + 3  # two numbers, three colours (an unseen one encodes as zeros)
 
 
 def test_tabular_regression_is_inferred_and_target_standardised(tmp_path):
@@ -222,12 +222,14 @@ def test_tabular_regression_is_inferred_and_target_standardised(tmp_path):
 def test_preprocessing_is_fitted_on_training_rows_only():
     train = pd.DataFrame({"a": [1.0, 2.0, 3.0, np.nan], "c": ["x", "y", "x", "x"]})
     val = pd.DataFrame({"a": [1000.0, np.nan], "c": ["z", "y"]})
-    prep = Preprocessor.for_frame(train).fit(train)
-    assert prep.medians == {"a": 2.0} and prep.categories == {"c": ["x", "y"]}
-    out = prep.transform(val)
+    prep = preprocessor(train).fit(train)
+    numeric, categorical = (prep.named_transformers_[n] for n in ("numeric", "categorical"))
+    assert numeric["impute"].statistics_.tolist() == [2.0]
+    assert categorical["onehot"].categories_[0].tolist() == ["x", "y"]
+    out = transform(prep, val)
     mean, std = 2.0, np.std([1.0, 2.0, 3.0, 2.0])
-    np.testing.assert_allclose(out[:, 0], [(1000 - mean) / std, 0.0])
-    np.testing.assert_allclose(out[:, 1:], [[0, 0, 1], [0, 1, 0]])  # unseen "z" -> other
+    np.testing.assert_allclose(out[:, 0], [(1000 - mean) / std, 0.0], rtol=1e-6)
+    np.testing.assert_allclose(out[:, 1:], [[0, 0], [0, 1]])  # unseen "z" -> all zeros (handle_unknown="ignore")
 
 
 @pytest.mark.parametrize(

@@ -23,6 +23,7 @@ from pipeline.tasks.data import ArrayData, Fold, downsample
 
 if TYPE_CHECKING:
     from pipeline.context import TrialContext
+    from pipeline.model import Model
 
 
 def optimizer_choice(adam_lr_high: float = 3e-2) -> dict[str, Any]:
@@ -121,7 +122,20 @@ class Task:
         from ``ctx.split`` (holdout or fold, ``data_fraction``), ``ctx.resolution``."""
         raise NotImplementedError
 
+    def architecture(self, hp: dict[str, Any], data: ArrayData) -> dict[str, Any]:
+        """The network for ``hp`` on ``data``: ``{"class": "SmallCNN" | "MLP", "kwargs": {...}}``
+        (what a saved model rebuilds before loading its weights)."""
+        raise NotImplementedError
+
     def build_model(self, hp: dict[str, Any], data: ArrayData, fidelity: Fidelity) -> nn.Module:
+        from pipeline.model import build_net
+
+        net: nn.Module = build_net(self.architecture(hp, data))
+        return net
+
+    def refit(self, hp: dict[str, Any], options: TaskOptions, ctx: TrialContext) -> Model:
+        """Train ``hp`` on the rows ``ctx.split`` gives in a refit (every labelled row) and
+        return the model with what its ``predict`` needs (``pipeline.refit`` saves it)."""
         raise NotImplementedError
 
     def parse_hparams(self, config: Mapping[str, Any]) -> dict[str, Any]:
@@ -153,6 +167,38 @@ class Task:
             y_scale=data.y_scale,
             extra_metrics={**trial_facts(data), **cost},
         )
+
+
+def refit_net(
+    arch: dict[str, Any], data: ArrayData, hp: dict[str, Any], classification: bool, ctx: TrialContext
+) -> tuple[nn.Module, float]:
+    """A fresh network of ``arch`` trained on all of ``data.x_train`` for ``ctx.max_epochs``
+    epochs, exactly as a trial trains (same seeding), on the CPU afterwards; and its last
+    training loss. A diverged refit raises (a NaN model is no model)."""
+    import torch
+
+    from pipeline.model import build_net
+    from pipeline.training import Recorder, train_epochs
+
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(ctx.seed)  # the weights a trial of this configuration starts from
+        net = build_net(arch)
+    recorder = Recorder()
+    train_epochs(
+        net,
+        data,
+        hp,
+        classification=classification,
+        max_epochs=ctx.max_epochs,
+        seed=ctx.seed,
+        session=recorder,
+        metric="train_loss",
+        device=ctx.device,
+    )
+    loss = float(recorder.last.get("train_loss", float("nan")))
+    if recorder.last.get("diverged") or loss != loss:
+        raise RuntimeError(f"the refit diverged (training loss {loss}); the winner trained on every row is no model")
+    return net.cpu().eval(), loss
 
 
 def trial_facts(data: ArrayData) -> dict[str, Any]:
@@ -195,19 +241,82 @@ class ImageTask(Task):
 
         return arch.parse(config) if arch.is_arch(config) else super().parse_hparams(config)
 
-    def build_model(self, hp: dict[str, Any], data: ArrayData, fidelity: Fidelity) -> nn.Module:
-        if hp.get("arch"):
-            from pipeline.arch import ArchNet
+    def architecture(self, hp: dict[str, Any], data: ArrayData) -> dict[str, Any]:
+        if hp.get("arch"):  # the architecture space (pipeline.arch)
+            arch_kwargs = {
+                "resolution": int(data.x_train.shape[-1]),
+                "n_classes": int(data.n_outputs),
+                "hp": dict(hp),
+                "in_channels": int(data.x_train.shape[1]),
+            }
+            return {"class": "ArchNet", "kwargs": arch_kwargs}
+        kwargs = {
+            "resolution": int(data.x_train.shape[-1]),
+            "n_classes": int(data.n_outputs),
+            "channels": int(hp["channels"]),
+            "hidden": int(hp["hidden"]),
+            "dropout": float(hp["dropout"]),
+            "in_channels": int(data.x_train.shape[1]),
+        }
+        return {"class": SmallCNN.__name__, "kwargs": kwargs}
 
-            return ArchNet(data.x_train.shape[-1], data.n_outputs, hp, in_channels=data.x_train.shape[1])
-        return SmallCNN(
-            resolution=data.x_train.shape[-1],
-            n_classes=data.n_outputs,
-            channels=hp["channels"],
-            hidden=hp["hidden"],
-            dropout=hp["dropout"],
-            in_channels=data.x_train.shape[1],
+    #: normalise each colour channel on its own (else one mean and std over all pixels)
+    per_channel: bool = False
+
+    def images(self, options: TaskOptions, resolution: int) -> tuple[np.ndarray, np.ndarray, list[Any]]:
+        """Every labelled image at ``resolution`` (``(n, c, r, r)`` in [0, 1]), labels, class names."""
+        x, y = self.raw(options)
+        if resolution != x.shape[-1]:
+            x = downsample(x, resolution)
+        return x, y, list(range(int(y.max()) + 1))
+
+    def test_images(self, options: TaskOptions) -> tuple[np.ndarray, np.ndarray] | None:
+        """The task's held-out test images (raw, native size) and labels; None: it has none."""
+        return None
+
+    def refit(self, hp: dict[str, Any], options: TaskOptions, ctx: TrialContext) -> Model:
+        from pipeline.model import Model
+
+        resolution = ctx.resolution or self.native_resolution
+        x, y, classes = self.images(options, resolution)
+        rows, _ = ctx.split(y, self.val_fraction, stratify=True)  # in a refit: every row
+        x_tr = x[rows]
+        if self.per_channel:
+            mean, std = x_tr.mean(axis=(0, 2, 3)), x_tr.std(axis=(0, 2, 3))
+            std[std == 0] = 1.0
+        else:
+            mean, std = np.array([x_tr.mean()]), np.array([x_tr.std() or 1.0])
+        norm = ((x_tr - mean.reshape(1, -1, 1, 1)) / std.reshape(1, -1, 1, 1)).astype(np.float32)
+        data = ArrayData(norm, y[rows], norm[:0], y[:0], len(classes))
+        arch = self.architecture(hp, data)
+        net, train_loss = refit_net(arch, data, hp, True, ctx)
+        model = Model(
+            {
+                "kind": "torch",
+                "architecture": arch,
+                "classes": classes,
+                "input": {
+                    "type": "images",
+                    "resolution": resolution,
+                    "channels": int(x.shape[1]),
+                    "mean": mean.astype(float).tolist(),
+                    "std": std.astype(float).tolist(),
+                },
+                "n_train": len(rows),
+                "train_loss": train_loss,
+            },
+            net=net,
         )
+        test = self.test_images(options)
+        if test is not None:
+            x_test, y_test = test
+            predicted = model.predict(x_test)
+            model.manifest.update(
+                test_score=float(np.mean(predicted == np.asarray(classes)[y_test])),
+                test_metric="accuracy",
+                test_rows=len(y_test),
+            )
+        return model
 
 
 _MEMO: OrderedDict[Any, ArrayData] = OrderedDict()

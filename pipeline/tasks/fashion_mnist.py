@@ -33,6 +33,9 @@ MIRRORS = (
     "https://fashion-mnist.s3.eu-central-1.amazonaws.com/",
 )
 FILES = {"images": "train-images-idx3-ubyte", "labels": "train-labels-idx1-ubyte"}
+#: the 10,000 test images: never tuned on; the refitted winner is scored on them when
+#: they lie beside the training files (Debian's package has them; the download does not)
+TEST_FILES = {"images": "t10k-images-idx3-ubyte", "labels": "t10k-labels-idx1-ubyte"}
 #: SHA256 of the *uncompressed* IDX files (independent of how a mirror gzipped them),
 #: taken from Debian's dataset-fashion-mnist package (/usr/share/datasets/fashion-mnist)
 SHA256 = {
@@ -175,6 +178,16 @@ class FashionMNISTTask(ImageTask):
 
     def raw(self, options: TaskOptions) -> tuple[np.ndarray, np.ndarray]:
         paths = locate(options.data_dir)
+        return _load(paths["images"], paths["labels"])
+
+    def test_images(self, options: TaskOptions) -> tuple[np.ndarray, np.ndarray] | None:
+        folder = locate(options.data_dir)["images"].parent
+        paths = {}
+        for kind, stem in TEST_FILES.items():
+            found = [folder / name for name in (stem + ".gz", stem) if (folder / name).is_file()]
+            if not found:
+                return None
+            paths[kind] = found[0]
         return _load(paths["images"], paths["labels"])
 
     def default_space(self) -> dict[str, Any]:

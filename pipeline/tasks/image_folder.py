@@ -73,14 +73,26 @@ def _read(data_dir: str, resolution: int) -> tuple[np.ndarray, np.ndarray, tuple
             raise UsageError("data_dir", f"cannot read image {path}: {err}") from None
     grey = all(img.mode in ("L", "1", "I;16", "I") for img, _ in opened)
     mode = "L" if grey else "RGB"
-    arrays = [
-        np.asarray(img.convert(mode).resize((resolution, resolution), Image.BILINEAR), dtype=np.float32) / 255.0
-        for img, _ in opened
-    ]
-    x = np.stack(arrays)
-    x = x[:, None, :, :] if grey else x.transpose(0, 3, 1, 2)
+    x = np.stack([to_array(img, resolution, mode) for img, _ in opened])
     y = np.asarray([label for _, label in opened], dtype=np.int64)
     return np.ascontiguousarray(x), y, tuple(classes)
+
+
+def to_array(img: Any, resolution: int, mode: str) -> np.ndarray:
+    """One PIL image as ``(c, resolution, resolution)`` floats in [0, 1] (``mode`` L or RGB)."""
+    from PIL import Image
+
+    arr = np.asarray(img.convert(mode).resize((resolution, resolution), Image.BILINEAR), dtype=np.float32) / 255.0
+    return arr[None, :, :] if mode == "L" else arr.transpose(2, 0, 1)
+
+
+def read_image(path: str, resolution: int, mode: str) -> np.ndarray:
+    """An image file as the task reads it for training (what a saved model's ``predict`` does with paths)."""
+    from PIL import Image
+
+    with Image.open(path) as img:
+        img.load()
+        return to_array(img, resolution, mode)
 
 
 class ImageFolderTask(ImageTask):
@@ -89,6 +101,11 @@ class ImageFolderTask(ImageTask):
     val_fraction = 0.2
     default_max_epochs = 15
     options = ("data_dir",)
+    per_channel = True
+
+    def images(self, options: TaskOptions, resolution: int) -> tuple[np.ndarray, np.ndarray, list[Any]]:
+        x, y, classes = _read(options.data_dir, resolution)
+        return x, y, list(classes)
 
     def check(self, options: TaskOptions, fidelity: Fidelity) -> None:
         res = fidelity.resolution

@@ -1,8 +1,9 @@
 """A CSV or Parquet table, a target column, and an MLP.
 
-Classification or regression (inferred from the target, or given). Every statistic
-the features are transformed with (medians, means, scales, category lists) is fitted
-on the training rows of the trial only, so nothing leaks from the validation rows.
+Classification or regression (inferred from the target, or given). The features go
+through a scikit-learn ColumnTransformer (:func:`preprocessor`) fitted on the training
+rows of the trial only (per fold in CV), so nothing leaks from the validation rows; the
+refitted winner saves it in ``model/``, so that its ``predict`` takes raw DataFrames.
 """
 
 from __future__ import annotations
@@ -10,12 +11,14 @@ from __future__ import annotations
 import functools
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-from torch import nn
+from sklearn.compose import ColumnTransformer
+from sklearn.impute import SimpleImputer
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
 
 from pipeline import hparams
 from pipeline.errors import UsageError
@@ -26,10 +29,11 @@ from pipeline.tasks.data import ArrayData
 
 if TYPE_CHECKING:
     from pipeline.context import TrialContext
+    from pipeline.model import Model
 
 PROBLEMS = ("classification", "regression")
 MODELS = ("mlp", "gbm")  # the tabular model families (hyperparameter ``model``)
-MAX_CATEGORIES = 50  # per column; rarer values share one "other" column
+MAX_CATEGORIES = 50  # one-hot columns per categorical column; rarer values share one
 _MIN_ROWS = 10
 
 
@@ -64,51 +68,62 @@ def infer_problem(target: pd.Series) -> str:
     return "regression"
 
 
-@dataclass
-class Preprocessor:
-    """Median-impute and standardise numbers; one-hot encode everything else."""
+def _as_text(frame: pd.DataFrame) -> np.ndarray:
+    """Categorical cells as strings, missing ones as NaN (for SimpleImputer): a column of
+    mixed types (numbers and text, booleans) is then one vocabulary of strings."""
+    values = frame.astype(object)
+    return values.where(values.isna(), values.astype(str)).to_numpy(dtype=object)
 
-    numeric: list[str]
-    categorical: list[str]
-    medians: dict[str, float] | None = None
-    means: dict[str, float] | None = None
-    stds: dict[str, float] | None = None
-    categories: dict[str, list[str]] | None = None
 
-    @classmethod
-    def for_frame(cls, features: pd.DataFrame) -> Preprocessor:
-        numeric = [
-            c
-            for c in features.columns
-            if pd.api.types.is_numeric_dtype(features[c]) and not pd.api.types.is_bool_dtype(features[c])
-        ]
-        return cls(numeric, [c for c in features.columns if c not in numeric])
+def preprocessor(features: pd.DataFrame) -> ColumnTransformer:
+    """An unfitted scikit-learn ColumnTransformer for ``features``' columns.
 
-    def fit(self, train: pd.DataFrame) -> Preprocessor:
-        self.medians = {c: float(train[c].median()) if train[c].notna().any() else 0.0 for c in self.numeric}
-        filled = {c: train[c].fillna(self.medians[c]).astype(float) for c in self.numeric}
-        self.means = {c: float(v.mean()) for c, v in filled.items()}
-        self.stds = {c: float(v.std(ddof=0)) or 1.0 for c, v in filled.items()}
-        self.categories = {}
-        for c in self.categorical:
-            counts = train[c].astype(str).value_counts()
-            self.categories[c] = sorted(counts.index[:MAX_CATEGORIES])
-        return self
+    Numbers (not booleans): median-imputed, then standardised. Everything else: cast to
+    text, missing values become their own category, then one-hot encoded; the
+    ``MAX_CATEGORIES`` most frequent values of a column get a column each and the rarer
+    ones share one, and a value never seen in training encodes as all zeros
+    (``handle_unknown="ignore"``). Fit it on a trial's training rows only.
+    """
+    numeric = [
+        c
+        for c in features.columns
+        if pd.api.types.is_numeric_dtype(features[c]) and not pd.api.types.is_bool_dtype(features[c])
+    ]
+    categorical = [c for c in features.columns if c not in numeric]
+    return ColumnTransformer(
+        [
+            (
+                "numeric",
+                Pipeline(
+                    [
+                        ("impute", SimpleImputer(strategy="median", keep_empty_features=True)),
+                        ("scale", StandardScaler()),
+                    ]
+                ),
+                numeric,
+            ),
+            (
+                "categorical",
+                Pipeline(
+                    [
+                        ("text", FunctionTransformer(_as_text)),
+                        ("impute", SimpleImputer(strategy="constant", fill_value="(missing)")),
+                        (
+                            "onehot",
+                            OneHotEncoder(handle_unknown="ignore", max_categories=MAX_CATEGORIES, sparse_output=False),
+                        ),
+                    ]
+                ),
+                categorical,
+            ),
+        ],
+        sparse_threshold=0.0,
+    )
 
-    def transform(self, frame: pd.DataFrame) -> np.ndarray:
-        cols = [
-            ((frame[c].fillna(self.medians[c]).astype(float) - self.means[c]) / self.stds[c]).to_numpy()[:, None]
-            for c in self.numeric
-        ]
-        for c in self.categorical:
-            values = frame[c].astype(str).to_numpy()
-            known = self.categories[c]
-            onehot = (values[:, None] == np.asarray(known, dtype=object)[None, :]).astype(np.float32)
-            other = (~onehot.any(axis=1)).astype(np.float32)[:, None]
-            cols += [onehot, other]
-        if not cols:
-            return np.zeros((len(frame), 0), dtype=np.float32)
-        return np.hstack(cols).astype(np.float32)
+
+def transform(prep: ColumnTransformer, frame: pd.DataFrame) -> np.ndarray:
+    """``frame`` through a fitted preprocessor, as float32 (zero columns when it has none)."""
+    return np.asarray(prep.transform(frame), dtype=np.float32).reshape(len(frame), -1)
 
 
 class TabularTask(Task):
@@ -202,9 +217,55 @@ class TabularTask(Task):
             return fit_gbm(hp, data, self.is_classification(options), ctx, trial_facts(data))
         return super().fit(hp, data, options, ctx)
 
-    def build_model(self, hp: dict[str, Any], data: ArrayData, fidelity: Fidelity) -> nn.Module:
-        return MLP(
-            data.x_train.shape[1], data.n_outputs, hidden=hp["hidden"], layers=hp["layers"], dropout=hp["dropout"]
+    def architecture(self, hp: dict[str, Any], data: ArrayData) -> dict[str, Any]:
+        kwargs = {
+            "n_inputs": int(data.x_train.shape[1]),
+            "n_outputs": int(data.n_outputs),
+            "hidden": int(hp["hidden"]),
+            "layers": int(hp["layers"]),
+            "dropout": float(hp["dropout"]),
+        }
+        return {"class": MLP.__name__, "kwargs": kwargs}
+
+    def refit(self, hp: dict[str, Any], options: TaskOptions, ctx: TrialContext) -> Model:
+        """The winner on every labelled row, with the ColumnTransformer fitted on them: its
+        ``predict`` takes a raw DataFrame with the table's feature columns. No test score:
+        the table has no test split (every row with a target is tuned on)."""
+        from pipeline.model import Model
+        from pipeline.tasks.base import refit_net
+
+        problem = self.problem(options)
+        classification = problem == "classification"
+        frame = read_table(options.data_path)
+        frame = frame[frame[options.target].notna()].reset_index(drop=True)
+        target, features = frame[options.target], frame.drop(columns=[options.target])
+        y, classes = _labels(target) if classification else (target.to_numpy(dtype=np.float64), None)
+        rows, _ = ctx.split(y, self.val_fraction, stratify=classification)  # in a refit: every row
+        prep = preprocessor(features).fit(features.iloc[rows])
+        x = transform(prep, features.iloc[rows])
+        y_mean, y_std = 0.0, 1.0
+        if not classification:
+            y_mean, y_std = float(y[rows].mean()), float(y[rows].std()) or 1.0
+        y_fit = y[rows] if classification else ((y[rows] - y_mean) / y_std).astype(np.float32)
+        data = ArrayData(x, y_fit, x[:0], y_fit[:0], len(classes) if classes else 1, y_scale=y_std)
+        manifest: dict[str, Any] = {
+            "input": {"type": "table", "columns": [str(c) for c in features.columns]},
+            "target": options.target,
+            "problem": problem,
+            "classes": classes,
+            "y_mean": y_mean,
+            "y_std": y_std,
+            "n_train": len(rows),
+        }
+        if hp["model"] == "gbm":
+            from pipeline.gbm import refit_gbm
+
+            estimator = refit_gbm(hp, data, classification, ctx)
+            return Model({**manifest, "kind": "sklearn"}, estimator=estimator, preprocess=prep)
+        arch = self.architecture(hp, data)
+        net, train_loss = refit_net(arch, data, hp, classification, ctx)
+        return Model(
+            {**manifest, "kind": "torch", "architecture": arch, "train_loss": train_loss}, net, preprocess=prep
         )
 
     def default_space(self) -> dict[str, Any]:
@@ -217,6 +278,16 @@ class TabularTask(Task):
         }
 
 
+def _labels(target: pd.Series) -> tuple[np.ndarray, list[Any]]:
+    """Class indices of a target column (classes sorted as text, as every trial has them),
+    and each class's original value (what a saved model's ``predict`` returns)."""
+    text = target.astype(str)
+    names = sorted(text.unique())
+    y = np.searchsorted(np.asarray(names, dtype=object), text.to_numpy()).astype(np.int64)
+    first = dict(zip(text[::-1], target[::-1]))  # a class's value at its first row
+    return y, [v.item() if isinstance(v, np.generic) else v for v in (first[n] for n in names)]
+
+
 def _load_tabular(options: TaskOptions, problem: str, ctx: TrialContext) -> ArrayData:
     frame = read_table(options.data_path)
     frame = frame[frame[options.target].notna()].reset_index(drop=True)
@@ -224,13 +295,12 @@ def _load_tabular(options: TaskOptions, problem: str, ctx: TrialContext) -> Arra
     features = frame.drop(columns=[options.target])
     classification = problem == "classification"
     if classification:
-        classes = sorted(target.astype(str).unique())
-        y = np.searchsorted(np.asarray(classes, dtype=object), target.astype(str).to_numpy()).astype(np.int64)
+        y, classes = _labels(target)
     else:
         y = target.to_numpy(dtype=np.float64)
     train_idx, val_idx = ctx.split(y, TabularTask.val_fraction, stratify=classification)
-    prep = Preprocessor.for_frame(features).fit(features.iloc[train_idx])
-    x_tr, x_va = prep.transform(features.iloc[train_idx]), prep.transform(features.iloc[val_idx])
+    prep = preprocessor(features).fit(features.iloc[train_idx])
+    x_tr, x_va = transform(prep, features.iloc[train_idx]), transform(prep, features.iloc[val_idx])
     if classification:
         return ArrayData(x_tr, y[train_idx], x_va, y[val_idx], len(classes))
     mean, std = float(y[train_idx].mean()), float(y[train_idx].std()) or 1.0
