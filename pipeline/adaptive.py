@@ -95,7 +95,7 @@ def decide(cfg, spec, nxt, cost, probe_per_trial, n1, probe, rec, index) -> dict
         note = (
             f"after {n1} of {spec.budget.trials} trials the probe at {nxt.name}'s fidelity says {pair}; the upper end "
             f"is below adaptive_threshold {spec.adaptive_threshold:g}, so the stage stops here and its {remaining} "
-            f"unspent trials ({remaining} x {per_trial:.1f}s) move to {nxt.name} as {moved} extra trials "
+            f"unspent trials ({remaining} x {per_trial:.1f}s) move to {nxt.name} as {moved} extra trial{'s' if moved != 1 else ''} "
             f"(x {probe_per_trial:.1f}s)"
         )
     else:

@@ -228,8 +228,7 @@ def _run_stages(cfg: ExperimentConfig, state: PipelineState, concurrent: int, re
             _say(
                 f"mftune: {head}: {_describe(cfg, spec.fidelity)}; {spec.searcher} + {spec.scheduler}; "
                 f"budget {_budget(spec)}"
-                + (f"; first the top {len(points) - bridges} of the previous stage" if points else "")
-                + (f" and {bridges} bridge{'s' if bridges > 1 else ''} below them" if bridges else "")
+                + handoff.describe_inputs(len(points), bridges, len(carry), extra)
                 + ("; warm-started" if spec.warm_start and obs else "")
             )
             warm = obs if spec.warm_start else []

@@ -108,6 +108,19 @@ def describe_pair(here: str, there: str, corr: dict[str, Any] | None) -> str:
     )
 
 
+def describe_inputs(points: int, bridges: int, carried: int, extra: int) -> str:
+    """The part of a stage's start line about what the previous stage handed it."""
+    handed = points + carried
+    if not handed:
+        return ""
+    text = f"; first the top {handed - bridges} of the previous stage"
+    text += f" and {bridges} bridge{'s' if bridges != 1 else ''} below them" if bridges else ""
+    if carried:
+        text += f" ({carried} already trained by its adaptive probe)"
+    moved = extra - bridges + carried
+    return text + (f"; +{moved} trial{'s' if moved != 1 else ''} moved from the previous stage" if moved else "")
+
+
 def describe_cost(cost: dict[str, Any] | None, gpus: bool) -> str:
     if not cost:
         return "cost n/a"

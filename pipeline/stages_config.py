@@ -234,7 +234,8 @@ def _stage(raw, where, index, last, cv_top_k, task, options, check_data) -> Stag
         raise UsageError(
             f"{where}.top_k", "auto applies to a stage followed by another; the last stage hands on cv.top_k (or 1)"
         )
-    top_k = 1 if auto else fields.number(raw, "top_k", None, int, lambda v: v >= 1, "an integer >= 1 or auto", where)
+    allowed = "an integer >= 1" if last else "an integer >= 1 or auto"
+    top_k = 1 if auto else fields.number(raw, "top_k", None, int, lambda v: v >= 1, allowed, where)
     if last and cv_top_k is not None:
         if top_k is not None and top_k != cv_top_k:
             raise UsageError(
