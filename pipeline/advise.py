@@ -43,14 +43,23 @@ def _epoch_levels(max_epochs: int) -> list[int]:
     return sorted({max(1, max_epochs // 5), max(1, max_epochs // 2), max_epochs})
 
 
-def calibrate(cfg: Any, n_configs: int, fractions: Sequence[float], say=print) -> tuple[list[Level], Level]:
-    """Train ``n_configs`` random configurations at every (fraction, resolution); measure levels."""
+def calibrate(
+    cfg: Any, n_configs: int, fractions: Sequence[float], say=print, only: Sequence[int] | None = None
+) -> tuple[list[Level], Level]:
+    """Train ``n_configs`` random configurations at every (fraction, resolution); measure levels.
+    ``only``: the resolutions to try (default: every one the task allows)."""
     from pipeline.experiment import _preflight, _run_stage
     from pipeline.stages_config import Budget, StageSpec
     from pipeline.tasks import Fidelity, get_task
 
     task = None if cfg.custom else get_task(cfg.task)
     resolutions: list[int | None] = list(getattr(task, "resolutions", ()) or [None])
+    if only:
+        bad = [r for r in only if r not in resolutions]
+        if bad:
+            allowed = ", ".join(map(str, resolutions))
+            raise UsageError("resolutions", f"{cfg.task} allows {allowed}, got {bad[0]}")
+        resolutions = sorted(only, reverse=True)
     native = getattr(task, "native_resolution", None) or None
     epochs = cfg.stages[-1].fidelity.max_epochs
     concurrent = _preflight(cfg)
@@ -89,7 +98,7 @@ def calibrate(cfg: Any, n_configs: int, fractions: Sequence[float], say=print) -
                     values[key], costs[key] = row, float(np.mean(secs)) if secs else math.inf
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    ref_key = (max(fractions), native if native in resolutions else resolutions[0], epochs)
+    ref_key = (max(fractions), native if native in resolutions else max(r for r in resolutions if r), epochs)
     if None in resolutions:
         ref_key = (max(fractions), None, epochs)
     sign = 1.0 if cfg.mode == "max" else -1.0
@@ -125,8 +134,15 @@ def _curves(events_path: Path, stage: str) -> dict[str, dict[int, float]]:
     return out
 
 
-def advise(cfg: Any, n_configs: int, fractions: Sequence[float], budget_s: float | None, say=print) -> list[Chain]:
-    levels, reference = calibrate(cfg, n_configs, fractions, say)
+def advise(
+    cfg: Any,
+    n_configs: int,
+    fractions: Sequence[float],
+    budget_s: float | None,
+    say=print,
+    resolutions: Sequence[int] | None = None,
+) -> list[Chain]:
+    levels, reference = calibrate(cfg, n_configs, fractions, say, resolutions)
     budget = budget_s if budget_s is not None else DEFAULT_REFERENCE_TRIALS * reference.cost
     chains = propose(levels, reference, budget, seed=cfg.seed)
     say(f"{PROG}: {len(levels)} fidelities, reference {reference.name} ({reference.cost:.2f} CPU-s a configuration)")
@@ -192,6 +208,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--config", metavar="FILE.yaml", help="experiment settings (task, search space, data, ...)")
     ap.add_argument("--configs", type=int, default=DEFAULT_CONFIGS, help="configurations to calibrate on (default: 8)")
     ap.add_argument("--fractions", default=",".join(map(str, DEFAULT_FRACTIONS)), help="data fractions to try")
+    ap.add_argument("--resolutions", help="image sides to try, e.g. 7,14 (default: every one the task allows)")
     ap.add_argument("--max-epochs", metavar="N", help="epochs of the reference fidelity (default: the task's)")
     ap.add_argument("--budget-s", type=float, help="CPU-seconds the chains are sized to (default: 12 reference trials)")
     ap.add_argument("--seed", default=0, type=int)
@@ -213,7 +230,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         cfg = build(raw)
         if cfg.custom:
             raise UsageError("task", "the advisor calibrates a built-in task's fidelities")
-        chains = advise(cfg, args.configs, fractions, args.budget_s)
+        resolutions = None
+        if args.resolutions:
+            try:
+                resolutions = sorted({int(v) for v in args.resolutions.split(",") if v.strip()})
+            except ValueError:
+                raise UsageError(
+                    "resolutions", f"must be integers separated by commas, got {args.resolutions!r}"
+                ) from None
+        chains = advise(cfg, args.configs, fractions, args.budget_s, resolutions=resolutions)
         print(f"# proposed by {PROG} (best expected quality at an equal budget): {chains[0].shape}")
         print(yaml.safe_dump(proposal_yaml(cfg, chains[0]), sort_keys=False, default_flow_style=None), end="")
     except (UsageError, KeyboardInterrupt) as err:

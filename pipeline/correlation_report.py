@@ -37,7 +37,7 @@ def markdown(state: PipelineState) -> list[str]:
     names = [s.name for s in state.stages] + (["cv"] if state.cv is not None else [])
     for i, rec in enumerate(state.stages):
         cost = rec.cost or {}
-        corr = rec.correlation or {}
+        corr = (state.stages[i + 1].correlation if i + 1 < len(state.stages) else None) or {}
         nxt = names[i + 1] if i + 1 < len(names) else "-"
         overlap = corr.get("top_k_overlap")
         lines.append(

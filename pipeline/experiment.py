@@ -253,9 +253,7 @@ def _run_stages(cfg: ExperimentConfig, state: PipelineState, concurrent: int, re
                 + f" -> {nxt}"
             )
             if i > 0:
-                _say(
-                    f"mftune: {handoff.describe_pair(cfg.stages[i - 1].name, spec.name, state.stages[i - 1].correlation)}"
-                )
+                _say(f"mftune: {handoff.describe_pair(cfg.stages[i - 1].name, spec.name, rec.correlation)}")
         if not rec.top_k:
             raise_no_result(cfg, spec)
         check_reads(cfg, spec.name, spec.fidelity, f"stages[{i}]" if len(cfg.stages) > 1 else "", warned)
@@ -564,7 +562,7 @@ def _best(cfg: ExperimentConfig, state: PipelineState) -> dict[str, Any] | None:
                 "top_k": [c.value for c in s.top_k],
                 "bridges": [c.value for c in s.bridges],
                 "cost": s.cost,
-                "correlation_with_next": s.correlation,
+                "correlation_with_previous": s.correlation,  # how the previous stage's ranking predicted this one's
                 **({"adaptive": s.adaptive} if s.adaptive else {}),
             }
             for s in state.stages

@@ -4,7 +4,8 @@ After a stage's trials are in, :func:`after_stage`
 
 1. measures how the previous stage's ranking predicted this one
    (``pipeline.fidelity_correlation.pair_correlation`` over the configurations the previous
-   stage handed on: its top-k and its bridges) and stores it on the previous record;
+   stage handed on: its top-k and its bridges) and stores it on this stage's record (a
+   finished stage's record never changes afterwards: ``--resume`` relies on that);
 2. measures this stage's cost (CPU/GPU-seconds from each trial's ``time_total_s``);
 3. picks what this stage hands on: the top-k (``top_k: auto`` sizes it on the correlation
    just measured, :func:`pipeline.fidelity_correlation.auto_top_k`) and ``bridge``
@@ -33,16 +34,16 @@ from pipeline.state import Candidate, CVRecord, PipelineState, StageRecord
 
 
 def after_stage(cfg: Any, state: PipelineState, index: int, outcomes: list[TrialOutcome], seed: int) -> None:
-    """Fill stage ``index``'s record (and its predecessor's correlation) from its outcomes."""
+    """Fill stage ``index``'s record from its outcomes (its correlation is with the stage before)."""
     rec, spec = state.stages[index], cfg.stages[index]
     ranked = rank(outcomes, cfg.mode)
     if index > 0:
-        state.stages[index - 1].correlation = measure_pair(state.stages[index - 1], ranked, seed)
+        rec.correlation = measure_pair(state.stages[index - 1], ranked, seed)
     rec.cost = stage_cost((o.metrics for o in outcomes), cfg.cpus_per_trial, cfg.gpus_per_trial).to_dict()
     last = index == len(cfg.stages) - 1
     if spec.auto_top_k and not last:
         own = (rec.adaptive or {}).get("correlation") or {}  # an adaptive stage's probe measured this very pair
-        rho = own["spearman"] if own.get("spearman") is not None else latest_rho(state, index)
+        rho = own["spearman"] if own.get("spearman") is not None else latest_rho(state, index + 1)
         k = auto_top_k(rho, cfg.stages[index + 1].budget.trials, len(ranked))
         rec.top_k = candidates(ranked[:k])
     k = len(rec.top_k)
@@ -72,7 +73,8 @@ def measure_pair(prev: StageRecord, ranked_next: list[TrialOutcome], seed: int) 
 
 
 def latest_rho(state: PipelineState, index: int) -> float | None:
-    """Spearman rho of the most recent measured stage pair ending at or before stage ``index``."""
+    """Spearman rho of the most recent measured stage pair ending before stage ``index``
+    (a record's ``correlation`` is the pair that ends at it)."""
     for rec in reversed(state.stages[:index]):
         if rec.correlation and rec.correlation.get("spearman") is not None:
             return float(rec.correlation["spearman"])
@@ -136,7 +138,7 @@ def summary(cfg: Any, state: PipelineState) -> list[str]:
         costs += f", cv {describe_cost(state.cv.cost, gpus)}"
     lines = [f"measured cost: {costs}"]
     for a, b in zip(state.stages, state.stages[1:]):
-        lines.append(describe_pair(a.name, b.name, a.correlation))
+        lines.append(describe_pair(a.name, b.name, b.correlation))
     if state.cv is not None and state.cv.correlation is not None:
         c = state.cv.correlation
         if c.get("spearman") is None:

@@ -69,7 +69,7 @@ class StageRecord:
     bridges: list[Candidate] = field(default_factory=list)
     bridge_ranks: list[int] = field(default_factory=list)
     cost: dict[str, Any] | None = None  # measured CPU/GPU-seconds (fidelity_correlation.Cost)
-    correlation: dict[str, Any] | None = None  # how this stage's ranking predicted the next stage's
+    correlation: dict[str, Any] | None = None  # how the previous stage's ranking predicted this one's
     adaptive: dict[str, Any] | None = None  # an adaptive stage's probe and decision (pipeline.adaptive)
 
 

@@ -72,14 +72,15 @@ def test_bridges_measure_the_pair_by_hand(tmp_path, sign, rho, overlap):
     assert len(a["top_k"]) == 3 and len(a["bridges"]) == 2
     assert a["bridge_ranks"] == [3 + 5 // 3, 3 + 10 // 3]  # a third and two thirds down the 5 below the top 3
     assert b["trials"] == 4 + 2  # the bridges run on top of b's budget
-    corr = a["correlation"]
+    assert a["correlation"] is None  # a record holds the pair that ends at its stage
+    corr = b["correlation"]
     assert corr["matched"] == 5 and corr["spearman"] == pytest.approx(rho) and corr["kendall"] == pytest.approx(rho)
     # top 3 of 5 by x against top 3 by sign * x: all of them (+), only the middle one (-)
     assert corr["top_k_overlap"] == pytest.approx(overlap)
     for rec in (a, b):
         assert rec["cost"]["measured"] == rec["trials"] and rec["cost"]["cpu_s"] > 0
     best = json.loads((out / "best.json").read_text())
-    assert best["stages"][0]["correlation_with_next"]["spearman"] == pytest.approx(rho)
+    assert best["stages"][1]["correlation_with_previous"]["spearman"] == pytest.approx(rho)
     assert best["stages"][1]["cost"]["cpu_s"] == pytest.approx(b["cost"]["cpu_s"])
     report = (out / "report.md").read_text()
     assert "## Stage fidelity correlation and cost" in report
