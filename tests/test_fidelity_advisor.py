@@ -49,7 +49,7 @@ def test_stages_auto_runs_the_calibration_then_the_proposed_chain(monkeypatch, c
     good = Level("r4-f30-e3", {"data_fraction": 0.3, "resolution": 4, "max_epochs": 3}, cost=0.5, rho=0.9)
     seen = {}
 
-    def fake_calibrate(cfg, n, fractions, say=print):
+    def fake_calibrate(cfg, n, fractions, say=print, only=None):
         seen.update(task=cfg.task, n=n, fractions=fractions)
         return [good, REF], REF
 
