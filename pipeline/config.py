@@ -161,6 +161,10 @@ def build(raw: Mapping[str, Any], check_data: bool = True, existing_output: Path
 
     ``existing_output`` is the directory of an experiment being resumed (it exists).
     """
+    if raw.get("stages") == "auto":  # calibrate, then the proposed chain (pipeline.advise)
+        from pipeline.advise import resolve_auto
+
+        return build(resolve_auto(dict(raw), check_data), check_data, existing_output)
     task_name = fields.text(raw, "task", DEFAULT_TASK)
     custom = is_custom(task_name)
     task = None if custom else get_task(task_name)

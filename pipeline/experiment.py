@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from pipeline import pareto_select, ray_runtime
+from pipeline import adaptive, handoff, pareto_select, ray_runtime
 from pipeline.config import ExperimentConfig, build, load_yaml
 from pipeline.cv import FinalistScore, cv_points, cv_space, fold_scores, near_ties, winner
 from pipeline.errors import UsageError
@@ -219,6 +219,9 @@ def _run_stages(cfg: ExperimentConfig, state: PipelineState, concurrent: int, re
     warned: set[str] = set()  # fidelity knobs already reported as never read
     points: list[dict[str, Any]] = []
     obs: list[list[Any]] = []
+    bridges = 0  # of the points: the previous stage's bridge configurations (run on top of the budget)
+    extra = 0  # trials on top of the stage's budget (pipeline.adaptive.next_inputs)
+    carry: list[TrialOutcome] = []  # results at this stage's fidelity an adaptive probe already has
     for i, (spec, rec) in enumerate(zip(cfg.stages, state.stages)):
         head = f"stage {i + 1}/{len(cfg.stages)} {spec.name}"
         if rec.status == DONE:
@@ -229,22 +232,36 @@ def _run_stages(cfg: ExperimentConfig, state: PipelineState, concurrent: int, re
             _say(
                 f"mftune: {head}: {_describe(cfg, spec.fidelity)}; {spec.searcher} + {spec.scheduler}; "
                 f"budget {_budget(spec)}"
-                + (f"; first the top {len(points)} of the previous stage" if points else "")
+                + handoff.describe_inputs(len(points), bridges, len(carry), extra)
                 + ("; warm-started" if spec.warm_start and obs else "")
             )
-            outcomes, wall = _run_stage(cfg, spec, i, points, obs if spec.warm_start else [], concurrent, events_path)
+            warm = obs if spec.warm_start else []
+            if spec.adaptive:
+                outcomes, wall = adaptive.run(
+                    cfg, state, i, points, warm, extra, _part(cfg, concurrent, events_path), lambda: state.save(out)
+                )
+            else:
+                outcomes, wall = _run_stage(cfg, spec, i, points, warm, concurrent, events_path, extra)
+            outcomes += carry
             _finish_stage(rec, spec, outcomes, wall, cfg, out)
+            handoff.after_stage(cfg, state, i, outcomes, stage_seed(cfg.seed, i))
+            rec.cost = adaptive.add_probe_cost(rec.cost, rec.adaptive)
             state.save(out)
             nxt = cfg.stages[i + 1].name if i + 1 < len(cfg.stages) else ("cv" if cfg.cv else "the result")
             best = f"{rec.best:.4f}" if rec.best is not None else "none"
             _say(
                 f"mftune: {head} done: {rec.trials} trials ({rec.errors} failed), {rec.epochs} epochs, "
-                f"{rec.wall_s:.1f}s; best {cfg.metric} {best}; top {len(rec.top_k)} -> {nxt}"
+                f"{rec.wall_s:.1f}s, {handoff.describe_cost(rec.cost, cfg.gpus_per_trial > 0)}; best {cfg.metric} "
+                f"{best}; top {len(rec.top_k)}"
+                + (f" + {len(rec.bridges)} bridges" if rec.bridges else "")
+                + f" -> {nxt}"
             )
+            if i > 0:
+                _say(f"mftune: {handoff.describe_pair(cfg.stages[i - 1].name, spec.name, rec.correlation)}")
         if not rec.top_k:
             raise_no_result(cfg, spec)
         check_reads(cfg, spec.name, spec.fidelity, f"stages[{i}]" if len(cfg.stages) > 1 else "", warned)
-        points = [c.config for c in rec.top_k]
+        points, bridges, extra, carry = adaptive.next_inputs(state, i, cfg.metric)
         obs = rec.observations
 
     if cfg.cv is not None:
@@ -278,6 +295,13 @@ def raise_no_result(cfg: ExperimentConfig, spec: StageSpec) -> None:
 # ---------------------------------------------------------------------- stages
 
 
+def _part(cfg: ExperimentConfig, concurrent: int, events_path: Path) -> adaptive.RunPart:
+    """How pipeline.adaptive runs a part of a stage (or its probe): as a stage of its own."""
+    return lambda spec, index, points, warm, extra: _run_stage(
+        cfg, spec, index, points, warm, concurrent, events_path, extra
+    )
+
+
 def _run_stage(
     cfg: ExperimentConfig,
     spec: StageSpec,
@@ -286,11 +310,14 @@ def _run_stage(
     warm: list[list[Any]],
     concurrent: int,
     events_path: Path,
+    extra_trials: int = 0,
 ) -> tuple[list[TrialOutcome], float]:
     from ray import tune
 
     fn = stage_trainable(cfg, spec.fidelity, spec.name)
-    trials = spec.budget.trials
+    trials = spec.budget.trials + extra_trials if spec.budget.trials is not None else None
+    if trials == 0:  # everything it was to evaluate an adaptive probe already has (pipeline.adaptive)
+        return [], 0.0
     run = TunerRun(
         name=spec.name,
         experiment_dir=cfg.output,
@@ -298,7 +325,7 @@ def _run_stage(
         metric=cfg.metric,
         mode=cfg.mode,
         num_samples=trials if trials is not None else -1,
-        concurrent=_limit(cfg, spec, concurrent),
+        concurrent=_limit(cfg, spec, concurrent, trials),
         epochs_budget=spec.budget.epochs_budget,
         time_budget_s=spec.budget.time_s,
         reuse_actors=cfg.reuse_actors,
@@ -388,14 +415,13 @@ def _flatten(config: dict[str, Any], prefix: str = "") -> dict[str, Any]:
 # -------------------------------------------------------------------------- cv
 
 
-def _limit(cfg: ExperimentConfig, spec: StageSpec, concurrent: int) -> int | None:
+def _limit(cfg: ExperimentConfig, spec: StageSpec, concurrent: int, trials: int | None) -> int | None:
     """max_concurrent_trials for a stage. None under a pausing scheduler unless the user set
     --max-concurrent: Tune's limiter counts paused trials as running and would hold new
     ones back while trials wait at a rung (docs/schedulers.md); the trials' CPU/GPU
     requests still bound how many run at once."""
     if spec.scheduler in PAUSING and cfg.max_concurrent is None:
         return None
-    trials = spec.budget.trials
     return min(concurrent, trials) if trials else concurrent
 
 
@@ -463,6 +489,7 @@ def _run_cv(cfg: ExperimentConfig, state: PipelineState, concurrent: int, events
         ]
     rec.epochs = sum(o.iterations for o in outcomes)
     rec.wall_s += wall
+    handoff.after_cv(cfg, rec, outcomes, [s.mean for s in scores], cfg.seed)
     rec.status = DONE
     state.save(cfg.output)
     for s, c in zip(scores, finalists):
@@ -515,6 +542,8 @@ def _write_results(cfg: ExperimentConfig, state: PipelineState) -> ExperimentRes
     wall = sum(s.wall_s for s in state.stages) + (state.cv.wall_s if state.cv else 0.0)
     epochs = sum(s.epochs for s in state.stages) + (state.cv.epochs if state.cv else 0)
     _say(f"mftune: {n_trials} trials ({n_errors} failed) in {wall:.1f}s, {epochs} epochs")
+    for line in handoff.summary(cfg, state):
+        _say(f"mftune: {line}")
     if best is None:
         _say(f"mftune: no trial reported a finite {cfg.metric}")
     else:
@@ -560,6 +589,10 @@ def _best(cfg: ExperimentConfig, state: PipelineState) -> dict[str, Any] | None:
                 "wall_s": s.wall_s,
                 "best": s.best,
                 "top_k": [c.value for c in s.top_k],
+                "bridges": [c.value for c in s.bridges],
+                "cost": s.cost,
+                "correlation_with_previous": s.correlation,  # how the previous stage's ranking predicted this one's
+                **({"adaptive": s.adaptive} if s.adaptive else {}),
             }
             for s in state.stages
         ],
@@ -613,6 +646,8 @@ def _best(cfg: ExperimentConfig, state: PipelineState) -> dict[str, Any] | None:
         "near_ties": [j + 1 for j in near_ties(scores, cv.winner)],  # finalists within one SE of the winner
         "cv_epochs": cv.epochs,
         **(pareto_select.best_fields(cfg, cv) if cfg.multi_objective else {}),
+        "cv_cost": cv.cost,
+        "finalist_correlation": cv.correlation,  # last-stage values against CV means
     }
 
 

@@ -48,6 +48,10 @@ RESERVED = (
 ASIDE = re.compile(r"\.incomplete-\d+$")
 
 
+#: the Ray experiments of an adaptive stage's probe and second part (``pipeline.adaptive``)
+ADAPTIVE_PARTS = (".probe", ".more")
+
+
 def aside_name(stage: str, n: int) -> str:
     return f"{stage}.incomplete-{n}"
 
@@ -56,6 +60,8 @@ def reserved(name: str) -> str | None:
     """Why a stage cannot be called ``name`` (None: it can)."""
     if name.lower() in {r.lower() for r in RESERVED}:  # case-insensitive filesystems too
         return f"{name!r} is a file or folder the pipeline writes in the experiment directory"
+    if name.endswith(ADAPTIVE_PARTS):
+        return f"{name!r} ends like the parts of an adaptive stage ({', '.join(ADAPTIVE_PARTS)})"
     if ASIDE.search(name):
         return f"{name!r} is where the pipeline moves an incomplete stage directory aside"
     return None

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pipeline import pareto_report, plots
+from pipeline import correlation_report, pareto_report, plots
 from pipeline.errors import UsageError
 from pipeline.history import Experiment, load
 from pipeline.layout import PLOTS, REPORT_FILE
@@ -251,6 +251,7 @@ def _markdown(exp: Experiment, figures: list[tuple[str, Path]], imp) -> str:
             f"| {rec.name} | {fid} | {spec['searcher']} + {spec['scheduler']} | {rec.trials} ({rec.errors}) "
             f"| {rec.epochs} | {rec.wall_s:.1f} | {best} | {len(rec.top_k)} |"
         )
+    lines += ["", *correlation_report.markdown(exp.state)]
     lines += ["", "## Best configuration", ""]
     lines += _best_section(exp)
     lines += ["", *pareto_report.markdown(exp)]  # several objectives only

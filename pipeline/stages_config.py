@@ -11,12 +11,13 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from pipeline import fields
 from pipeline.errors import UsageError
 from pipeline.fidelity import BUILT_IN_KNOBS
+from pipeline.fidelity_correlation import DEFAULT_THRESHOLD, auto_top_k
 from pipeline.layout import RESERVED, reserved
 from pipeline.registry import SCHEDULERS, SEARCHERS, SearchContext, stage_searcher
 from pipeline.tasks import Fidelity, Task, TaskOptions
@@ -33,6 +34,9 @@ STAGE_KEYS = (
     "top_k",
     "warm_start",
     "knobs",
+    "bridge",
+    "adaptive",
+    "adaptive_threshold",
 )
 BUDGET_KEYS = ("trials", "epochs", "time_s")
 CV_KEYS = ("folds", "top_k", "max_epochs", "data_fraction", "resolution", "knobs")
@@ -61,6 +65,12 @@ class StageSpec:
     budget: Budget
     top_k: int
     warm_start: bool = False  # give the searcher the previous stage's observations
+    #: extra configurations from below the top-k handed on to measure the stage's rank
+    #: correlation with the next (pipeline.fidelity_correlation); 0 on the last stage
+    bridge: int = 0
+    auto_top_k: bool = False  # `top_k: auto`: top_k is then the default before any correlation is known
+    adaptive: bool = False  # probe after half the trials; stop when the ranking does not predict the next
+    adaptive_threshold: float = DEFAULT_THRESHOLD
 
 
 @dataclass(frozen=True)
@@ -88,9 +98,12 @@ def stage_to_yaml(stage: StageSpec) -> dict[str, Any]:
         "searcher": stage.searcher,
         "scheduler": stage.scheduler,
         "budget": budget,
-        "top_k": stage.top_k,
+        "top_k": "auto" if stage.auto_top_k else stage.top_k,
         "warm_start": stage.warm_start,
+        "bridge": stage.bridge,
     }
+    if stage.adaptive:
+        out.update(adaptive=True, adaptive_threshold=stage.adaptive_threshold)
     if stage.fidelity.resolution is not None:
         out["resolution"] = stage.fidelity.resolution
     if stage.fidelity.knobs:
@@ -131,6 +144,11 @@ def parse_stages(
         fields.check_keys(item, STAGE_KEYS, where)
         last = i == len(raw_stages) - 1
         stages.append(_stage(item, where, i, last, cv_top_k, task, options, check_data))
+    for i, stage in enumerate(stages[:-1]):
+        if stage.auto_top_k:  # the stated default before any correlation is known
+            stages[i] = replace(
+                stage, top_k=auto_top_k(None, stages[i + 1].budget.trials, stage.budget.trials or 10**9)
+            )
     for i, stage in enumerate(stages):
         check_searcher(stage, space, f"stages[{i}]")
     _check_chain(stages, space)
@@ -211,7 +229,13 @@ def _stage(raw, where, index, last, cv_top_k, task, options, check_data) -> Stag
     )
     if budget == Budget():
         raise UsageError(f"{where}.budget", "needs at least one of trials, epochs, time_s")
-    top_k = fields.number(raw, "top_k", None, int, lambda v: v >= 1, "an integer >= 1", where)
+    auto = raw.get("top_k") == "auto"
+    if auto and last:
+        raise UsageError(
+            f"{where}.top_k", "auto applies to a stage followed by another; the last stage hands on cv.top_k (or 1)"
+        )
+    allowed = "an integer >= 1" if last else "an integer >= 1 or auto"
+    top_k = 1 if auto else fields.number(raw, "top_k", None, int, lambda v: v >= 1, allowed, where)
     if last and cv_top_k is not None:
         if top_k is not None and top_k != cv_top_k:
             raise UsageError(
@@ -234,7 +258,42 @@ def _stage(raw, where, index, last, cv_top_k, task, options, check_data) -> Stag
         budget=budget,
         top_k=top_k,
         warm_start=fields.flag(raw, "warm_start", False, where),
+        auto_top_k=auto,
+        **_measuring(raw, where, last, budget),
     )
+
+
+#: bridge configurations a stage hands on when its YAML does not say (0 on the last stage)
+DEFAULT_BRIDGE = 2
+
+
+def _measuring(raw: Mapping[str, Any], where: str, last: bool, budget: Budget) -> dict[str, Any]:
+    """``bridge``, ``adaptive`` and ``adaptive_threshold``: they concern the hand-off to a next stage."""
+    bridge = fields.number(raw, "bridge", None, int, lambda v: 0 <= v <= 100, "an integer in [0, 100]", where)
+    adaptive = fields.flag(raw, "adaptive", False, where)
+    threshold = fields.number(
+        raw, "adaptive_threshold", None, float, lambda v: -1 < v <= 1, "a number in (-1, 1]", where
+    )
+    if last:
+        for key, value in (
+            ("bridge", bridge or None),
+            ("adaptive", adaptive or None),
+            ("adaptive_threshold", threshold),
+        ):
+            if value is not None:
+                raise UsageError(f"{where}.{key}", "applies to a stage followed by another; this is the last stage")
+    if threshold is not None and not adaptive:
+        raise UsageError(f"{where}.adaptive_threshold", "applies with adaptive: true only")
+    if adaptive and (budget.trials is None or budget.trials < 4):
+        raise UsageError(
+            f"{where}.adaptive",
+            "needs budget.trials >= 4: the stage is probed after half of its trials (docs/pipeline.md)",
+        )
+    return {
+        "bridge": 0 if last else (DEFAULT_BRIDGE if bridge is None else bridge),
+        "adaptive": adaptive,
+        "adaptive_threshold": DEFAULT_THRESHOLD if threshold is None else threshold,
+    }
 
 
 def algorithms(raw: Mapping[str, Any], where: str = "") -> dict[str, str]:

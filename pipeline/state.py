@@ -66,6 +66,13 @@ class StageRecord:
     epochs: int = 0
     wall_s: float = 0.0
     best: float | None = None
+    #: configurations from below the top-k, handed on as well to measure the correlation
+    #: (pipeline.fidelity_correlation), and their positions in this stage's ranking
+    bridges: list[Candidate] = field(default_factory=list)
+    bridge_ranks: list[int] = field(default_factory=list)
+    cost: dict[str, Any] | None = None  # measured CPU/GPU-seconds (fidelity_correlation.Cost)
+    correlation: dict[str, Any] | None = None  # how the previous stage's ranking predicted this one's
+    adaptive: dict[str, Any] | None = None  # an adaptive stage's probe and decision (pipeline.adaptive)
 
 
 @dataclass
@@ -79,6 +86,8 @@ class CVRecord:
     objective_scores: dict[str, list[list[float | None]]] = field(default_factory=dict)
     epochs: int = 0
     wall_s: float = 0.0
+    cost: dict[str, Any] | None = None
+    correlation: dict[str, Any] | None = None  # last-stage values against CV means
 
 
 @dataclass
@@ -153,7 +162,13 @@ def _candidates(items: list[Any], where: str) -> list[Candidate]:
 
 def _stage(data: Any, where: str) -> StageRecord:
     data = _checked(StageRecord, data, where)
-    return StageRecord(**{**data, "top_k": _candidates(data.get("top_k", []), f"{where}.top_k")})
+    return StageRecord(
+        **{
+            **data,
+            "top_k": _candidates(data.get("top_k", []), f"{where}.top_k"),
+            "bridges": _candidates(data.get("bridges", []), f"{where}.bridges"),
+        }
+    )
 
 
 def _cv(data: Any) -> CVRecord:
@@ -181,7 +196,7 @@ def _checked(cls: type, data: Any, where: str) -> dict[str, Any]:
             if f.default is MISSING and f.default_factory is MISSING:
                 raise ValueError(f"{key} is missing")
             continue
-        if f.name in ("top_k", "finalists", "stages", "cv", "refit"):  # records: checked by the caller
+        if f.name in ("top_k", "bridges", "finalists", "stages", "cv", "refit"):  # records: checked by the caller
             if f.name in ("cv", "refit") or isinstance(data[f.name], list):
                 continue
             raise ValueError(f"{key} is not a list")
