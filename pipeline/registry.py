@@ -49,9 +49,17 @@ def _space_searcher(module: str, name: str) -> Callable[[SearchContext], Any]:
     return make
 
 
-_auto = _space_searcher("searchers.auto.searcher", "AutoSearcher")
 _random = _space_searcher("searchers.random_search", "RandomSearcher")
 _tpe = _space_searcher("searchers.tpe.searcher", "TPESearcher")
+_auto_one = _space_searcher("searchers.auto.searcher", "AutoSearcher")
+
+
+def _auto(ctx: SearchContext) -> Any:
+    """The default. Its GP-then-TPE rule was measured for one objective; with several,
+    ``auto`` is multi-objective TPE (the searcher the multi-objective pipeline was tested with)."""
+    return _tpe(ctx) if len(ctx.objectives) > 1 else _auto_one(ctx)
+
+
 _gp = _space_searcher("searchers.gp.searcher", "GPSearcher")
 _rl = _space_searcher("searchers.rl.searcher", "RLSearcher")
 
@@ -192,7 +200,7 @@ SCHEDULERS: dict[str, Callable[[SearchContext], Any]] = {
 SEARCHER_FOR: dict[str, str] = {"bohb": "tpe", "bohb-sync": "tpe"}
 
 #: Searchers that search several objectives (the others would optimise the first one only)
-MULTI_OBJECTIVE_SEARCHERS: frozenset[str] = frozenset({"random", "tpe", "gp"})
+MULTI_OBJECTIVE_SEARCHERS: frozenset[str] = frozenset({"auto", "random", "tpe", "gp"})
 #: Schedulers that rank several objectives (asha and asha-promotion become MO-ASHA)
 MULTI_OBJECTIVE_SCHEDULERS: frozenset[str] = frozenset({"fifo", "asha", "asha-promotion"})
 

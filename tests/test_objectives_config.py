@@ -173,6 +173,8 @@ def test_multi_objective_stages_get_mo_searchers_and_mo_asha(tmp_path):
     searcher = SEARCHERS["tpe"](ctx)
     assert searcher.objectives.metrics == ["val_accuracy", "params"]
     assert searcher.objectives.constraints == (("latency_ms", "<=", 5.0),)
+    default = SEARCHERS["auto"](ctx)  # the default searcher: multi-objective TPE with several objectives
+    assert type(default).__name__ == "TPESearcher" and default.objectives.metrics == ["val_accuracy", "params"]
     scheduler = SCHEDULERS["asha"](ctx)
     assert isinstance(scheduler, MOASHAScheduler) and scheduler.metrics == ["val_accuracy", "params"]
     one = cfg(tmp_path)
@@ -180,6 +182,7 @@ def test_multi_objective_stages_get_mo_searchers_and_mo_asha(tmp_path):
         space=one.space, metric=one.metric, mode=one.mode, seed=0, max_resource=1, **search_context(one)
     )
     assert SEARCHERS["tpe"](ctx1).objectives is None  # one objective: today's path
+    assert type(SEARCHERS["auto"](ctx1)).__name__ == "AutoSearcher"
     assert type(SCHEDULERS["asha"](ctx1)) is ASHAScheduler
 
 
