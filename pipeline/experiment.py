@@ -565,9 +565,8 @@ def _write_results(cfg: ExperimentConfig, state: PipelineState) -> ExperimentRes
         _say(f"mftune: best config: {best['config']}")
         for line in pareto_select.summary_lines(best):  # several objectives only
             _say(line)
-        if best.get("model"):
-            _say(f"mftune: model: {out / best['model']} ({best['model_summary']})")
-    _say(f"mftune: results in {out} ({', '.join(written)}, Ray state per stage)")
+    model = [f"{best['model']}/"] if best and best.get("model") else []  # the refit line described it
+    _say(f"mftune: results in {out} ({', '.join(written + model)}, Ray state per stage)")
     return ExperimentResult(out, best, n_trials, n_errors, wall, epochs)
 
 
