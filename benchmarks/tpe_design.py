@@ -1,14 +1,15 @@
-"""Held-out problems for choosing TPESearcher's defaults, kept apart from the reported benchmark.
+"""Held-out problems for choosing a searcher's defaults, kept apart from the reported benchmark.
 
 A default that is picked on the functions of ``benchmarks.tpe_quality`` would be tuned to
 win there; design variants are compared on these other functions instead (Ackley,
 Styblinski-Tang, Levy, Griewank, six-hump camel, a log/int/categorical "HPO-like"
-quadratic and a three-branch conditional space). Each variant is a set of
-``TPESearcher`` arguments; the table gives the median regret and the mean rank of the
-variant among all variants over seeds (1 = best).
+quadratic and a three-branch conditional space). Each variant is a set of arguments of
+the searcher named by ``--searcher`` (``TPESearcher`` by default, ``RLSearcher`` with
+``rl``); the table gives the median regret and the mean rank of the variant among all
+variants over seeds (1 = best).
 
     python -m benchmarks.tpe_design --variants "base:" "ei64:n_candidates=64" \\
-        [--seeds 20] [--evals 200] [--pending 1] [--jobs 2]
+        [--searcher tpe|rl] [--seeds 20] [--evals 200] [--pending 1] [--jobs 2]
 """
 
 from __future__ import annotations
@@ -135,12 +136,18 @@ def parse_variant(text: str) -> tuple[str, dict[str, Any]]:
     return name, kwargs
 
 
-def one_run(problem: str, kwargs: dict[str, Any], seed: int, evals: int, pending: int) -> np.ndarray:
-    from searchers import TPESearcher
+SEARCHERS = ("tpe", "rl")
 
+
+def one_run(
+    problem: str, kwargs: dict[str, Any], seed: int, evals: int, pending: int, searcher: str = "tpe"
+) -> np.ndarray:
+    from searchers import RLSearcher, TPESearcher
+
+    cls = RLSearcher if searcher == "rl" else TPESearcher
     tree, fn, optimum = DEV_PROBLEMS[problem]
     space = SearchSpace(tree)
-    driver = MftuneDriver(TPESearcher(space, metric="loss", mode="min", seed=seed, **kwargs))
+    driver = MftuneDriver(cls(space, metric="loss", mode="min", seed=seed, **kwargs))
     losses = run_protocol(driver, lambda flat: fn(space.from_flat(flat)), evals, pending)
     return np.minimum.accumulate(losses) - optimum
 
@@ -153,6 +160,7 @@ def main() -> None:
     ap.add_argument("--budgets", type=int, nargs="+", default=[50, 100, 200])
     ap.add_argument("--pending", type=int, default=1)
     ap.add_argument("--jobs", type=int, default=1)
+    ap.add_argument("--searcher", choices=SEARCHERS, default="tpe")
     args = ap.parse_args()
     if args.seeds < 2 or args.jobs < 1 or args.pending < 1 or any(not 1 <= b <= args.evals for b in args.budgets):
         ap.error("--seeds >= 2, --jobs >= 1, --pending >= 1 and budgets in [1, --evals] are required")
@@ -167,13 +175,14 @@ def main() -> None:
                 [s for _, _, s in tasks],
                 [args.evals] * len(tasks),
                 [args.pending] * len(tasks),
+                [args.searcher] * len(tasks),
             )
         )
     curves: dict[tuple[str, str], list[np.ndarray]] = {}
     for (p, name, _), curve in zip(tasks, runs):
         curves.setdefault((p, name), []).append(curve)
     names = list(variants)
-    print(f"held-out problems, {args.seeds} seeds, {args.pending} pending: median regret (mean rank)")
+    print(f"{args.searcher}, held-out problems, {args.seeds} seeds, {args.pending} pending: median regret (mean rank)")
     print("| problem | evals | " + " | ".join(names) + " |")
     print("|---|---|" + "---|" * len(names))
     ranks: dict[str, list[float]] = {n: [] for n in names}

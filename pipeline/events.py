@@ -7,7 +7,10 @@ the reader skips such a line. Plots (best-so-far against epochs and wall time) a
 check that no completed trial was lost across a resume read it.
 
 Events: ``result`` (one epoch of one trial), ``complete`` (a trial ended, with its
-configuration and last metric), ``error`` (a trial failed).
+configuration, its metric and every scalar of its last result), ``error`` (a trial failed).
+The last result rides along with ``complete`` so that a trial the restored Ray lost or
+ran again keeps its whole row (other objectives, fidelity, time) and not only the metric;
+it is written once per trial, so the cost per result stays flat.
 """
 
 from __future__ import annotations
@@ -76,7 +79,22 @@ class EventLog(Callback):
         }
         if config is not None:
             event["config"] = config
+        if kind != "result":
+            event["metrics"] = last_result_scalars(result)
         append_event(self.path, event)
+
+
+def last_result_scalars(result: dict[str, Any]) -> dict[str, Any]:
+    """The scalars of a trial's last result (numbers finite or None, strings, booleans), as JSON can hold them."""
+    out: dict[str, Any] = {}
+    for key, value in result.items():
+        if hasattr(value, "item") and getattr(value, "ndim", None) == 0:
+            value = value.item()  # a numpy or torch scalar
+        if isinstance(value, (bool, str, int)):
+            out[key] = value
+        elif isinstance(value, float):
+            out[key] = finite_or_none(value)
+    return out
 
 
 def _plain(value: Any) -> Any:

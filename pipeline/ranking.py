@@ -91,13 +91,18 @@ def _iterations(event: dict[str, Any]) -> int:
 
 
 def _logged_outcome(event: dict[str, Any], metric: str, config: dict[str, Any], recovered: bool) -> TrialOutcome:
-    """A trial's outcome as the events log recorded its completion: the metric only, no checkpoint."""
+    """A trial's outcome as the events log recorded its completion: its last result, no checkpoint.
+
+    Logs written before the last result rode along with ``complete`` give the metric only.
+    """
+    metrics = dict(event.get("metrics") or {})
+    metrics[metric] = event.get("value")
     return TrialOutcome(
         trial_id=event["trial"],
         config=config,
         value=event.get("value"),
         iterations=_iterations(event),
-        metrics={metric: event.get("value")},
+        metrics=metrics,
         recovered=recovered,
     )
 

@@ -57,17 +57,62 @@ def test_merge_keeps_the_furthest_completion_when_a_stale_restore_ran_a_trial_ag
         TrialOutcome("d", {"x": "d"}, None, 1, error=True),
     ]
     events = [
-        {"e": "complete", "stage": "s", "trial": "b", "iter": 2, "value": 0.66, "config": {"x": "b"}},
+        {
+            "e": "complete",
+            "stage": "s",
+            "trial": "b",
+            "iter": 2,
+            "value": 0.66,
+            "config": {"x": "b"},
+            "metrics": {"acc": 0.66, "n_train": 71, "params": 1200, "time_total_s": 3.5},
+        },
         {"e": "complete", "stage": "s", "trial": "b", "iter": 1, "value": 0.56, "config": {"x": "b"}},
         {"e": "complete", "stage": "s", "trial": "c", "iter": 2, "value": 0.8, "config": {"x": "c"}},
         {"e": "complete", "stage": "s", "trial": "d", "iter": 2, "value": 0.7, "config": {"x": "d"}},
     ]
     merged = {m.trial_id: m for m in merge_completed(outs, events, "s", "acc")}
     assert (merged["b"].value, merged["b"].iterations, merged["b"].recovered) == (0.66, 2, False)
-    assert merged["b"].metrics == {"acc": 0.66} and merged["b"].checkpoint is None
+    # the logged last result comes back whole (fidelity, other objectives, time), not only the metric
+    assert merged["b"].metrics == {"acc": 0.66, "n_train": 71, "params": 1200, "time_total_s": 3.5}
+    assert merged["b"].checkpoint is None
     assert (merged["c"].value, merged["c"].iterations) == (0.9, 3)
     assert (merged["d"].value, merged["d"].iterations, merged["d"].error) == (0.7, 2, False)
     assert [m.trial_id for m in rank(merged.values(), "max")] == ["c", "d", "b"]
+
+
+def test_the_events_log_keeps_a_completed_trials_last_result_for_the_merge(tmp_path):
+    import numpy as np
+
+    from pipeline.events import EventLog
+
+    class Trial:
+        trial_id, config = "t1", {"x": 1}
+        last_result = {
+            "acc": np.float32(0.75),
+            "n_train": np.int64(71),
+            "loss": float("nan"),
+            "tag": "a",
+            "done": True,
+            "training_iteration": 3,
+            "config": {"x": 1},
+            "hist": [1, 2],
+        }
+
+    log = EventLog(tmp_path / "events.jsonl", "s", "acc")
+    log.on_trial_result(0, [], Trial(), {"acc": 0.5, "training_iteration": 1})
+    log.on_trial_complete(0, [], Trial())
+    result, complete = read_events(tmp_path / "events.jsonl")
+    assert "metrics" not in result  # per-epoch lines stay small
+    assert complete["metrics"] == {
+        "acc": 0.75,
+        "n_train": 71,
+        "loss": None,
+        "tag": "a",
+        "done": True,
+        "training_iteration": 3,
+    }
+    (merged,) = merge_completed([], [complete], "s", "acc")
+    assert merged.recovered and merged.metrics["n_train"] == 71 and merged.value == 0.75
 
 
 def test_cv_points_cover_every_finalist_and_fold_once_and_fit_the_space():
