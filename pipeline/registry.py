@@ -51,13 +51,10 @@ def _space_searcher(module: str, name: str) -> Callable[[SearchContext], Any]:
 
 _random = _space_searcher("searchers.random_search", "RandomSearcher")
 _tpe = _space_searcher("searchers.tpe.searcher", "TPESearcher")
-_auto_one = _space_searcher("searchers.auto.searcher", "AutoSearcher")
-
-
-def _auto(ctx: SearchContext) -> Any:
-    """The default. Its GP-then-TPE rule was measured for one objective; with several,
-    ``auto`` is multi-objective TPE (the searcher the multi-objective pipeline was tested with)."""
-    return _tpe(ctx) if len(ctx.objectives) > 1 else _auto_one(ctx)
+#: The default: the GP, then TPE (searchers.auto). With several objectives the GP is
+#: ParEGO's and TPE the multi-objective one; ParEGO's GP led MO-TPE, Optuna's MOTPE and
+#: NSGA-II on the multi-objective test functions at 100 and 200 evaluations (docs/benchmarks.md).
+_auto = _space_searcher("searchers.auto.searcher", "AutoSearcher")
 
 
 _gp = _space_searcher("searchers.gp.searcher", "GPSearcher")

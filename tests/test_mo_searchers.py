@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from searchers import GPSearcher, RandomSearcher, TPESearcher
+from searchers import AutoSearcher, GPSearcher, RandomSearcher, TPESearcher
 from searchers.common.objectives import parse_objectives
 from searchers.gp import parego
 from searchers.tpe.split import pareto_good_mask
@@ -96,11 +96,13 @@ def test_tuneconfig_metric_does_not_override_the_objectives() -> None:
     assert t.objectives is not None and t.metric == "f0"
 
 
-@pytest.mark.parametrize("cls", [TPESearcher, GPSearcher, RandomSearcher])
+@pytest.mark.parametrize("cls", [TPESearcher, GPSearcher, RandomSearcher, AutoSearcher])
 def test_deterministic_and_restores_mid_run(cls: Any, tmp_path: Path) -> None:
     kw: dict[str, Any] = {"n_startup_trials": 4} if cls is not RandomSearcher else {}
     if cls is GPSearcher:
         kw.update(n_candidates=64, fit_restarts=1)
+    if cls is AutoSearcher:  # ParEGO's GP, then MO-TPE from trial 6: the restore is past the switch
+        kw.update(switch_after=6, gp={"n_candidates": 64, "fit_restarts": 1})
     a = cls(SPACE, seed=1, constraints=["cost <= 0.8"], **OBJ, **kw)
     b = cls(SPACE, seed=1, constraints=["cost <= 0.8"], **OBJ, **kw)
     first = _run(a, 8)
@@ -112,6 +114,8 @@ def test_deterministic_and_restores_mid_run(cls: Any, tmp_path: Path) -> None:
     c.restore(path)
     assert c.objectives == a.objectives
     assert _run(c, 4, start=8) == rest
+    if cls is AutoSearcher:
+        assert [a.served_by[f"t{i}"] for i in range(4, 12)] == ["gp"] * 2 + ["tpe"] * 6
 
 
 def test_mo_tpe_split_uses_the_pareto_order() -> None:

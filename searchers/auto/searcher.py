@@ -30,8 +30,10 @@ class AutoSearcher(SpaceSearcher):
     seeded generator, so the switch loses nothing: TPE starts from every trial the GP chose.
 
     Args:
-        space, metric, mode, points_to_evaluate, seed, resource_attr: as for every
-            mftune searcher (see :class:`searchers.adapter.SpaceSearcher`).
+        space, metric, mode, points_to_evaluate, seed, resource_attr, constraints: as for
+            every mftune searcher (see :class:`searchers.adapter.SpaceSearcher`). With
+            several objectives the GP is ParEGO's and TPE the multi-objective one; the
+            hand-over point is the one measured for one objective.
         switch_after: TPE serves once this many trials are recorded; ``None`` (default):
             the measured rule of :func:`searchers.auto.rule.choose_model`; ``0``: TPE only.
         n_startup_trials: random configurations before a model is used (both models).
@@ -51,13 +53,14 @@ class AutoSearcher(SpaceSearcher):
     def __init__(
         self,
         space: Any = None,
-        metric: str | None = None,
-        mode: str | None = None,
+        metric: str | Sequence[str] | None = None,
+        mode: str | Sequence[str] | None = None,
         points_to_evaluate: Sequence[Mapping[str, Any]] | None = None,
         *,
         evaluated_rewards: Sequence[float] | None = None,
         seed: int = 0,
         resource_attr: str = "training_iteration",
+        constraints: Sequence[Any] | None = None,
         switch_after: int | None = None,
         n_startup_trials: int = 10,
         gp: Mapping[str, Any] | None = None,
@@ -73,6 +76,7 @@ class AutoSearcher(SpaceSearcher):
             evaluated_rewards=evaluated_rewards,
             seed=seed,
             resource_attr=resource_attr,
+            constraints=constraints,
         )
 
     def _propose(self, trial_id: str) -> dict[str, Any]:
