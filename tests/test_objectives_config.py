@@ -173,8 +173,9 @@ def test_multi_objective_stages_get_mo_searchers_and_mo_asha(tmp_path):
     searcher = SEARCHERS["tpe"](ctx)
     assert searcher.objectives.metrics == ["val_accuracy", "params"]
     assert searcher.objectives.constraints == (("latency_ms", "<=", 5.0),)
-    default = SEARCHERS["auto"](ctx)  # the default searcher: multi-objective TPE with several objectives
-    assert type(default).__name__ == "TPESearcher" and default.objectives.metrics == ["val_accuracy", "params"]
+    default = SEARCHERS["auto"](ctx)  # the default searcher: ParEGO's GP, then multi-objective TPE
+    assert type(default).__name__ == "AutoSearcher" and default.objectives.metrics == ["val_accuracy", "params"]
+    assert default.objectives.constraints == (("latency_ms", "<=", 5.0),)
     scheduler = SCHEDULERS["asha"](ctx)
     assert isinstance(scheduler, MOASHAScheduler) and scheduler.metrics == ["val_accuracy", "params"]
     one = cfg(tmp_path)
