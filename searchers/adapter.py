@@ -117,6 +117,17 @@ class SpaceSearcher(Searcher):
         """Return flat values (see SearchSpace.to_flat) for a new trial."""
         raise NotImplementedError
 
+    def _record_changed(self, trial_id: str) -> None:
+        """A trial's row of the record was added or changed (suggest, result, completion).
+
+        Called after each Ray callback that can change the record, so a subclass that keeps
+        a table derived from it (TPE's observation table) updates that row here.
+        """
+
+    def _record_replaced(self) -> None:
+        """The record changed outside the per-trial callbacks (a warm start by
+        ``add_evaluated_point``): a table derived from it is rebuilt when next needed."""
+
     def _extra_state(self) -> dict[str, Any]:
         """Subclass state beyond space/record/generator, for save()."""
         return {}
@@ -161,6 +172,7 @@ class SpaceSearcher(Searcher):
         flat = self._points.pop(0) if self._points else self._propose(trial_id)
         self.record.add(trial_id, flat)
         self._n_live += 1
+        self._record_changed(trial_id)
         return self.space.from_flat(flat)
 
     def set_max_concurrency(self, max_concurrent: int) -> bool:
@@ -186,10 +198,15 @@ class SpaceSearcher(Searcher):
         level = result.get(self.resource_attr)
         if loss is not None and level is not None:
             self.record.report(trial_id, level, loss, self._vector(result))
+            self._record_changed(trial_id)
 
     def on_trial_complete(self, trial_id: str, result: dict[str, Any] | None = None, error: bool = False) -> None:
         if trial_id not in self.record:
             return  # e.g. trials of another searcher in a restored experiment
+        self._complete(trial_id, result, error)
+        self._record_changed(trial_id)
+
+    def _complete(self, trial_id: str, result: dict[str, Any] | None, error: bool) -> None:
         self._paused.discard(trial_id)
         obs = self.record.get(trial_id)
         assert obs is not None  # in the record (checked above)
@@ -239,6 +256,7 @@ class SpaceSearcher(Searcher):
             self.record.fail(obs.trial_id)
         else:
             self.record.complete(obs.trial_id, self._sign(value))
+        self._record_replaced()
 
     # ------------------------------------------------------------- persistence
     def save(self, checkpoint_path: str) -> None:

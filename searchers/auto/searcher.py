@@ -2,8 +2,8 @@
 
 Ray's contract (metric/mode/space from the Tuner, points_to_evaluate, failures, NaN,
 unknown ids, warm starts, save/restore) comes from :class:`searchers.adapter.SpaceSearcher`.
-This class keeps TPE's table in step with the record after each callback that changes it
-(as ``TPESearcher`` does) and logs which model served each trial in :attr:`served_by`.
+This class keeps TPE's table in step with the record (the adapter's ``_record_changed``
+hook, as ``TPESearcher`` does) and logs which model served each trial in :attr:`served_by`.
 """
 
 from __future__ import annotations
@@ -84,37 +84,19 @@ class AutoSearcher(SpaceSearcher):
         self.served_by[trial_id] = self.core.served[-1]
         return flat
 
-    def _sync(self, trial_id: str) -> None:
+    def _record_changed(self, trial_id: str) -> None:
         obs = self.record.get(trial_id)
         if obs is not None:
             self.core.observe(obs)
 
-    # Each callback that can change the record refreshes that trial's row in TPE's table.
+    def _record_replaced(self) -> None:
+        self.core.forget_tables()  # warm starts are rare: rebuild TPE's table when next needed
+
     def suggest(self, trial_id: str) -> dict[str, Any] | None:
         config = super().suggest(trial_id)
         if config is not None:
             self.served_by.setdefault(trial_id, POINT)  # not proposed by a model: a given point
-            self._sync(trial_id)
         return config
-
-    def on_trial_result(self, trial_id: str, result: dict[str, Any]) -> None:
-        super().on_trial_result(trial_id, result)
-        self._sync(trial_id)
-
-    def on_trial_complete(self, trial_id: str, result: dict[str, Any] | None = None, error: bool = False) -> None:
-        super().on_trial_complete(trial_id, result, error)
-        self._sync(trial_id)
-
-    def add_evaluated_point(
-        self,
-        parameters: dict[str, Any],
-        value: float,
-        error: bool = False,
-        pruned: bool = False,
-        intermediate_values: list[float] | None = None,
-    ) -> None:
-        super().add_evaluated_point(parameters, value, error, pruned, intermediate_values)
-        self.core.forget_tables()  # warm starts are rare: rebuild TPE's table when next needed
 
     def model_for_next(self) -> str | None:
         """The model the next suggestion will come from (None while the space is unknown)."""

@@ -108,36 +108,14 @@ class TPESearcher(SpaceSearcher):
         assert core is not None  # suggest() proposes only once the space is known
         return core.propose(self.rng)
 
-    def _sync(self, trial_id: str) -> None:
+    def _record_changed(self, trial_id: str) -> None:
         obs = self.record.get(trial_id)
         if obs is not None and self._core_cache is not None:
             core = self.core
             assert core is not None  # a cached core means the space is known
             core.observe(obs)
 
-    # Each callback that can change the record refreshes that trial's row.
-    def suggest(self, trial_id: str) -> dict[str, Any] | None:
-        config = super().suggest(trial_id)
-        self._sync(trial_id)
-        return config
-
-    def on_trial_result(self, trial_id: str, result: dict[str, Any]) -> None:
-        super().on_trial_result(trial_id, result)
-        self._sync(trial_id)
-
-    def on_trial_complete(self, trial_id: str, result: dict[str, Any] | None = None, error: bool = False) -> None:
-        super().on_trial_complete(trial_id, result, error)
-        self._sync(trial_id)
-
-    def add_evaluated_point(
-        self,
-        parameters: dict[str, Any],
-        value: float,
-        error: bool = False,
-        pruned: bool = False,
-        intermediate_values: list[float] | None = None,
-    ) -> None:
-        super().add_evaluated_point(parameters, value, error, pruned, intermediate_values)
+    def _record_replaced(self) -> None:
         self._core_cache = None  # warm starts are rare: rebuild from the record when next needed
 
     # ------------------------------------------------------------ persistence
