@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from pipeline.fidelity_correlation import MIN_INTERVAL_PAIRS
 from pipeline.state import PipelineState
 
 
@@ -28,7 +29,8 @@ def markdown(state: PipelineState) -> list[str]:
         "Cost is measured: each trial's wall time (Ray's `time_total_s`) times the CPUs and GPUs it held, summed "
         "over the stage. A pair's correlation compares the cheaper stage's ranking of the configurations it handed "
         "on (its top-k and its bridges, configurations taken from further down its ranking) with their ranking at "
-        "the next stage; intervals are 90% percentile bootstraps (seeded).",
+        "the next stage; intervals are 90% percentile bootstraps (seeded), given from "
+        f"{MIN_INTERVAL_PAIRS} matched configurations up (fewer make the bootstrap meaningless).",
         "",
         "| stage | CPU-s | GPU-s | trials | handed on (top-k + bridges) | next | Spearman [90% CI] | Kendall [90% CI] "
         "| matched | top-k overlap |",

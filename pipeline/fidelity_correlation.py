@@ -39,6 +39,12 @@ N_BOOT = 1000
 LEVEL = 0.90
 #: fewer common configurations than this: no correlation is reported (it would mean nothing)
 MIN_PAIRS = 3
+#: fewer than this: the correlation without an interval. Seven in nine resamples of 3 points
+#: hold at most 2 distinct pairs (each then scores +-1), so the percentile interval is an
+#: artefact (seen: Spearman -0.87 "in [-1.00, -0.87]" over 3 CV finalists). From 4 on the
+#: interval is kept: an adaptive probe is at least 4 configurations (top-k and bridges),
+#: and a perfect reversal there (every resample -1) is the evidence the stop rule reads.
+MIN_INTERVAL_PAIRS = 4
 
 
 @dataclass(frozen=True)
@@ -61,7 +67,8 @@ def rank_correlation(
 ) -> RankCorrelation:
     """Spearman and Kendall tau-b between paired scores, with percentile bootstrap intervals.
 
-    Fewer than :data:`MIN_PAIRS` pairs, or a side without variation: no value (None).
+    Fewer than :data:`MIN_PAIRS` pairs, or a side without variation: no value (None);
+    fewer than :data:`MIN_INTERVAL_PAIRS`: the values without intervals.
     """
     xa, ya = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
     n = len(xa)
@@ -71,6 +78,8 @@ def rank_correlation(
         return RankCorrelation(n, None, None, None, None)
     rho = float(stats.spearmanr(xa, ya).statistic)
     tau = float(stats.kendalltau(xa, ya).statistic)
+    if n < MIN_INTERVAL_PAIRS:
+        return RankCorrelation(n, rho, None, tau, None)
     rng = np.random.default_rng(seed)
     idx = rng.integers(0, n, size=(n_boot, n))
     bx, by = xa[idx], ya[idx]

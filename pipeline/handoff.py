@@ -23,6 +23,7 @@ from __future__ import annotations
 from typing import Any
 
 from pipeline.fidelity_correlation import (
+    MIN_INTERVAL_PAIRS,
     auto_top_k,
     bridge_positions,
     finalist_correlation,
@@ -106,8 +107,12 @@ def describe_pair(here: str, there: str, corr: dict[str, Any] | None) -> str:
     top = f"; top-{corr['k']} overlap {overlap:.0%}" if overlap is not None else ""
     return (
         f"{here} -> {there}: Spearman {_ci(corr, 'spearman')}, Kendall {_ci(corr, 'kendall')} "
-        f"(90% bootstrap) over {corr['matched']} configurations{top}"
+        f"({_interval_note(corr)}) over {corr['matched']} configurations{top}"
     )
+
+
+def _interval_note(corr: dict[str, Any]) -> str:
+    return "90% bootstrap" if corr.get("spearman_ci") else f"no interval below {MIN_INTERVAL_PAIRS} pairs"
 
 
 def describe_inputs(points: int, bridges: int, carried: int, extra: int) -> str:
@@ -148,6 +153,6 @@ def summary(cfg: Any, state: PipelineState) -> list[str]:
         else:
             lines.append(
                 f"{state.stages[-1].name} -> cv: Spearman {_ci(c, 'spearman')}, Kendall {_ci(c, 'kendall')} "
-                f"of last-stage values with CV means over {c['n']} finalists"
+                f"of last-stage values with CV means over {c['n']} finalists ({_interval_note(c)})"
             )
     return lines

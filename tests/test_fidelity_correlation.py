@@ -40,6 +40,14 @@ def test_reversed_and_perfect():
     assert perfect.kendall_ci == pytest.approx((1.0, 1.0))
 
 
+def test_three_pairs_give_the_values_without_an_interval():
+    # Resamples of 3 points are mostly ties of 2 distinct pairs: an interval would be an artefact.
+    c = rank_correlation([0.9889, 0.9889, 0.9861], [0.9883, 0.9828, 0.9900])
+    assert c.spearman == pytest.approx(stats.spearmanr([0.9889, 0.9889, 0.9861], [0.9883, 0.9828, 0.9900]).statistic)
+    assert c.spearman_ci is None and c.kendall_ci is None
+    assert rank_correlation([1, 2, 3, 4], [1, 3, 2, 4]).spearman_ci is not None
+
+
 def test_too_few_or_constant_gives_nothing():
     assert rank_correlation([1, 2], [2, 1]).spearman is None
     assert rank_correlation([1, 1, 1], [1, 2, 3]).kendall is None
