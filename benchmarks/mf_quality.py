@@ -55,6 +55,9 @@ from benchmarks.sched_sim import SimController  # noqa: E402
 from searchers.space import Categorical, Float, Int  # noqa: E402
 
 OURS = ("hypertune+asha", "mobster+asha", "mobster+hyperband-async", "gp+asha", "tpe+asha", "tpe+bohb")
+#: rows run only when named in --rows: Hyper-Tune's learnt bracket choice against the same
+#: asynchronous Hyperband drawing brackets with Hyperband's fixed probabilities
+BRACKET_ROWS = ("hypertune+hyperband-async", "hypertune+hyperband-learnt")
 PEERS = ("random+ray-asha", "ray-bohb", "optuna-hb", "dehb")
 Curve = list[tuple[int, float]]  # (epochs spent, regret of the incumbent) at each improvement
 
@@ -257,7 +260,7 @@ def report(entries: list[dict[str, Any]], ours: str, fractions: tuple[float, ...
     for e in entries:
         by.setdefault((e["problem"], e["row"]), {})[e["seed"]] = e
     problems = sorted({p for p, _ in by})
-    rows = [r for r in OURS + PEERS if any((p, r) in by for p in problems)]
+    rows = [r for r in OURS + BRACKET_ROWS + PEERS if any((p, r) in by for p in problems)]
     for f in fractions:
         print(f"\n### Mean regret at {f:g} x the budget (mean over seeds; n = seeds)\n")
         print("| problem | n | " + " | ".join(rows) + " |")
@@ -340,8 +343,8 @@ def main() -> None:
             raise SystemExit(f"--problems: unknown family {name!r}; known: {', '.join(FAMILIES)}")
     rows = [r for r in args.rows.split(",") if r]
     for r in rows:
-        if r not in OURS + PEERS:
-            raise SystemExit(f"--rows: unknown row {r!r}; known: {', '.join(OURS + PEERS)}")
+        if r not in OURS + BRACKET_ROWS + PEERS:
+            raise SystemExit(f"--rows: unknown row {r!r}; known: {', '.join(OURS + BRACKET_ROWS + PEERS)}")
     if not args.report:
         done = {(e["problem"], e["row"], e["seed"], e["budget"]) for e in load(args.log)}
         for seed in _seeds(args.seeds):  # seed-major: a run cut short still covers every problem

@@ -153,6 +153,22 @@ def _mftune_hyperband(ctx: SearchContext):
     )
 
 
+def _hyperband_learnt(ctx: SearchContext):
+    """Asynchronous Hyperband whose bracket choice follows the searcher's level weights
+    (Hyper-Tune); the stage's searcher must measure them (``hypertune``, see SEARCHER_FOR)."""
+    from schedulers import HyperbandScheduler
+
+    return HyperbandScheduler(
+        resource_attr=ctx.resource_attr,
+        min_resource=1,
+        max_resource=ctx.max_resource,
+        reduction_factor=3,
+        synchronous=False,
+        seed=ctx.seed,
+        learn_brackets=True,
+    )
+
+
 def _bohb(synchronous: bool) -> Callable[[SearchContext], Any]:
     """BOHB's scheduler half; the stage's searcher must be ``tpe`` (see SEARCHER_FOR)."""
 
@@ -189,12 +205,13 @@ SCHEDULERS: dict[str, Callable[[SearchContext], Any]] = {
     "asha": _mftune_asha("stopping"),
     "asha-promotion": _mftune_asha("promotion"),
     "hyperband": _mftune_hyperband,
+    "hyperband-learnt": _hyperband_learnt,
     "bohb": _bohb(synchronous=False),
     "bohb-sync": _bohb(synchronous=True),
 }
 
 #: Schedulers that are half of a pairing: the searcher they need (the stage default too).
-SEARCHER_FOR: dict[str, str] = {"bohb": "tpe", "bohb-sync": "tpe"}
+SEARCHER_FOR: dict[str, str] = {"bohb": "tpe", "bohb-sync": "tpe", "hyperband-learnt": "hypertune"}
 
 #: Searchers that search several objectives (the others would optimise the first one only)
 MULTI_OBJECTIVE_SEARCHERS: frozenset[str] = frozenset({"auto", "random", "tpe", "gp"})

@@ -3,7 +3,17 @@
 Each new trial joins a bracket drawn from the core's own seeded generator with the
 probabilities of synchronous Hyperband's bracket sizes (bracket b gets the share of
 trials it would get there), so several brackets keep Hyperband's hedge against an
-early rung that ranks configurations badly, without waiting for anyone. Within a
+early rung that ranks configurations badly, without waiting for anyone.
+
+The bracket choice can also be learnt (Hyper-Tune, Li et al. 2022, Sec. 4.3): given
+weights of the resource levels, how well each level ranks configurations the way the
+highest one does (a multi-fidelity searcher measures them, :mod:`searchers.mf.weights`),
+bracket b, whose first rung is at level b, is drawn with probability proportional to
+that level's weight. A share :data:`HYPERBAND_SHARE` stays on Hyperband's own
+distribution, so every bracket keeps getting trials and every level's weight keeps
+being measured; levels without a weight yet count 0, and no weight at all leaves
+Hyperband's distribution alone. The weights reach the core as a journaled event
+(``set_level_weights``), so a restored core replays the same choices. Within a
 bracket the rule is either stopping (:mod:`schedulers.stopping`) or promotion
 (:mod:`schedulers.promotion`).
 """
@@ -21,6 +31,8 @@ from schedulers.promotion import PromotionRungs
 from schedulers.stopping import StoppingRungs
 
 RULES = ("stopping", "promotion")
+#: with learnt weights, the share of the bracket choice left on Hyperband's distribution
+HYPERBAND_SHARE = 0.25
 
 
 class AsyncHyperband(RungCore):
@@ -51,7 +63,9 @@ class AsyncHyperband(RungCore):
         self.seed = int(seed)
         self.rng = np.random.default_rng(self.seed)
         sizes = np.array(bracket_sizes(len(self.levels), reduction_factor)[:brackets], dtype=float)
-        self._probabilities = sizes / sizes.sum()
+        self._hyperband_p: np.ndarray = sizes / sizes.sum()
+        self._probabilities = self._hyperband_p
+        self.level_weights: list[list[float]] | None = None
         rungs = self.stopping_rungs if rule == "stopping" else self.promotion_rungs
         self.brackets = [rungs(self.levels[b:], reduction_factor) for b in range(brackets)]
         self._skips_to_highest = rule == "stopping"
@@ -61,6 +75,37 @@ class AsyncHyperband(RungCore):
         if len(self.brackets) == 1:
             return 0
         return int(self.rng.choice(len(self.brackets), p=self._probabilities))
+
+    def set_level_weights(self, weights: Sequence[Sequence[float]] | None) -> None:
+        """Draw brackets by the weight of their first level from now on (see the module docstring)."""
+        pairs = None if weights is None else [[float(level), float(w)] for level, w in weights]
+        if pairs == self.level_weights:
+            return
+        if pairs is not None and any(not (np.isfinite(w) and w >= 0) for _, w in pairs):
+            raise ValueError(f"level weights must be finite and >= 0, got {weights!r}")
+        self.level_weights = pairs
+        self._probabilities = self._bracket_probabilities()
+        self.version += 1
+
+    def _bracket_probabilities(self) -> np.ndarray:
+        if not self.level_weights:
+            return self._hyperband_p
+        levels = np.array([level for level, _ in self.level_weights])
+        weights = np.array([w for _, w in self.level_weights])
+        firsts = [bracket.levels[0] if bracket.levels else self.max_resource for bracket in self.brackets]
+        learnt = np.zeros(len(firsts))
+        for b, first in enumerate(firsts):
+            match = np.isclose(levels, first, rtol=1e-9, atol=0.0)
+            learnt[b] = weights[match].sum()
+        if learnt.sum() <= 0:
+            return self._hyperband_p
+        p: np.ndarray = (1 - HYPERBAND_SHARE) * learnt / learnt.sum() + HYPERBAND_SHARE * self._hyperband_p
+        out: np.ndarray = p / p.sum()
+        return out
+
+    def bracket_probabilities(self) -> list[float]:
+        """The probability of each bracket for the next trial."""
+        return [float(p) for p in self._probabilities]
 
     def _milestones(self, t: TrialState) -> Sequence[float]:
         return self.brackets[t.bracket].levels
@@ -146,6 +191,7 @@ class AsyncHyperband(RungCore):
             **super().to_dict(),
             "rng": self.rng.bit_generator.state,
             "brackets": [b.to_dict() for b in self.brackets],
+            "level_weights": self.level_weights,
         }
 
     def load(self, data: dict[str, Any]) -> None:
@@ -153,3 +199,5 @@ class AsyncHyperband(RungCore):
         self.rng.bit_generator.state = data["rng"]
         for bracket, saved in zip(self.brackets, data["brackets"]):
             bracket.load(saved)
+        self.level_weights = data.get("level_weights")  # absent in states saved before learnt brackets
+        self._probabilities = self._bracket_probabilities()

@@ -48,7 +48,16 @@ CONTINUE, PAUSE, STOP = Decision.CONTINUE, Decision.PAUSE, Decision.STOP
 RUNNING, PAUSED, PROMOTED, DONE = TrialStatus.RUNNING, TrialStatus.PAUSED, TrialStatus.PROMOTED, TrialStatus.DONE
 
 # The public methods that change a core's state: the adapter journals each call that did.
-EVENTS = ("add", "on_result", "finish", "revive", "on_search_finished", "on_stall", "take_stops")
+EVENTS = (
+    "add",
+    "on_result",
+    "finish",
+    "revive",
+    "on_search_finished",
+    "on_stall",
+    "take_stops",
+    "set_level_weights",
+)
 
 
 @dataclass(slots=True)  # one per trial: slots keep 50,000 of them small
@@ -175,6 +184,13 @@ class RungCore:
     def on_stall(self, search_finished: bool) -> None:
         """Nothing runs or waits to start, nothing is runnable, but trials are paused."""
         raise NotImplementedError
+
+    def set_level_weights(self, weights: Sequence[Sequence[float]] | None) -> None:
+        """Weights of the resource levels, ``[[level, weight], ...]`` (None: forget them).
+
+        Only a core that chooses among brackets uses them (:class:`schedulers.async_core.AsyncHyperband`);
+        the others have nothing to choose and ignore them.
+        """
 
     # ------------------------------------------------------------------- replay
     def apply(self, event: Sequence[Any]) -> None:

@@ -43,6 +43,11 @@ class HyperbandScheduler(RungTrialScheduler):
             need checkpoints); False: asynchronous Hyperband.
         rule: asynchronous mode only: ``"promotion"`` (default) or ``"stopping"``.
         seed: asynchronous mode only: seed of the bracket choice.
+        learn_brackets: asynchronous mode only: draw each new trial's bracket by how well its
+            first rung ranks configurations, as the searcher measures it
+            (``MFGPSearcher(model="hypertune")``'s ``level_weights()``; Hyper-Tune's
+            bracket selection), keeping a quarter of the draws on Hyperband's own
+            distribution (:mod:`schedulers.async_core`). Off by default.
     """
 
     @metric_mode_positionals
@@ -62,10 +67,17 @@ class HyperbandScheduler(RungTrialScheduler):
         seed: int = 0,
         state_path: str | None = None,
         stop_last_trials: bool = True,
+        learn_brackets: bool = False,
     ):
         check_stop_last_trials(type(self).__name__, stop_last_trials)
         if not isinstance(synchronous, bool):
             raise ValueError(f"synchronous must be True or False, got {synchronous!r}")
+        if not isinstance(learn_brackets, bool):
+            raise ValueError(f"learn_brackets must be True or False, got {learn_brackets!r}")
+        if learn_brackets and synchronous:
+            raise ValueError(
+                "learn_brackets applies with synchronous=False only (synchronous Hyperband runs every bracket)"
+            )
         if synchronous:
             if rule is not None:
                 raise ValueError(
@@ -83,3 +95,4 @@ class HyperbandScheduler(RungTrialScheduler):
                 seed=seed,
             )
         super().__init__(core, metric=metric, mode=mode, resource_attr=resource_attr, state_path=state_path)
+        self.learn_brackets = learn_brackets

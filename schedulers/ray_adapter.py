@@ -83,6 +83,9 @@ class RungTrialScheduler(TrialScheduler):
         self._fresh: dict[str, Trial] = {}
         self._unpaused: set[str] = set()  # promoted trials the searcher was told about
         self._warned_limiter = False
+        #: draw brackets by the searcher's level weights (HyperbandScheduler(learn_brackets=True))
+        self.learn_brackets = False
+        self._warned_weights = False
 
     # ------------------------------------------------------------------ public
     @property
@@ -133,6 +136,8 @@ class RungTrialScheduler(TrialScheduler):
         elif trial.trial_id in self._core:
             self._event("revive", trial.trial_id)  # Tune retries a failed trial under its id
         else:
+            if self.learn_brackets:
+                self._update_level_weights(tune_controller)
             self._event("add", trial.trial_id)
         self._persist()
 
@@ -278,6 +283,28 @@ class RungTrialScheduler(TrialScheduler):
             if isinstance(limit, int) and not isinstance(limit, bool) and limit > 0:
                 return limit
         return None
+
+    def _update_level_weights(self, tune_controller: TuneController) -> None:
+        """Hand the searcher's current level weights to the core before it draws a bracket.
+
+        The searcher is found under Tune's search algorithm (not held here: the scheduler is
+        pickled with the Tuner, the searcher restored on its own), and the weights go in as a
+        journaled event, so a restored core draws the same brackets.
+        """
+        source = next(
+            (s for s in _searcher_chain(tune_controller) if callable(getattr(s, "level_weights", None))), None
+        )
+        if source is None:
+            if not self._warned_weights:
+                logger.warning(
+                    "%s(learn_brackets=True): the searcher reports no level weights (MFGPSearcher(model='hypertune') "
+                    "does); brackets are drawn with Hyperband's probabilities",
+                    type(self).__name__,
+                )
+                self._warned_weights = True
+            return
+        weights = sorted((float(level), float(w)) for level, w in dict(source.level_weights()).items())
+        self._event("set_level_weights", [[level, w] for level, w in weights] or None)
 
     # ------------------------------------------------------------- persistence
     def _event(self, name: str, *args: Any) -> Any:

@@ -8,7 +8,8 @@ from ray import tune
 from ray.tune.schedulers import ASHAScheduler as RayASHA
 
 from pipeline.registry import SEARCHERS, SearchContext
-from schedulers import ASHAScheduler
+from schedulers import ASHAScheduler, HyperbandScheduler
+from schedulers.state_file import FILE_NAME, load_state
 from searchers.mf import MFGPSearcher
 from searchers.record import COMPLETE, FAILED
 from searchers.space import SearchSpace
@@ -35,12 +36,16 @@ def saved_searcher(exp_dir):
 
 
 @pytest.mark.ray
-@pytest.mark.parametrize("which", ["ray-asha", "mftune-asha-promotion"])
+@pytest.mark.parametrize("which", ["ray-asha", "mftune-asha-promotion", "mftune-hyperband-learnt"])
 def test_tuner_with_asha_feeds_every_rung_to_the_model(ray_local, tmp_path, which):
-    model = "hypertune" if which == "ray-asha" else "joint"
+    model = "joint" if which == "mftune-asha-promotion" else "hypertune"
     searcher = MFGPSearcher(seed=0, model=model, max_resource=9, n_startup_trials=5, n_candidates=64, n_bootstrap=20)
     if which == "ray-asha":
         scheduler = RayASHA(time_attr="training_iteration", max_t=9, grace_period=1, reduction_factor=3)
+    elif which == "mftune-hyperband-learnt":  # brackets drawn by the searcher's level weights
+        scheduler = HyperbandScheduler(
+            min_resource=1, max_resource=9, reduction_factor=3, synchronous=False, learn_brackets=True
+        )
     else:
         scheduler = ASHAScheduler(min_resource=1, max_resource=9, reduction_factor=3, rule="promotion")
     tuner = tune.Tuner(
@@ -70,6 +75,12 @@ def test_tuner_with_asha_feeds_every_rung_to_the_model(ray_local, tmp_path, whic
         assert state.core.thetas and set(state.core.weights) <= {1.0, 3.0, 9.0}
         assert math.isclose(sum(state.core.weights.values()), 1.0)
     assert sum(o.state == COMPLETE for o in state.record) == 12
+    if which == "mftune-hyperband-learnt":
+        # the weights the searcher measured reached the scheduler's core, journaled with its state
+        saved = load_state(str(tmp_path / which / FILE_NAME))
+        assert saved is not None
+        weights = dict((level, w) for level, w in saved["core"]["level_weights"])
+        assert set(weights) <= {1.0, 3.0, 9.0} and math.isclose(sum(weights.values()), 1.0)
 
 
 def test_registry_names_build_the_searcher_on_the_schedulers_rungs():

@@ -97,6 +97,13 @@ class MFGPSearcher(SpaceSearcher):
     def _propose(self, trial_id: str) -> dict[str, Any]:
         return self.core.propose(self._known_space, self.record, self.rng)
 
+    def level_weights(self) -> dict[float, float]:
+        """Resource level -> how well that level's model ranked the configurations of the
+        highest level with data, as of the last suggestion (``model="hypertune"``; empty for
+        the joint model, which weighs no levels). ``HyperbandScheduler(synchronous=False,
+        learn_brackets=True)`` draws brackets by these weights (Hyper-Tune's bracket choice)."""
+        return dict(self.core.weights)
+
     def _extra_state(self) -> dict[str, Any]:
         return {"core": self.core}
 
