@@ -47,21 +47,8 @@ if str(ROOT) not in sys.path:
 
 from benchmarks.mf_functions import MF_PROBLEMS, MFProblem  # noqa: E402
 from benchmarks.sched_sim import SimController, SimRun  # noqa: E402
-from pipeline.registry import SCHEDULERS, SEARCHERS, SearchContext  # noqa: E402
+from pipeline.registry import SCHEDULERS, SEARCHERS, SearchContext, hyperband  # noqa: E402
 from searchers.space import SearchSpace  # noqa: E402
-
-
-def _hyperband_async(ctx: SearchContext):
-    from schedulers import HyperbandScheduler
-
-    return HyperbandScheduler(
-        resource_attr=ctx.resource_attr,
-        min_resource=1,
-        max_resource=ctx.max_resource,
-        reduction_factor=3,
-        synchronous=False,
-        seed=ctx.seed,
-    )
 
 
 def _successive_halving(ctx: SearchContext):
@@ -76,7 +63,7 @@ def _successive_halving(ctx: SearchContext):
 #: asynchronous Hyperband (ASHA promotion over all brackets) and synchronous successive
 #: halving (Hyperband's most aggressive bracket only: the synchronous twin of ASHA).
 EXTRA_SCHEDULERS: dict[str, Callable[[SearchContext], Any]] = {
-    "hyperband-async": _hyperband_async,
+    "hyperband-async": hyperband(synchronous=False),
     "sha": _successive_halving,
 }
 

@@ -145,32 +145,10 @@ def _mftune_asha(rule: str) -> Callable[[SearchContext], Any]:
     return factory
 
 
-def _mftune_hyperband(ctx: SearchContext):
-    from schedulers import HyperbandScheduler
-
-    return HyperbandScheduler(
-        resource_attr=ctx.resource_attr, min_resource=1, max_resource=ctx.max_resource, reduction_factor=3
-    )
-
-
-def _hyperband_learnt(ctx: SearchContext):
-    """Asynchronous Hyperband whose bracket choice follows the searcher's level weights
-    (Hyper-Tune); the stage's searcher must measure them (``hypertune``, see SEARCHER_FOR)."""
-    from schedulers import HyperbandScheduler
-
-    return HyperbandScheduler(
-        resource_attr=ctx.resource_attr,
-        min_resource=1,
-        max_resource=ctx.max_resource,
-        reduction_factor=3,
-        synchronous=False,
-        seed=ctx.seed,
-        learn_brackets=True,
-    )
-
-
-def _bohb(synchronous: bool) -> Callable[[SearchContext], Any]:
-    """BOHB's scheduler half; the stage's searcher must be ``tpe`` (see SEARCHER_FOR)."""
+def hyperband(*, synchronous: bool, learn_brackets: bool = False) -> Callable[[SearchContext], Any]:
+    """mftune's Hyperband on the pipeline's rungs (1, x3, max): synchronous (also BOHB's
+    original schedule), or asynchronous (also asynchronous BOHB's); with ``learn_brackets``
+    the bracket choice follows the searcher's rung weights (Hyper-Tune, searcher ``hypertune``)."""
 
     def factory(ctx: SearchContext):
         from schedulers import HyperbandScheduler
@@ -182,6 +160,7 @@ def _bohb(synchronous: bool) -> Callable[[SearchContext], Any]:
             reduction_factor=3,
             synchronous=synchronous,
             seed=ctx.seed,
+            learn_brackets=learn_brackets,
         )
 
     return factory
@@ -204,10 +183,11 @@ SCHEDULERS: dict[str, Callable[[SearchContext], Any]] = {
     "ray-hyperband": _ray_hyperband,
     "asha": _mftune_asha("stopping"),
     "asha-promotion": _mftune_asha("promotion"),
-    "hyperband": _mftune_hyperband,
-    "hyperband-learnt": _hyperband_learnt,
-    "bohb": _bohb(synchronous=False),
-    "bohb-sync": _bohb(synchronous=True),
+    "hyperband": hyperband(synchronous=True),
+    "hyperband-learnt": hyperband(synchronous=False, learn_brackets=True),
+    # BOHB's scheduler half; the stage's searcher must be ``tpe`` (see SEARCHER_FOR)
+    "bohb": hyperband(synchronous=False),
+    "bohb-sync": hyperband(synchronous=True),
 }
 
 #: Schedulers that are half of a pairing: the searcher they need (the stage default too).
