@@ -9,16 +9,22 @@ the searcher named by ``--searcher`` (``TPESearcher`` by default, ``RLSearcher``
 variants over seeds (1 = best).
 
     python -m benchmarks.tpe_design --variants "base:" "ei64:n_candidates=64" \\
-        [--searcher tpe|rl] [--seeds 20] [--evals 200] [--pending 1] [--jobs 2]
+        [--searcher tpe|rl] [--seeds 20] [--evals 200] [--pending 1] [--jobs 2] [--log runs.jsonl]
+
+With ``--log`` every finished run is appended as one JSON line (searcher, variant and its
+arguments, problem, seed, evals, pending, the regret curve) and a rerun with the same
+log skips the runs it holds, so a long design can be stopped and continued.
 """
 
 from __future__ import annotations
 
 import argparse
 import ast
+import json
 import math
+import os
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from typing import Any
 
 import numpy as np
@@ -152,6 +158,25 @@ def one_run(
     return np.minimum.accumulate(losses) - optimum
 
 
+def logged_runs(
+    log: str | None, searcher: str, variants: dict[str, dict[str, Any]], evals: int, pending: int
+) -> dict[tuple[str, str, int], np.ndarray]:
+    """(problem, variant, seed) -> regret curve of the runs ``log`` holds for these settings
+    (same searcher, evals, pending, and the same arguments under the variant's name)."""
+    out: dict[tuple[str, str, int], np.ndarray] = {}
+    if not log or not os.path.exists(log):
+        return out
+    with open(log) as f:
+        for raw in f:
+            if not raw.endswith("\n"):
+                break  # torn by a kill mid-append
+            row = json.loads(raw)
+            same = (row["searcher"], row["evals"], row["pending"]) == (searcher, evals, pending)
+            if same and variants.get(row["variant"]) == row["kwargs"]:
+                out[(row["problem"], row["variant"], row["seed"])] = np.asarray(row["regret"])
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--variants", nargs="+", required=True, help='e.g. "base:" "ei64:n_candidates=64"')
@@ -161,26 +186,30 @@ def main() -> None:
     ap.add_argument("--pending", type=int, default=1)
     ap.add_argument("--jobs", type=int, default=1)
     ap.add_argument("--searcher", choices=SEARCHERS, default="tpe")
+    ap.add_argument("--log", help="append each finished run here; a rerun skips the runs it holds")
     args = ap.parse_args()
     if args.seeds < 2 or args.jobs < 1 or args.pending < 1 or any(not 1 <= b <= args.evals for b in args.budgets):
         ap.error("--seeds >= 2, --jobs >= 1, --pending >= 1 and budgets in [1, --evals] are required")
     variants = dict(parse_variant(v) for v in args.variants)
     tasks = [(p, name, s) for p in DEV_PROBLEMS for name in variants for s in range(args.seeds)]
+    done = logged_runs(args.log, args.searcher, variants, args.evals, args.pending)
+    todo = [t for t in tasks if t not in done]
     with ProcessPoolExecutor(max_workers=args.jobs) as pool:
-        runs = list(
-            pool.map(
-                one_run,
-                [p for p, _, _ in tasks],
-                [variants[n] for _, n, _ in tasks],
-                [s for _, _, s in tasks],
-                [args.evals] * len(tasks),
-                [args.pending] * len(tasks),
-                [args.searcher] * len(tasks),
-            )
-        )
+        futures = {
+            pool.submit(one_run, p, variants[n], s, args.evals, args.pending, args.searcher): (p, n, s)
+            for p, n, s in todo
+        }
+        for future in as_completed(futures):
+            p, n, s = futures[future]
+            done[(p, n, s)] = curve = future.result()
+            if args.log:
+                line = {"searcher": args.searcher, "variant": n, "kwargs": variants[n], "problem": p, "seed": s}
+                line.update(evals=args.evals, pending=args.pending, regret=[float(v) for v in curve])
+                with open(args.log, "a") as f:
+                    f.write(json.dumps(line) + "\n")
     curves: dict[tuple[str, str], list[np.ndarray]] = {}
-    for (p, name, _), curve in zip(tasks, runs):
-        curves.setdefault((p, name), []).append(curve)
+    for p, name, s in tasks:
+        curves.setdefault((p, name), []).append(done[(p, name, s)])
     names = list(variants)
     print(f"{args.searcher}, held-out problems, {args.seeds} seeds, {args.pending} pending: median regret (mean rank)")
     print("| problem | evals | " + " | ".join(names) + " |")
