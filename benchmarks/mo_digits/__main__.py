@@ -5,7 +5,9 @@ Every variant is one YAML file beside this module: the architecture space, objec
 val_accuracy (max) and params (min), the loose constraint ``latency_ms <= 20``, one stage at
 full fidelity (all rows, 8x8 px, <= 9 epochs) with ``budget: {epochs: 90}`` (epochs summed
 over the stage's trials, so every variant spends the same), top 5 to a 3-fold CV at 9
-epochs. Only the searcher and scheduler differ.
+epochs. Only the searcher and scheduler differ. With ``--triple``, ``nsga2-fifo-3x`` (NSGA-II
+with ``budget: {epochs: 270}``, three times the others) runs too, into ``OUTPUT/seed-N-nsga2-fifo-3x``:
+the reference of the target "NSGA-II's hypervolume at a third of its epochs".
 
 Per seed, this runs ``python -m pipeline.compare --configs <the five> --seeds N`` into
 ``OUTPUT/seed-N`` (a seed whose report.md exists is skipped, and an unfinished one is
@@ -21,10 +23,11 @@ report, one reference point, curves); then prints and writes ``OUTPUT/summary.md
 * paired comparisons over seeds of MO-TPE + MO-ASHA and auto + MO-ASHA against every
   other variant: wins/losses, a two-sided sign test and a Wilcoxon signed-rank test
   (with 5 seeds the smallest two-sided p either can give is 0.0625);
-* epochs to reach NSGA-II's final hypervolume: per seed, the hypervolume of the feasible
-  results of the trials that reached full fidelity (9 epochs) after each finished trial,
-  against the seed's cumulative epochs, one reference per seed over all variants; the
-  target is NSGA-II's final value on that curve (stage values, not CV'd).
+* epochs to reach NSGA-II's final hypervolume (at 90 and at 270 epochs): per seed, the
+  hypervolume of the feasible results of the trials that reached full fidelity (9 epochs)
+  after each finished trial, against the run's cumulative epochs, one reference point per
+  seed over all variants; the target is NSGA-II's final value on that curve (stage values,
+  not CV'd), the figure ``hv_vs_epochs.png`` shows the curves relative to it.
 """
 
 from __future__ import annotations
@@ -40,22 +43,32 @@ from typing import Any
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
-VARIANTS = ("motpe-moasha", "auto-moasha", "motpe-fifo", "nsga2-fifo", "random-fifo")
+#: at equal epochs (90 each)
+EQUAL = ("motpe-moasha", "auto-moasha", "motpe-fifo", "nsga2-fifo", "random-fifo")
+#: NSGA-II at three times those epochs: the target "NSGA-II's hypervolume at a third of its epochs"
+TRIPLE = "nsga2-fifo-3x"
+VARIANTS = (*EQUAL, TRIPLE)
 OURS = ("motpe-moasha", "auto-moasha")
-REFERENCE = "nsga2-fifo"
+REFERENCES = ("nsga2-fifo", TRIPLE)  # the curves' targets: NSGA-II's final hypervolume
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m benchmarks.mo_digits", description=__doc__.split("\n\n")[0])
     p.add_argument("--output", required=True, help="benchmark directory (reused: finished seeds are kept)")
     p.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2, 3, 4])
-    p.add_argument("--variants", nargs="+", choices=VARIANTS, default=list(VARIANTS))
+    p.add_argument("--variants", nargs="+", choices=VARIANTS, default=list(EQUAL))
+    p.add_argument(
+        "--triple", action="store_true", help=f"also run {TRIPLE} (NSGA-II at three times the epochs) per seed"
+    )
     p.add_argument("--report-only", action="store_true", help="do not run; report on the finished runs")
     args = p.parse_args(argv)
     out = Path(args.output).resolve()
     if not args.report_only:
         for seed in args.seeds:
             run_seed(seed, args.variants, out)
+        if args.triple:
+            for seed in args.seeds:
+                run_seed(seed, [TRIPLE], out)
     runs = finished_runs(out)
     if not runs:
         print(f"no finished runs under {out}", file=sys.stderr)
@@ -70,7 +83,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 def run_seed(seed: int, variants: Sequence[str], out: Path) -> None:
     from pipeline import compare
 
-    where = out / f"seed-{seed}"
+    # one directory per seed and group of variants: OUTPUT/seed-N for the five at equal
+    # epochs, OUTPUT/seed-N-<variant> for another group
+    where = out / (f"seed-{seed}" if list(variants) == list(EQUAL) else f"seed-{seed}-{'-'.join(variants)}")
     if (where / "report.md").is_file():
         print(f"mo_digits: seed {seed} already finished in {where}", flush=True)
         return
@@ -147,17 +162,16 @@ def hv_curve(epochs: np.ndarray, values: np.ndarray, ref: np.ndarray) -> np.ndar
 
 def reference_curves(
     by_seed: dict[int, dict[str, Any]],
-) -> tuple[dict[str, list[float]], dict[str, list[tuple[np.ndarray, np.ndarray]]]]:
-    """Per variant and seed: the epochs at which the full-fidelity hypervolume first reached
-    NSGA-II's final one (NaN: never), relative to NSGA-II's tuning epochs; and the curves
-    (cumulative epochs, hypervolume / NSGA-II's final) for the figure."""
+) -> tuple[dict[str, dict[str, list[float]]], dict[str, list[tuple[np.ndarray, np.ndarray]]]]:
+    """Per reference (NSGA-II at equal and at three times the epochs), variant and seed: the
+    epochs at which the full-fidelity hypervolume first reached the reference's final one
+    (NaN: never), relative to the reference's tuning epochs; and the curves (cumulative
+    epochs, hypervolume / the last reference's final) for the figure."""
     from searchers.common.pareto import default_reference
 
-    ratios: dict[str, list[float]] = {v: [] for v in VARIANTS}
+    ratios: dict[str, dict[str, list[float]]] = {r: {v: [] for v in VARIANTS} for r in REFERENCES}
     curves_out: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {v: [] for v in VARIANTS}
     for _, exps in sorted(by_seed.items()):
-        if REFERENCE not in exps:
-            continue
         curves = {v: full_fidelity_curve(e) for v, e in exps.items()}
         pooled = np.vstack([vals for _, vals in curves.values()])
         pooled = pooled[np.all(np.isfinite(pooled), axis=1)]
@@ -165,30 +179,33 @@ def reference_curves(
             continue
         ref = default_reference(pooled)
         hv = {v: hv_curve(ep, vals, ref) for v, (ep, vals) in curves.items()}
-        target = hv[REFERENCE][-1] if len(hv[REFERENCE]) else 0.0
-        spent = float(exps[REFERENCE].epochs)
-        for v, (ep, _) in curves.items():
-            hit = np.nonzero(hv[v] >= target * (1 - 1e-12))[0]
-            ratios[v].append(float(ep[hit[0]]) / spent if len(hit) and target > 0 else math.nan)
-            if target > 0:
+        target = 0.0
+        for reference in (r for r in REFERENCES if r in exps):
+            target = hv[reference][-1] if len(hv[reference]) else 0.0
+            spent = float(exps[reference].epochs)
+            for v, (ep, _) in curves.items():
+                hit = np.nonzero(hv[v] >= target * (1 - 1e-12))[0]
+                ratios[reference][v].append(float(ep[hit[0]]) / spent if len(hit) and target > 0 else math.nan)
+        if target > 0:  # relative to the last reference present (NSGA-II at 3x when it ran)
+            for v, (ep, _) in curves.items():
                 curves_out[v].append((ep, hv[v] / target))
     return ratios, curves_out
 
 
-def curve_plot(curves: dict[str, list[tuple[np.ndarray, np.ndarray]]], path: Path) -> Path:
+def curve_plot(curves: dict[str, list[tuple[np.ndarray, np.ndarray]]], reference: str, path: Path) -> Path:
     """Hypervolume of the full-fidelity results against epochs, per seed relative to
-    NSGA-II's final value (the dashed line at 1)."""
+    ``reference``'s final value (the dashed line at 1)."""
     from pipeline.plots import _figure, _save
 
     fig = _figure(8.0, 4.5)
     ax = fig.subplots()
-    colours = dict(zip(VARIANTS, ("#d62728", "#ff7f0e", "#2ca02c", "#1f77b4", "#7f7f7f")))
+    colours = dict(zip(VARIANTS, ("#d62728", "#ff7f0e", "#2ca02c", "#1f77b4", "#7f7f7f", "#17becf")))
     for v, runs in curves.items():
         for i, (ep, rel) in enumerate(runs):
             ax.step(ep, rel, where="post", color=colours[v], alpha=0.7, lw=1.2, label=v if i == 0 else None)
     ax.axhline(1.0, color="black", ls="--", lw=0.8)
     ax.set_xlabel("epochs spent (cumulative, finished trials)")
-    ax.set_ylabel("hypervolume / NSGA-II's final (same seed)")
+    ax.set_ylabel(f"hypervolume / {reference}'s final (same seed)")
     ax.set_title("Hypervolume of the feasible full-fidelity results, one line per seed")
     ax.legend(loc="lower right", fontsize=8)
     return _save(fig, path)
@@ -237,7 +254,7 @@ def summary(runs: list[tuple[str, int, Path]], plot_to: Path | None = None) -> s
         by_seed[s][v] = e
     reach, curves = reference_curves(by_seed)
     if plot_to is not None:
-        curve_plot(curves, plot_to)
+        curve_plot(curves, TRIPLE if any(TRIPLE in e for e in by_seed.values()) else REFERENCES[0], plot_to)
 
     def col(v: str, key: str) -> list[float]:
         return [by[v][s][key] for s in seeds if s in by[v]]
@@ -247,17 +264,19 @@ def summary(runs: list[tuple[str, int, Path]], plot_to: Path | None = None) -> s
         "(one reference point over all runs; 1 = the ideal point). Mean ± s.e. over seeds.",
         "",
         "| variant | runs | hypervolume | tuning epochs | CV epochs | tuning wall s | wall s with CV | trials "
-        "| front size | epochs to NSGA-II's final HV (x its epochs) |",
+        "| front size | epochs to reach the final HV of NSGA-II at 90 / at 270 epochs (x its epochs) |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for v in variants:
-        r = reach.get(v, [])
-        reached = sum(np.isfinite(r))
+        cells = []
+        for reference in REFERENCES:
+            r = reach[reference][v]
+            cells.append(f"{_mean_se(r, 2)} ({sum(np.isfinite(r))}/{len(r)} reached)" if r else "-")
         lines.append(
             f"| {v} | {len(by[v])} | {_mean_se(col(v, 'hv'))} | {_mean_se(col(v, 'epochs'), 1)} "
             f"| {_mean_se(col(v, 'cv_epochs'), 1)} | {_mean_se(col(v, 'tune_s'), 1)} | {_mean_se(col(v, 'wall_s'), 1)} "
             f"| {_mean_se(col(v, 'trials'), 1)} | {_mean_se(col(v, 'front'), 1)} "
-            f"| {_mean_se(r, 2)} (reached in {reached}/{len(r)}) |"
+            f"| {' / '.join(cells)} |"
         )
     lines += ["", "Hypervolume per seed:", "", "| seed | " + " | ".join(variants) + " |"]
     lines.append("|---" * (len(variants) + 1) + "|")
