@@ -95,6 +95,13 @@ def _hyperopt(ctx: SearchContext):
     )
 
 
+def _optuna_nsga2(ctx: SearchContext):
+    """Optuna's NSGA-II through Ray's OptunaSearch (a baseline; Optuna is the bench extra)."""
+    from pipeline.optuna_nsga2 import make
+
+    return make(ctx)
+
+
 def _fifo(ctx: SearchContext):
     from ray.tune.schedulers import FIFOScheduler
 
@@ -175,6 +182,7 @@ SEARCHERS: dict[str, Callable[[SearchContext], Any]] = {
     "hyperopt": _hyperopt,
     "mobster": _mf("joint"),
     "hypertune": _mf("hypertune"),
+    "optuna-nsga2": _optuna_nsga2,  # Optuna's NSGA-II, full fidelity (fifo): a baseline
 }
 
 SCHEDULERS: dict[str, Callable[[SearchContext], Any]] = {
@@ -194,7 +202,7 @@ SCHEDULERS: dict[str, Callable[[SearchContext], Any]] = {
 SEARCHER_FOR: dict[str, str] = {"bohb": "tpe", "bohb-sync": "tpe", "hyperband-learnt": "hypertune"}
 
 #: Searchers that search several objectives (the others would optimise the first one only)
-MULTI_OBJECTIVE_SEARCHERS: frozenset[str] = frozenset({"auto", "random", "tpe", "gp"})
+MULTI_OBJECTIVE_SEARCHERS: frozenset[str] = frozenset({"auto", "random", "tpe", "gp", "optuna-nsga2"})
 #: Schedulers that rank several objectives (asha and asha-promotion become MO-ASHA)
 MULTI_OBJECTIVE_SCHEDULERS: frozenset[str] = frozenset({"fifo", "asha", "asha-promotion"})
 

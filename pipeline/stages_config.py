@@ -371,6 +371,8 @@ def check_searcher(stage: StageSpec, space: SearchSpace, where: str) -> object:
     ctx = SearchContext(space=space, metric="m", mode="max", seed=0, max_resource=stage.fidelity.max_epochs)
     try:
         return SEARCHERS[stage.searcher](ctx)
+    except ImportError as err:  # a baseline's library is missing: say which extra has it
+        raise UsageError(fields.qualify(where, "searcher"), str(err).splitlines()[0]) from None
     except Exception as err:  # each library raises its own types
         detail = str(err).splitlines()[0] if str(err) else ""
         raise UsageError(

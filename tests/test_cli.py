@@ -47,7 +47,7 @@ CASES = [
     (["--cpus-per-trial", "0"], "--cpus-per-trial: must be a number > 0"),
     (
         ["--searcher", "bayes"],
-        "--searcher: unknown searcher 'bayes'; allowed: auto, random, tpe, gp, rl, hyperopt, mobster, hypertune",
+        "--searcher: unknown searcher 'bayes'; allowed: auto, random, tpe, gp, rl, hyperopt, mobster, hypertune, optuna-nsga2",
     ),
     (["--scheduler", "sha"], "--scheduler: unknown scheduler 'sha'; allowed: fifo"),
     (["--mode", "sideways"], "--mode: must be min or max"),

@@ -77,3 +77,51 @@ def test_multi_objective_pipeline_resumes_and_reports_a_pareto_set(tmp_path):
     assert "## Pareto set" in report and "(selected)" in report
     assert (out / "plots" / "pareto.png").stat().st_size > 10_000
     assert (out / "plots" / "hypervolume.png").stat().st_size > 10_000
+
+
+NSGA2_TINY = """\
+task: digits
+seed: 1
+objectives: [val_accuracy:max, params:min]
+constraints: ["latency_ms <= 50"]
+stages:
+  - {name: a, resolution: 4, max_epochs: 2, searcher: tpe, scheduler: asha, budget: {trials: 4}, top_k: 2, bridge: 0}
+  - {name: b, resolution: 8, max_epochs: 2, searcher: optuna-nsga2, scheduler: fifo, budget: {trials: 5}}
+cv: {folds: 2, top_k: 2, max_epochs: 1}
+"""
+
+
+def test_optuna_nsga2_stage_takes_the_handed_on_configs_and_resumes(tmp_path):
+    """Optuna's NSGA-II (define-by-run over the architecture space) as a stage searcher:
+    the previous stage's picks are its first trials, Tune restores it after a SIGKILL."""
+    pytest.importorskip("optuna")
+    cfg = tmp_path / "nsga2.yaml"
+    cfg.write_text(NSGA2_TINY)
+    out = tmp_path / "exp"
+    proc = start(["--config", str(cfg), "--output", str(out)], tmp_path / "run0.log")
+    try:
+        wait_for(lambda: len(completed(out, "b")) >= 1, proc, TIMEOUT_S, "a finished trial in b")
+    finally:
+        kill_tree(proc)
+    proc = start(["--resume", str(out)], tmp_path / "run1.log")
+    try:
+        assert proc.wait(timeout=TIMEOUT_S) == 0, (tmp_path / "run1.log").read_text()
+    finally:
+        kill_tree(proc)
+    st = state(out)
+    assert st["status"] == "done" and st["stages"][1]["trials"] == 5
+    trials = pd.read_csv(out / "trials.csv")
+    b = trials[trials["stage"] == "b"]
+    assert not b["failed"].astype(bool).any()
+
+    def key(config):  # the architecture of a configuration
+        block = config["block"]
+        return (block["name"], int(config["blocks"]), round(float(config["width_mult"]), 6))
+
+    tried = {
+        (row["config/block/name"], int(row["config/blocks"]), round(float(row["config/width_mult"]), 6))
+        for _, row in b.iterrows()
+    }
+    assert {key(c["config"]) for c in st["stages"][0]["top_k"]} <= tried
+    best = json.loads((out / "best.json").read_text())
+    assert best["pareto"] and all(set(r["cv"]) >= {"val_accuracy", "params"} for r in best["pareto"])
