@@ -246,6 +246,33 @@ def append(log: Path, entry: dict[str, Any]) -> None:
 
 
 # ----------------------------------------------------------------- the report
+def paired(entries: list[dict[str, Any]], a: str, b: str, fractions: tuple[float, ...]) -> None:
+    """Row ``b`` against row ``a`` over every (problem, seed) both ran: wins, geometric mean
+    of the regret ratio b / a, means, and the Wilcoxon signed-rank p over the pairs."""
+    runs: dict[tuple[str, int], dict[str, dict[str, Any]]] = {}
+    for e in entries:
+        runs.setdefault((e["problem"], e["seed"]), {})[e["row"]] = e
+    print(f"\n### {b} against {a}, paired by (problem, seed)\n")
+    print(f"| budget | pairs | {b} better | worse | geo-mean ratio | mean {b} | mean {a} | Wilcoxon p |")
+    print("|---|---|---|---|---|---|---|---|")
+    for f in fractions:
+        x, y = [], []
+        for pair in runs.values():
+            if a in pair and b in pair:
+                ra, rb = (regret_at(pair[r]["curve"], f * pair[r]["budget"]) for r in (a, b))
+                if math.isfinite(ra) and math.isfinite(rb):
+                    x.append(ra)
+                    y.append(rb)
+        if not x:
+            continue
+        ratio = math.exp(statistics.mean(math.log(max(v, 1e-9) / max(u, 1e-9)) for u, v in zip(x, y)))
+        better, worse = sum(v < u for u, v in zip(x, y)), sum(v > u for u, v in zip(x, y))
+        print(
+            f"| {f:g} x | {len(x)} | {better} | {worse} | {ratio:.3f} | {statistics.mean(y):.3f} | "
+            f"{statistics.mean(x):.3f} | {_wilcoxon(y, x):.2f} |"
+        )
+
+
 def _wilcoxon(a: list[float], b: list[float]) -> float:
     from scipy.stats import wilcoxon
 
@@ -334,6 +361,7 @@ def main() -> None:
     ap.add_argument("--log", type=Path, default=ROOT / "benchmarks" / "results" / "mf_quality.jsonl")
     ap.add_argument("--report", action="store_true", help="only print the tables from the log")
     ap.add_argument("--ours", default="mobster+asha", help="the row compared against the best peer")
+    ap.add_argument("--paired", nargs=2, metavar=("A", "B"), help="also print row B against row A, paired")
     args = ap.parse_args()
     warnings.filterwarnings("ignore")
     logging.getLogger("ray").setLevel(logging.ERROR)
@@ -374,6 +402,8 @@ def main() -> None:
     entries = [e for e in load(args.log) if e["problem"].split("@")[0] in families]
     entries = [e for e in entries if e["problem"].endswith(f"@{args.instance}")]
     report(entries, args.ours, (0.25, 0.5, 1.0))
+    if args.paired:
+        paired(entries, *args.paired, (0.25, 0.5, 1.0))
 
 
 if __name__ == "__main__":
