@@ -56,6 +56,22 @@ def wait_for(condition: Callable[[], bool], proc: subprocess.Popen, timeout: flo
         time.sleep(0.05)
 
 
+def kill_then_resume(
+    args: list[str], out: Path, logs: Path, condition: Callable[[], bool], what: str, timeout: float
+) -> None:
+    """Start a driver, SIGKILL it (and its Ray) once ``condition`` holds, then ``--resume`` to the end."""
+    proc = start(args, logs / "run0.log")
+    try:
+        wait_for(condition, proc, timeout, what)
+    finally:
+        kill_tree(proc)
+    proc = start(["--resume", str(out)], logs / "run1.log")
+    try:
+        assert proc.wait(timeout=timeout) == 0, (logs / "run1.log").read_text()
+    finally:
+        kill_tree(proc)
+
+
 def _live_in_group(pgid: int) -> list[int]:
     pids = []
     for entry in os.listdir("/proc"):

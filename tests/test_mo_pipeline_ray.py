@@ -8,7 +8,7 @@ import json
 import pandas as pd
 import pytest
 
-from tests.pipeline_runs import completed, kill_tree, start, state, wait_for
+from tests.pipeline_runs import completed, kill_then_resume, state
 
 pytestmark = pytest.mark.ray
 
@@ -30,16 +30,8 @@ def test_multi_objective_pipeline_resumes_and_reports_a_pareto_set(tmp_path):
     cfg = tmp_path / "mo.yaml"
     cfg.write_text(MO_TINY)
     out = tmp_path / "exp"
-    proc = start(["--config", str(cfg), "--output", str(out)], tmp_path / "run0.log")
-    try:
-        wait_for(lambda: len(completed(out, "a")) >= 1, proc, TIMEOUT_S, "a finished trial in a")
-    finally:
-        kill_tree(proc)
-    proc = start(["--resume", str(out)], tmp_path / "run1.log")
-    try:
-        assert proc.wait(timeout=TIMEOUT_S) == 0, (tmp_path / "run1.log").read_text()
-    finally:
-        kill_tree(proc)
+    args = ["--config", str(cfg), "--output", str(out)]
+    kill_then_resume(args, out, tmp_path, lambda: len(completed(out, "a")) >= 1, "a finished trial in a", TIMEOUT_S)
     st = state(out)
     assert st["status"] == "done"
     # every hand-on candidate carries its objectives; the stage's trials all report the costs
@@ -98,16 +90,8 @@ def test_optuna_nsga2_stage_takes_the_handed_on_configs_and_resumes(tmp_path):
     cfg = tmp_path / "nsga2.yaml"
     cfg.write_text(NSGA2_TINY)
     out = tmp_path / "exp"
-    proc = start(["--config", str(cfg), "--output", str(out)], tmp_path / "run0.log")
-    try:
-        wait_for(lambda: len(completed(out, "b")) >= 1, proc, TIMEOUT_S, "a finished trial in b")
-    finally:
-        kill_tree(proc)
-    proc = start(["--resume", str(out)], tmp_path / "run1.log")
-    try:
-        assert proc.wait(timeout=TIMEOUT_S) == 0, (tmp_path / "run1.log").read_text()
-    finally:
-        kill_tree(proc)
+    args = ["--config", str(cfg), "--output", str(out)]
+    kill_then_resume(args, out, tmp_path, lambda: len(completed(out, "b")) >= 1, "a finished trial in b", TIMEOUT_S)
     st = state(out)
     assert st["status"] == "done" and st["stages"][1]["trials"] == 5
     trials = pd.read_csv(out / "trials.csv")
