@@ -147,7 +147,7 @@ def _best_three(f1: Level, f2: Level, ref: Level, budget_s: float, seed: int) ->
     return best
 
 
-def chain_yaml(chain: Chain, searcher: str = "tpe", bridge: int = 2) -> list[dict[str, Any]]:
+def chain_yaml(chain: Chain, searcher: str = "auto", bridge: int = 2) -> list[dict[str, Any]]:
     """The chain as the ``stages`` of an experiment YAML (FIFO: the model evaluates every
     configuration of a stage at its fidelity)."""
     stages = []

@@ -43,6 +43,7 @@ def test_chain_yaml_is_a_valid_pipeline():
     cfg = build({"task": "digits", "stages": stages, "cv": {"folds": 3, "top_k": 2}}, check_data=False)
     assert [s.name for s in cfg.stages] == [lv.name for lv in chain.levels]
     assert cfg.stages[0].budget.trials == chain.trials[0] and cfg.stages[0].top_k == chain.top_k[0]
+    assert {s.searcher for s in cfg.stages} == {"auto"}  # the pipeline's default searcher
 
 
 def test_stages_auto_runs_the_calibration_then_the_proposed_chain(monkeypatch, capsys):
