@@ -193,8 +193,13 @@ def done_keys(path: Path) -> set[str]:
 def append_log(path: Path, row: dict[str, Any]) -> None:
     """One line, flushed and synced: a kill loses at most the run in progress."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    cut = False
+    if path.is_file() and path.stat().st_size > 0:
+        with path.open("rb") as f:
+            f.seek(-1, os.SEEK_END)  # the last byte only: appending costs the same at any log size
+            cut = f.read(1) != b"\n"
     with path.open("a") as f:
-        f.write(json.dumps(row, sort_keys=True) + "\n")
+        f.write(("\n" if cut else "") + json.dumps(row, sort_keys=True) + "\n")  # a cut line stays apart
         f.flush()
         os.fsync(f.fileno())
 
