@@ -247,8 +247,7 @@ def report(rows: list[dict[str, Any]]) -> str:
     for name, rs in groups.items():
         by_seed = {int(r["seed"]): r for r in rs}
         cells = [
-            f"{by_seed[s]['test_accuracy']:.4f} ({by_seed[s]['search_s']:.0f}s)" if s in by_seed else "-"
-            for s in seeds
+            f"{by_seed[s]['test_accuracy']:.4f} ({by_seed[s]['search_s']:.0f}s)" if s in by_seed else "-" for s in seeds
         ]
         lines.append(f"{name:<28} " + " ".join(f"{c:>16}" for c in cells))
     lines += ["", time_to_match(groups, full)]

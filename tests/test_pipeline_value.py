@@ -4,7 +4,6 @@
 import argparse
 import json
 import math
-from pathlib import Path
 from typing import Any
 
 import pytest
