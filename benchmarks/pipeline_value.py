@@ -239,11 +239,13 @@ def report(rows: list[dict[str, Any]]) -> str:
         f"{'method':<28} {'seeds':>5} {'test acc mean ± s.e.':>22} {'search s':>9} {'/budget':>8} {'refit s':>8}"
     )
     for name, rs in groups.items():
-        m, se = mean_se([float(r["test_accuracy"]) for r in rs])
+        m, se = mean_se(scores(rs))
         ts, _ = mean_se([float(r["search_s"]) for r in rs])
         used, _ = mean_se([float(r["search_s"]) / float(r["budget_s"]) for r in rs])
         tr, _ = mean_se([float(r["refit_s"]) for r in rs])
-        lines.append(f"{name:<28} {len(rs):>5} {m:>13.4f} ± {se:<6.4f} {ts:>9.0f} {used:>8.2f} {tr:>8.0f}")
+        lines.append(
+            f"{name:<28} {f'{len(scores(rs))}/{len(rs)}':>5} {m:>13.4f} ± {se:<6.4f} {ts:>9.0f} {used:>8.2f} {tr:>8.0f}"
+        )
     lines.append("(/budget: search seconds over the budget; above 1 a method overran it, e.g. Ray start-up per stage)")
     lines += ["", "per seed (test accuracy of the refitted choice; search seconds):"]
     seeds = sorted({int(r["seed"]) for r in rows})
@@ -251,23 +253,34 @@ def report(rows: list[dict[str, Any]]) -> str:
     for name, rs in groups.items():
         by_seed = {int(r["seed"]): r for r in rs}
         cells = [
-            f"{by_seed[s]['test_accuracy']:.4f} ({by_seed[s]['search_s']:.0f}s)" if s in by_seed else "-" for s in seeds
+            f"{_acc(by_seed[s]['test_accuracy'])} ({by_seed[s]['search_s']:.0f}s)" if s in by_seed else "-"
+            for s in seeds
         ]
         lines.append(f"{name:<28} " + " ".join(f"{c:>16}" for c in cells))
     lines += ["", time_to_match(groups, full)]
     return "\n".join(lines)
 
 
+def scores(rows: Iterable[dict[str, Any]]) -> list[float]:
+    """The test accuracies of the runs that chose a configuration (a method that finished
+    nothing in its budget has None, and the table says "none" for it)."""
+    return [float(r["test_accuracy"]) for r in rows if r.get("test_accuracy") is not None]
+
+
+def _acc(value: Any) -> str:
+    return "none" if value is None else f"{float(value):.4f}"
+
+
 def time_to_match(groups: dict[str, list[dict[str, Any]]], full: float) -> str:
     target_rows = groups.get("random-full")
     runs = {
-        float(rs[0]["budget_s"]) / full: mean_se([float(r["test_accuracy"]) for r in rs])[0]
+        float(rs[0]["budget_s"]) / full: mean_se(scores(rs))[0]
         for name, rs in groups.items()
         if rs[0]["method"] == "pipeline-default"
     }
     if not target_rows or not runs:
         return "time to match random-full: needs random-full and pipeline-default runs"
-    target = mean_se([float(r["test_accuracy"]) for r in target_rows])[0]
+    target = mean_se(scores(target_rows))[0]
     reached = sorted(f for f, acc in runs.items() if acc >= target)
     tried = ", ".join(f"{f:g}: {runs[f]:.4f}" for f in sorted(runs))
     if not reached:
@@ -369,13 +382,16 @@ def run_optuna(seed: int, budget_s: float, fraction: float, epochs: int, data_di
                 if self.trial.should_prune():
                     raise optuna.TrialPruned()
             if time.monotonic() > deadline:
-                raise optuna.TrialPruned()  # unfinished at the budget: not a candidate
+                raise _OutOfTime  # its last value stands, as a Ray stage's unfinished trial's does
 
     def objective(trial: Any) -> float:
         config = suggest(trial, SPACE)
         ctx = PruningContext(ContextSetup(fidelity=fidelity, seed=seed, stage="optuna", cpus=cpus))
         ctx.trial = trial
-        call_in_context(lambda c: run_builtin(c, task, options), ctx, config)
+        try:
+            call_in_context(lambda c: run_builtin(c, task, options), ctx, config)
+        except _OutOfTime:
+            trial.study.stop()  # no further trial starts
         values = [m[METRIC] for m, _ in ctx.reports if m.get(METRIC) is not None]
         if not values:
             raise optuna.TrialPruned()
@@ -406,6 +422,10 @@ def run_optuna(seed: int, budget_s: float, fraction: float, epochs: int, data_di
         "search_s": search_s,
         "refit_s": time.monotonic() - refit_started,
     }
+
+
+class _OutOfTime(Exception):
+    """Raised from an Optuna trial's report when the budget is spent."""
 
 
 def suggest(trial: Any, space: dict[str, dict[str, Any]]) -> dict[str, Any]:

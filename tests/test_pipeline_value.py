@@ -111,3 +111,10 @@ def test_optuna_suggestions_cover_the_flat_space():
     optuna = pytest.importorskip("optuna")
     params = {"lr": 1e-3, "batch_size": 64, "channels": 16, "hidden": 100, "dropout": 0.3}
     assert pv.suggest(optuna.trial.FixedTrial(params), pv.SPACE) == params
+
+
+def test_a_method_that_chose_nothing_is_shown_not_averaged():
+    rows = [_row("optuna-tpe-hyperband", 0, 100, None), _row("optuna-tpe-hyperband", 1, 100, 0.8)]
+    text = pv.report(rows)
+    assert "0/1" not in text and "1/2" in text  # one of two seeds scored
+    assert "none (10s)" in text and "0.8000 (10s)" in text
