@@ -412,8 +412,9 @@ def run_optuna(seed: int, budget_s: float, fraction: float, epochs: int, data_di
         return {"test_accuracy": None, "search_s": search_s, "refit_s": 0.0, "trials": len(study.trials)}
     best = study.best_trial
     refit_started = time.monotonic()
-    # refit_fidelity's rule for a pipeline without CV: the last fidelity on every row
-    model, _ = fit_winner(TASK, options, None, best.params, Fidelity(1.0, 28, epochs), seed, cpus)
+    # refit_fidelity's rule for a pipeline without CV: the last fidelity on every row, on one
+    # CPU like the pipelines' refits (cpus_per_trial 1), so even the thread count is the same
+    model, _ = fit_winner(TASK, options, None, best.params, Fidelity(1.0, 28, epochs), seed, 1.0)
     return {
         "test_accuracy": model.manifest.get("test_score"),
         "val_best": best.value,
