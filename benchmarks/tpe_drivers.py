@@ -62,18 +62,10 @@ class OptunaDriver:
         self.study = optuna.create_study(sampler=sampler)
 
     def ask(self) -> tuple[Any, dict[str, Any]]:
+        from pipeline.optuna_nsga2 import suggest_flat
+
         trial = self.study.ask()
-        flat: dict[str, Any] = {}
-        for p in self.space.params:  # DFS order: a branch is chosen before its parameters
-            if not self.space.is_active(p, flat):
-                continue
-            if p.is_categorical:
-                flat[p.name] = trial.suggest_categorical(p.name, list(range(p.n_choices)))
-            elif p.kind == "int":
-                flat[p.name] = trial.suggest_int(p.name, int(p.low), int(p.high), step=int(p.step), log=p.log)
-            else:
-                flat[p.name] = trial.suggest_float(p.name, p.low, p.high, step=p.step, log=p.log)
-        return trial, flat
+        return trial, suggest_flat(trial, self.space)
 
     def tell(self, token: Any, loss: float) -> None:
         self.study.tell(token, loss)

@@ -67,17 +67,24 @@ class DefineByRun:
         self.space = space
 
     def __call__(self, trial: Any) -> dict[str, Any]:
-        flat: dict[str, Any] = {}
-        for p in self.space:
-            if not self.space.is_active(p, flat):
-                continue
-            if p.is_categorical:
-                flat[p.name] = trial.suggest_categorical(p.name, list(range(p.n_choices)))
-            elif p.kind == "int":
-                flat[p.name] = trial.suggest_int(p.name, int(p.low), int(p.high), step=int(p.grid_step), log=p.log)
-            else:
-                flat[p.name] = trial.suggest_float(p.name, p.low, p.high, step=p.step, log=p.log)
-        return self.space.from_flat(flat)
+        return self.space.from_flat(suggest_flat(trial, self.space))
+
+
+def suggest_flat(trial: Any, space: SearchSpace) -> dict[str, Any]:
+    """The flat values (see ``SearchSpace.to_flat``) of one configuration, each asked of an
+    Optuna trial, inactive branches skipped (the parameters come in DFS order: a branch is
+    chosen before its parameters)."""
+    flat: dict[str, Any] = {}
+    for p in space:
+        if not space.is_active(p, flat):
+            continue
+        if p.is_categorical:
+            flat[p.name] = trial.suggest_categorical(p.name, list(range(p.n_choices)))
+        elif p.kind == "int":
+            flat[p.name] = trial.suggest_int(p.name, int(p.low), int(p.high), step=int(p.grid_step), log=p.log)
+        else:
+            flat[p.name] = trial.suggest_float(p.name, p.low, p.high, step=p.step, log=p.log)
+    return flat
 
 
 class NSGA2Search(OptunaSearch):  # type: ignore[misc]
