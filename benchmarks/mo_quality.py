@@ -36,6 +36,7 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
+from benchmarks import tpe_quality
 from benchmarks.mo_functions import MO_PROBLEMS, MOProblem
 from searchers.common.pareto import hypervolume
 
@@ -244,16 +245,7 @@ def main() -> None:
     ap.add_argument("--log", help="append one JSON line per run here; runs already in it are not run again")
     ap.add_argument("--report-only", action="store_true", help="print the table from --log without running more")
     args = ap.parse_args()
-    if args.seeds < 2:
-        ap.error(f"--seeds must be >= 2 (the comparison needs a spread), got {args.seeds}")
-    if any(b < 1 or b > args.evals for b in args.budgets):
-        ap.error(f"--budgets must lie in [1, --evals={args.evals}], got {args.budgets}")
-    if any(p < 1 for p in args.pending):
-        ap.error(f"--pending must be >= 1, got {args.pending}")
-    if OURS not in args.methods:
-        ap.error(f"--methods must include {OURS}")
-    if args.jobs < 1:
-        ap.error(f"--jobs must be >= 1, got {args.jobs}")
+    tpe_quality.check_protocol_args(ap, args, OURS)
     seeds = range(args.first_seed, args.first_seed + args.seeds)
     # seed-major: a run cut short leaves every problem and protocol with the same seeds
     tasks = [(p, k, m, s) for s in seeds for k in args.pending for p in args.problems for m in args.methods]

@@ -210,16 +210,7 @@ def main() -> None:
     )
     ap.add_argument("--report", metavar="LOG", help="only print the tables of the complete seeds in LOG")
     args = ap.parse_args()
-    if args.seeds < 2:
-        ap.error(f"--seeds must be >= 2 (the comparison needs a spread), got {args.seeds}")
-    if any(b < 1 or b > args.evals for b in args.budgets):
-        ap.error(f"--budgets must lie in [1, --evals={args.evals}], got {args.budgets}")
-    if any(p < 1 for p in args.pending):
-        ap.error(f"--pending must be >= 1, got {args.pending}")
-    if OURS not in args.methods:
-        ap.error(f"--methods must include {OURS}")
-    if args.jobs < 1:
-        ap.error(f"--jobs must be >= 1, got {args.jobs}")
+    tpe_quality.check_protocol_args(ap, args, OURS)
     if args.report:
         seeds, (regret, seconds) = from_log(args.report, args.problems, args.methods, args.pending)
         if len(seeds) < 2:

@@ -144,6 +144,21 @@ def report(
     )
 
 
+def check_protocol_args(ap: argparse.ArgumentParser, args: argparse.Namespace, ours: str) -> None:
+    """The checks every quality benchmark's protocol options share (seeds, budgets, pending,
+    methods, jobs); ``ap.error`` names the option and what is allowed."""
+    if args.seeds < 2:
+        ap.error(f"--seeds must be >= 2 (the comparison needs a spread), got {args.seeds}")
+    if any(b < 1 or b > args.evals for b in args.budgets):
+        ap.error(f"--budgets must lie in [1, --evals={args.evals}], got {args.budgets}")
+    if any(p < 1 for p in args.pending):
+        ap.error(f"--pending must be >= 1, got {args.pending}")
+    if ours not in args.methods:
+        ap.error(f"--methods must include {ours}")
+    if args.jobs < 1:
+        ap.error(f"--jobs must be >= 1, got {args.jobs}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--seeds", type=int, default=30, help="number of seeds per problem and protocol")
@@ -156,16 +171,7 @@ def main() -> None:
     ap.add_argument("--jobs", type=int, default=1, help="worker processes (results do not depend on it)")
     ap.add_argument("--json", help="also write every run's regrets to this file")
     args = ap.parse_args()
-    if args.seeds < 2:
-        ap.error(f"--seeds must be >= 2 (the comparison needs a spread), got {args.seeds}")
-    if any(b < 1 or b > args.evals for b in args.budgets):
-        ap.error(f"--budgets must lie in [1, --evals={args.evals}], got {args.budgets}")
-    if any(p < 1 for p in args.pending):
-        ap.error(f"--pending must be >= 1, got {args.pending}")
-    if OURS not in args.methods:
-        ap.error(f"--methods must include {OURS}")
-    if args.jobs < 1:
-        ap.error(f"--jobs must be >= 1, got {args.jobs}")
+    check_protocol_args(ap, args, OURS)
     seeds = range(args.first_seed, args.first_seed + args.seeds)
     regret, seconds = run_all(args.problems, args.methods, seeds, args.evals, args.pending, args.budgets, args.jobs)
     report(regret, seconds, args.problems, args.methods, args.pending, args.budgets, seeds)
