@@ -105,3 +105,29 @@ def test_learn_brackets_needs_asynchronous_hyperband():
         HyperbandScheduler(max_resource=27, learn_brackets=True)
     with pytest.raises(ValueError, match="learn_brackets must be True or False"):
         HyperbandScheduler(max_resource=27, synchronous=False, learn_brackets=1)
+
+
+def test_the_adapter_finds_the_weights_under_a_concurrency_limiter():
+    from types import SimpleNamespace
+
+    from ray.tune.search import ConcurrencyLimiter
+
+    from schedulers import HyperbandScheduler
+
+    class Weighed:  # a searcher that reports level weights, as MFGPSearcher(model="hypertune") does
+        def level_weights(self):
+            return {9.0: 1.0}
+
+    inner = Weighed()
+    limiter = ConcurrencyLimiter.__new__(ConcurrencyLimiter)  # only its .searcher attribute is walked
+    limiter.searcher = inner
+    controller = SimpleNamespace(search_alg=SimpleNamespace(searcher=limiter))
+    scheduler = HyperbandScheduler(max_resource=27, synchronous=False, learn_brackets=True)
+    scheduler._update_level_weights(controller)
+    assert scheduler.core.level_weights == [[9.0, 1.0]]
+    expected = HYPERBAND_SHARE * HB + (1 - HYPERBAND_SHARE) * np.array([0, 0, 1, 0])
+    assert scheduler.core.bracket_probabilities() == pytest.approx(expected.tolist())
+    # a searcher without weights: Hyperband's probabilities stay
+    plain = HyperbandScheduler(max_resource=27, synchronous=False, learn_brackets=True)
+    plain._update_level_weights(SimpleNamespace(search_alg=SimpleNamespace(searcher=object())))
+    assert plain.core.level_weights is None and plain.core.bracket_probabilities() == pytest.approx(HB.tolist())
