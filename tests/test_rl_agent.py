@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from searchers.rl.policy import LSTMPolicy
-from searchers.rl.ppo import PPOSettings, advantages, policy_kl, ppo_update
+from searchers.rl.ppo import PPOSettings, adapted_lr, advantages, policy_kl, ppo_update
 from searchers.rl.rewards import RewardScale
 from searchers.rl.steps import StepPlan
 from searchers.rl.threads import torch_threads
@@ -129,6 +129,57 @@ def test_policy_kl_is_zero_for_the_same_policy_and_positive_after_an_update():
     ppo_update(policy, opt, steps, advantages(steps.num[:, 0]), PPOSettings())
     with torch.no_grad():
         assert policy_kl(logp, policy.evaluate(probe)[0]) > 1e-4
+
+
+@pytest.mark.parametrize(
+    "kl, expected",
+    [
+        (0.03, 0.004 / 1.5),  # over 2x target: slower
+        (0.0201, 0.004 / 1.5),
+        (0.02, 0.004),  # [target / 2, 2 x target]: unchanged
+        (0.005, 0.004),
+        (0.0049, 0.006),  # under target / 2: faster
+        (0.0, 0.006),
+    ],
+)
+def test_the_learning_rate_adapts_to_the_kl_of_an_update(kl, expected):
+    settings = PPOSettings(target_kl=0.01, lr_min=1e-4, lr_max=0.007)
+    assert adapted_lr(0.004, kl, settings) == pytest.approx(expected)
+
+
+def test_the_adapted_learning_rate_stays_within_its_bounds_and_is_fixed_without_a_target():
+    settings = PPOSettings(target_kl=0.01, lr_min=1e-4, lr_max=0.007)
+    assert adapted_lr(0.006, 0.0, settings) == 0.007
+    assert adapted_lr(1.2e-4, 1.0, settings) == 1e-4
+    assert adapted_lr(0.004, 1.0, PPOSettings(target_kl=None)) == 0.004
+
+
+def _update(lr, probe=True, target_kl=0.01):
+    gen = torch.Generator().manual_seed(5)
+    policy = LSTMPolicy(StepPlan(COND), gen)
+    opt = torch.optim.Adam(policy.parameters(), lr=lr)
+    steps, _, _ = policy.sample(64, gen)
+    fresh, _, _ = policy.sample(64, gen)
+    settings = PPOSettings(epochs=4, target_kl=target_kl, lr_min=1e-7, lr_max=1.0)
+    kl, epochs = ppo_update(policy, opt, steps, advantages(steps.num[:, 0]), settings, fresh if probe else None)
+    return kl, epochs, opt.param_groups[0]["lr"]
+
+
+def test_an_update_that_moves_the_policy_too_far_stops_after_that_epoch_and_slows_down():
+    kl, epochs, lr = _update(lr=0.5)
+    assert epochs == 1 and kl > 1.5 * 0.01  # checked after every epoch: the first one overshot
+    assert lr == pytest.approx(0.5 / 1.5)
+
+
+def test_a_small_update_runs_every_epoch_and_speeds_up():
+    kl, epochs, lr = _update(lr=1e-6)
+    assert epochs == 4 and 0 <= kl < 0.005
+    assert lr == pytest.approx(1.5e-6)
+
+
+def test_without_a_probe_or_a_target_an_update_runs_every_epoch_at_a_fixed_rate():
+    assert _update(lr=0.5, probe=False)[1:] == (4, 0.5)
+    assert _update(lr=0.5, target_kl=None)[1:] == (4, 0.5)
 
 
 def test_advantages_are_centred_and_scaled_and_zero_when_flat():

@@ -140,11 +140,29 @@ def test_torch_threads_are_capped_while_suggesting_and_restored_after():
         ({"n_threads": 0}, "n_threads must be an integer >= 1"),
         ({"kl_low": 0.5, "kl_high": 0.1}, "kl_low < kl_high"),
         ({"lr": -1.0}, "lr must be a number"),
+        ({"target_kl": 0.0}, "target_kl must be a number"),
     ],
 )
 def test_bad_settings_name_the_field(kwargs, message):
     with pytest.raises(ValueError, match=message):
         RLSearcher(SPACE, metric="loss", mode="min", **kwargs)
+
+
+def test_the_reward_model_moves_the_agent_and_the_horizon_follows_the_kl():
+    """The paper's central mechanism must act: model-based rounds are kept (their KL stays
+    under kl_high) and the horizon grows past its start. With four unguarded Adam epochs
+    per update (target_kl=None) every round overshot kl_high and was undone."""
+    s = make(reward_model="gp")
+    horizons = set()
+    for i in range(30):
+        tid = f"t{i}"
+        s.on_trial_complete(tid, {"loss": loss(s.suggest(tid))})
+        horizons.add(s.core.horizon)
+    learned = 30 - FAST["n_startup_trials"]  # suggestions that trained the agent
+    assert s.core.rounds_kept >= learned // 2, (s.core.rounds_kept, learned)
+    assert max(horizons) > 2
+    lr = s.core.optimizer.param_groups[0]["lr"]
+    assert s.core.ppo.lr_min <= lr <= s.core.ppo.lr_max
 
 
 def test_param_order_is_an_option():

@@ -81,6 +81,7 @@ class RLCore:
         clip: float = 0.2,
         ppo_epochs: int = 4,
         entropy_coef: float = 0.0,
+        target_kl: float | None = 0.01,
         max_episodes: int = 24,
         imagined_episodes: int = 64,
         horizon: int = 2,
@@ -107,6 +108,9 @@ class RLCore:
             clip=_check_float("clip", clip, 1e-6, 1.0),
             epochs=_check_int("ppo_epochs", ppo_epochs, 1),
             entropy_coef=_check_float("entropy_coef", entropy_coef, 0.0),
+            target_kl=None if target_kl is None else _check_float("target_kl", target_kl, 1e-9),
+            lr_min=self.lr * 1e-3,
+            lr_max=self.lr,
         )
         self.max_episodes = _check_int("max_episodes", max_episodes, 2)
         self.imagined_episodes = _check_int("imagined_episodes", imagined_episodes, 2)
@@ -120,8 +124,12 @@ class RLCore:
         self.param_order = None if param_order is None else tuple(param_order)
         #: real results the agent has been trained on (a new one triggers training)
         self.n_trained = 0
-        #: last KL measured in a model-based phase (for inspection)
+        #: last KL measured in a model-based phase, and of the last update on real
+        #: episodes (for inspection)
         self.last_kl = 0.0
+        self.last_update_kl = 0.0
+        #: model-based rounds kept so far (a round the KL rule undoes is not counted)
+        self.rounds_kept = 0
         self.model = make_reward_model(reward_model)
         self._space: SearchSpace | None = None
         self.plan: StepPlan | None = None
@@ -197,7 +205,9 @@ class RLCore:
         rewards = scale(losses)
         recent = slice(max(0, len(flats) - self.max_episodes), len(flats))
         steps = plan.encode(flats[recent])
-        ppo_update(policy, optimizer, steps, advantages(torch.as_tensor(rewards[recent])).float(), self.ppo)
+        probe, _, _ = policy.sample(self.imagined_episodes, gen)  # where the KL guard measures
+        adv = advantages(torch.as_tensor(rewards[recent])).float()
+        self.last_update_kl, _ = ppo_update(policy, optimizer, steps, adv, self.ppo, probe)
         if self.model is not None:
             self._imagine(flats, rewards, rng, gen)
 
@@ -214,12 +224,13 @@ class RLCore:
             before = (copy.deepcopy(policy.state_dict()), copy.deepcopy(optimizer.state_dict()))
             imagined, _, _ = policy.sample(self.imagined_episodes, gen)
             predicted = model.predict(enc.encode_many(plan.decode(imagined)))
-            ppo_update(policy, optimizer, imagined, advantages(torch.as_tensor(predicted)).float(), self.ppo)
+            ppo_update(policy, optimizer, imagined, advantages(torch.as_tensor(predicted)).float(), self.ppo, probe)
             with torch.no_grad():
                 kl = policy_kl(probe_logp, policy.evaluate(probe)[0])
             if not keep_round(kl, self.rule):
                 policy.load_state_dict(before[0])
                 optimizer.load_state_dict(before[1])
                 break
+            self.rounds_kept += 1
         self.last_kl = kl
         self.horizon = next_horizon(self.horizon, kl, self.rule)

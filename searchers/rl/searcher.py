@@ -51,6 +51,11 @@ class RLSearcher(SpaceSearcher):
         init_sigma, min_sigma: a numeric step's initial and smallest standard deviation
             in the [-1, 1] action range (the floor keeps exploring; 0.005 stalled).
         clip, ppo_epochs, entropy_coef: PPO-clip's settings.
+        target_kl: the KL one PPO update aims at, measured on fresh episodes: an update
+            stops after the epoch that passes 1.5x it, and the learning rate adapts
+            (between ``lr / 1000`` and ``lr``); see :mod:`searchers.rl.ppo`. None: four
+            epochs at a fixed ``lr``, which moved the policy so far per update that the
+            KL rule undid every model-based round.
         max_episodes: most recent real episodes each PPO update uses. Small on purpose:
             re-fitting every update on all episodes so far (off-policy, each pushed down
             again by up to ``clip`` per update) collapsed the policy's spread within ~20
@@ -87,6 +92,7 @@ class RLSearcher(SpaceSearcher):
         clip: float = 0.2,
         ppo_epochs: int = 4,
         entropy_coef: float = 0.0,
+        target_kl: float | None = 0.01,
         max_episodes: int = 24,
         imagined_episodes: int = 64,
         horizon: int = 2,
@@ -113,6 +119,7 @@ class RLSearcher(SpaceSearcher):
             clip=clip,
             ppo_epochs=ppo_epochs,
             entropy_coef=entropy_coef,
+            target_kl=target_kl,
             max_episodes=max_episodes,
             imagined_episodes=imagined_episodes,
             horizon=horizon,
