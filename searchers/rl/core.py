@@ -124,10 +124,8 @@ class RLCore:
         self.param_order = None if param_order is None else tuple(param_order)
         #: real results the agent has been trained on (a new one triggers training)
         self.n_trained = 0
-        #: last KL measured in a model-based phase, and of the last update on real
-        #: episodes (for inspection)
+        #: last KL measured in a model-based phase (for inspection)
         self.last_kl = 0.0
-        self.last_update_kl = 0.0
         #: model-based rounds kept so far (a round the KL rule undoes is not counted)
         self.rounds_kept = 0
         self.model = make_reward_model(reward_model)
@@ -207,7 +205,7 @@ class RLCore:
         steps = plan.encode(flats[recent])
         probe, _, _ = policy.sample(self.imagined_episodes, gen)  # where the KL guard measures
         adv = advantages(torch.as_tensor(rewards[recent])).float()
-        self.last_update_kl, _ = ppo_update(policy, optimizer, steps, adv, self.ppo, probe)
+        ppo_update(policy, optimizer, steps, adv, self.ppo, probe)
         if self.model is not None:
             self._imagine(flats, rewards, rng, gen)
 

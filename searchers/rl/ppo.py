@@ -10,7 +10,7 @@ step's probability by more than ``1 +- clip``.
 
 The clip bounds each episode's ratio, not how far the whole policy moves: with Adam at
 the paper's learning rate (0.007) one epoch on 64 imagined episodes moved the policy by
-a KL of 0.05-0.3 and four epochs by up to 6 (measured on the held-out Ackley-5), so
+a KL of up to 0.3 and four epochs by up to 6 (measured on the held-out Ackley-5), so
 every model-based round overshot the horizon rule's range and was undone, and the
 reward model never changed the agent. Two standard guards (``target_kl``) keep an
 update near a chosen KL, measured on fresh episodes of the policy it starts from:
