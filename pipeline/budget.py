@@ -12,6 +12,10 @@ The clock of a session starts when its first trial began training (its first res
 less that result's ``time_this_iter_s``) or failed, not when Tune starts: starting
 Ray's worker processes and importing torch in them takes seconds that a short
 ``--time-budget-s`` would otherwise spend before any trial reported.
+
+The experiment's ``deadline_s`` (pipeline.deadline) stops the stage too: Ray asks
+``stop_all`` every step of its loop (a tenth of a second), so the stage stops within
+moments of the deadline, mid-epoch if need be.
 """
 
 from __future__ import annotations
@@ -21,6 +25,8 @@ from typing import Any
 
 from ray.tune import Callback
 from ray.tune.stopper import Stopper
+
+from pipeline import deadline
 
 
 class StageBudget(Stopper, Callback):
@@ -59,8 +65,10 @@ class StageBudget(Stopper, Callback):
         return self.seconds_before + running
 
     def exhausted(self) -> bool:
-        return (self.epochs_budget is not None and self.epochs >= self.epochs_budget) or (
-            self.time_budget_s is not None and self.seconds >= self.time_budget_s
+        return (
+            (self.epochs_budget is not None and self.epochs >= self.epochs_budget)
+            or (self.time_budget_s is not None and self.seconds >= self.time_budget_s)
+            or deadline.passed()
         )
 
     # ------------------------------------------------------------------- Stopper

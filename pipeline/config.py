@@ -78,6 +78,7 @@ FIELDS = (
     "cv",
     "seed",
     "refit",
+    "deadline_s",
     "output",
     "address",
     "cpus_per_trial",
@@ -119,6 +120,8 @@ class ExperimentConfig:
     select: str = "primary"
     #: refit the winner into model/: True/False, or a custom trainable's module:function
     refit: bool | str = False
+    #: wall-clock seconds for all stages and CV together, across resumes (pipeline.deadline)
+    deadline_s: float | None = None
     #: the settings in canonical form (stages spelled out): what experiment.yaml holds
     settings: dict[str, Any] = field(default_factory=dict)
 
@@ -215,6 +218,7 @@ def build(raw: Mapping[str, Any], check_data: bool = True, existing_output: Path
         constraints=constraints,
         select=_select(raw, goals, stages),
         refit=refit_setting(raw, task_name, custom),
+        deadline_s=fields.number(raw, "deadline_s", None, float, lambda v: v > 0, "a number of seconds > 0"),
     )
     if cfg.gpus_per_trial > 1 and cfg.gpus_per_trial != int(cfg.gpus_per_trial):
         raise UsageError("gpus_per_trial", f"above 1 it must be a whole number of GPUs, got {cfg.gpus_per_trial}")

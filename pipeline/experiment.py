@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from pipeline import adaptive, handoff, pareto_select, ray_runtime
+from pipeline import adaptive, deadline, handoff, pareto_select, ray_runtime
 from pipeline.config import ExperimentConfig, build, load_yaml
 from pipeline.cv import FinalistScore, cv_points, cv_space, fold_scores, near_ties, winner
 from pipeline.errors import UsageError
@@ -38,6 +39,7 @@ from pipeline.state import (
     FAILED,
     RUNNING,
     SETTINGS_FILE,
+    SKIPPED,
     STATE_FILE,
     STOPPED,
     CVRecord,
@@ -48,7 +50,7 @@ from pipeline.state import (
     settings_digest,
 )
 from pipeline.tasks import Fidelity, get_task
-from pipeline.tuner_run import TunerRun, check_restorable, fit
+from pipeline.tuner_run import TunerRun, check_restorable, fit, restorable
 
 
 @dataclass
@@ -114,6 +116,7 @@ def run(cfg: ExperimentConfig, resume: bool = False) -> ExperimentResult:
     ``pipeline.json`` (``failed`` / ``stopped``); only a killed driver leaves ``running``,
     and then the released lock tells that nobody runs it.
     """
+    started = time.monotonic()  # the deadline counts Ray's start too
     ray_runtime.quiet_environment(cfg.verbose)
     ray_runtime.snapshot_often()
     out = cfg.output
@@ -123,7 +126,7 @@ def run(cfg: ExperimentConfig, resume: bool = False) -> ExperimentResult:
             lock.acquire()  # before Ray starts: a second driver learns it at once
             state = load_state(out, cfg)
             for rec in [*state.stages, *([state.cv] if state.cv else [])]:
-                if rec.status != DONE:
+                if rec.status not in (DONE, SKIPPED):
                     check_restorable(out / getattr(rec, "name", CV_DIR))
         concurrent = _preflight(cfg)
         if not resume:
@@ -140,10 +143,13 @@ def run(cfg: ExperimentConfig, resume: bool = False) -> ExperimentResult:
             if cfg.refit and state.refit is None and state.status != DONE:  # unfinished, from before refits
                 state.refit = RefitRecord()
         shutil.rmtree(out / SCRATCH, ignore_errors=True)  # a killed session's staged checkpoints
+        spent_before = state.spent_s
+        state.start_clock(started)
         state.status = RUNNING
         state.save(out)
         try:
-            return _run_stages(cfg, state, concurrent, resume)
+            with deadline.session(cfg.deadline_s, spent_before, started):
+                return _run_stages(cfg, state, concurrent, resume)
         except BaseException as err:
             _mark_ended(state, out, STOPPED if isinstance(err, KeyboardInterrupt) else FAILED)
             raise
@@ -213,6 +219,7 @@ def _run_stages(cfg: ExperimentConfig, state: PipelineState, concurrent: int, re
         f"mftune: {cfg.task}: {len(cfg.stages)} stage{'s' if len(cfg.stages) > 1 else ''}{cv_text}; "
         f"{concurrent} trials at a time ({cfg.cpus_per_trial:g} CPU, {cfg.gpus_per_trial:g} GPU each); "
         f"seed {cfg.seed}; {verb} in {out}"
+        + (f"; deadline {cfg.deadline_s:g}s ({max(0.0, deadline.left_s() or 0.0):.0f}s left)" if cfg.deadline_s else "")
     )
 
     events_path = out / EVENTS_FILE
@@ -224,6 +231,9 @@ def _run_stages(cfg: ExperimentConfig, state: PipelineState, concurrent: int, re
     carry: list[TrialOutcome] = []  # results at this stage's fidelity an adaptive probe already has
     for i, (spec, rec) in enumerate(zip(cfg.stages, state.stages)):
         head = f"stage {i + 1}/{len(cfg.stages)} {spec.name}"
+        if _past_deadline(rec.status, out / spec.name):
+            _skip(cfg, state, i)
+            break
         if rec.status == DONE:
             _say(f"mftune: {head}: finished before ({rec.trials} trials); its top {len(rec.top_k)} go on")
         else:
@@ -264,8 +274,13 @@ def _run_stages(cfg: ExperimentConfig, state: PipelineState, concurrent: int, re
         points, bridges, extra, carry = adaptive.next_inputs(state, i, cfg.metric)
         obs = rec.observations
 
-    if cfg.cv is not None:
-        _run_cv(cfg, state, concurrent, events_path, warned)
+    if cfg.cv is not None and state.cv is not None:
+        if _past_deadline(state.cv.status, out / CV_DIR):
+            state.cv.status = SKIPPED
+            state.save(out)
+            _say("mftune: cv skipped: the deadline has passed; the result is the last stage's best")
+        else:
+            _run_cv(cfg, state, concurrent, events_path, warned)
     winner = _best(cfg, state)
     if state.refit is not None and winner is not None:
         from pipeline.refit import run_refit
@@ -276,13 +291,39 @@ def _run_stages(cfg: ExperimentConfig, state: PipelineState, concurrent: int, re
     return _write_results(cfg, state)
 
 
+def _past_deadline(status: str, ray_dir: Path) -> bool:
+    """Whether a stage (or CV) is skipped: skipped before, or not begun and the deadline
+    has passed. One that has begun is continued, and Ray stops it at once, so what its
+    trials reported is kept."""
+    return status == SKIPPED or (status != DONE and deadline.passed() and not restorable(ray_dir))
+
+
+def _skip(cfg: ExperimentConfig, state: PipelineState, first: int) -> None:
+    """Mark stages ``first`` on as skipped by the deadline, and say so once."""
+    names = [s.name for s in state.stages[first:]]
+    fresh = any(s.status != SKIPPED for s in state.stages[first:])
+    for rec in state.stages[first:]:
+        rec.status = SKIPPED
+    state.save(cfg.output)
+    if fresh:
+        _say(
+            f"mftune: deadline of {cfg.deadline_s:g}s passed ({state.spent_s:.0f}s spent): "
+            f"stage{'s' if len(names) > 1 else ''} {', '.join(names)} skipped; "
+            f"the result comes from stage {state.stages[first - 1].name}"
+        )
+
+
 def raise_no_result(cfg: ExperimentConfig, spec: StageSpec) -> None:
     errors = sorted((cfg.output / spec.name).glob("*/error.txt"))
     why = (
         f"see {errors[0]}"
         + (f" and {len(errors) - 1} more error.txt in {cfg.output / spec.name}" if len(errors) > 1 else "")
         if errors
-        else "no trial failed: the stage's budget ended before any trial reported; raise it"
+        else (
+            "no trial failed: the experiment's deadline_s passed before any trial reported; raise it"
+            if deadline.passed()
+            else "no trial failed: the stage's budget ended before any trial reported; raise it"
+        )
     )
     print(
         f"mftune: stage {spec.name}: no trial reported a finite {cfg.metric}; stopping here ({why})",
@@ -316,6 +357,8 @@ def _run_stage(
 
     fn = stage_trainable(cfg, spec.fidelity, spec.name)
     trials = spec.budget.trials + extra_trials if spec.budget.trials is not None else None
+    if deadline.passed() and not restorable(cfg.output / spec.name):  # a part of an adaptive stage
+        return [], 0.0
     if trials == 0:  # everything it was to evaluate an adaptive probe already has (pipeline.adaptive)
         return [], 0.0
     run = TunerRun(
@@ -431,7 +474,8 @@ def _run_cv(cfg: ExperimentConfig, state: PipelineState, concurrent: int, events
     from searchers.random_search import RandomSearcher
 
     cv, rec = cfg.cv, state.cv
-    finalists = state.stages[-1].top_k[: cv.top_k]
+    final = state.stages[state.final]
+    finalists = final.top_k[: cv.top_k]
     if rec.status == DONE:
         _say("mftune: cv: finished before")
         return
@@ -500,7 +544,7 @@ def _run_cv(cfg: ExperimentConfig, state: PipelineState, concurrent: int, events
         )
         _say(
             f"  finalist {s.index + 1}: {cfg.metric} {mean} over {len(s.finite)}/{cv.folds} folds "
-            f"(stage {state.stages[-1].name}: {c.value:.4f})"
+            f"(stage {final.name}: {c.value:.4f})"
         )
 
 
@@ -552,7 +596,7 @@ def _write_results(cfg: ExperimentConfig, state: PipelineState) -> ExperimentRes
             std = f" ± {best['cv_std']:.4f}" if best.get("cv_std") is not None else ""
             _say(
                 f"mftune: {word} {cfg.metric} = {best['value']:.4f}{std} ({cfg.cv.folds}-fold CV of finalist "
-                f"{best['finalist']}; {best['stage_value']:.4f} in stage {state.stages[-1].name})"
+                f"{best['finalist']}; {best['stage_value']:.4f} in stage {state.stages[state.final].name})"
             )
             if best.get("near_ties"):
                 ties = ", ".join(map(str, best["near_ties"]))
@@ -560,7 +604,7 @@ def _write_results(cfg: ExperimentConfig, state: PipelineState) -> ExperimentRes
         else:
             _say(
                 f"mftune: {word} {cfg.metric} = {best['value']:.4f} (trial {best['trial_id']}, stage "
-                f"{state.stages[-1].name})"
+                f"{state.stages[state.final].name})"
             )
         _say(f"mftune: best config: {best['config']}")
         for line in pareto_select.summary_lines(best):  # several objectives only
@@ -571,7 +615,7 @@ def _write_results(cfg: ExperimentConfig, state: PipelineState) -> ExperimentRes
 
 
 def _best(cfg: ExperimentConfig, state: PipelineState) -> dict[str, Any] | None:
-    last = state.stages[-1]
+    last = state.stages[state.final]
     if not last.top_k:
         return None
     base = {
@@ -582,6 +626,7 @@ def _best(cfg: ExperimentConfig, state: PipelineState) -> dict[str, Any] | None:
         "stages": [
             {
                 "name": s.name,
+                "status": s.status,  # skipped: the deadline passed before it began
                 "trials": s.trials,
                 "failed": s.errors,
                 "epochs": s.epochs,
@@ -596,6 +641,13 @@ def _best(cfg: ExperimentConfig, state: PipelineState) -> dict[str, Any] | None:
             for s in state.stages
         ],
     }
+    if cfg.deadline_s is not None:
+        base["deadline"] = {
+            "deadline_s": cfg.deadline_s,
+            "spent_s": round(state.spent_s, 1),  # wall-clock, all sessions (refit included), as of the last save
+            "skipped": [s.name for s in state.stages if s.status == SKIPPED]
+            + (["cv"] if state.cv is not None and state.cv.status == SKIPPED else []),
+        }
     if state.refit is not None and state.refit.status == DONE:
         from pipeline.layout import MODEL_DIR
         from pipeline.refit import describe
@@ -611,7 +663,7 @@ def _best(cfg: ExperimentConfig, state: PipelineState) -> dict[str, Any] | None:
             "config": top.config,
             "trial_id": top.trial_id,
             "iterations": top.iterations,
-            "fidelity": cfg.stages[-1].fidelity.to_dict(),
+            "fidelity": cfg.stages[state.final].fidelity.to_dict(),
             "checkpoint": top.checkpoint,
             **(pareto_select.stage_best_fields(cfg, last.top_k) if cfg.multi_objective else {}),
         }

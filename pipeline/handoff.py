@@ -148,11 +148,11 @@ def summary(cfg: Any, state: PipelineState) -> list[str]:
         c = state.cv.correlation
         if c.get("spearman") is None:
             lines.append(
-                f"{state.stages[-1].name} -> cv: {c['n']} finalists with a CV mean; too few for a rank correlation"
+                f"{state.stages[state.final].name} -> cv: {c['n']} finalists with a CV mean; too few for a rank correlation"
             )
         else:
             lines.append(
-                f"{state.stages[-1].name} -> cv: Spearman {_ci(c, 'spearman')}, Kendall {_ci(c, 'kendall')} "
+                f"{state.stages[state.final].name} -> cv: Spearman {_ci(c, 'spearman')}, Kendall {_ci(c, 'kendall')} "
                 f"of last-stage values with CV means over {c['n']} finalists ({_interval_note(c)})"
             )
     return lines

@@ -25,6 +25,7 @@ from pipeline.errors import UsageError
 from pipeline.history import Experiment, load
 from pipeline.layout import PLOTS, REPORT_FILE
 from pipeline.results import atomic_write
+from pipeline.state import SKIPPED
 from searchers.space import SpaceError
 
 _TOP_ROWS = 10
@@ -251,6 +252,14 @@ def _markdown(exp: Experiment, figures: list[tuple[str, Path]], imp) -> str:
             f"| {rec.name} | {fid} | {spec['searcher']} + {spec['scheduler']} | {rec.trials} ({rec.errors}) "
             f"| {rec.epochs} | {rec.wall_s:.1f} | {best} | {len(rec.top_k)} |"
         )
+    skipped = [r.name for r in exp.state.stages if r.status == SKIPPED]
+    skipped += ["CV"] if exp.state.cv is not None and exp.state.cv.status == SKIPPED else []
+    if skipped:
+        lines += [
+            "",
+            f"The deadline (`deadline_s: {s.get('deadline_s')}`) passed after {exp.state.spent_s:.0f} s: "
+            f"{', '.join(skipped)} skipped; the result comes from stage {exp.state.stages[exp.state.final].name}.",
+        ]
     lines += ["", *correlation_report.markdown(exp.state)]
     lines += ["", "## Best configuration", ""]
     lines += _best_section(exp)

@@ -99,6 +99,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="train the winner on every labelled row and save it as DIR/model (default: on for built-in "
         "tasks; a custom trainable names its refit function in YAML, refit: module:function)",
     )
+    s.add_argument(
+        "--deadline-s",
+        metavar="S",
+        help="wall-clock seconds for the whole experiment, Ray's start-up included, across resumes: at S the "
+        "running stage stops with what it has and later stages and CV are skipped (default: none)",
+    )
     r = p.add_argument_group("where it runs")
     r.add_argument(
         "--output", metavar="DIR", help="experiment directory, must be new (default: results/<task>-<timestamp>)"

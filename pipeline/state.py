@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 import types
 import typing
 from dataclasses import MISSING, asdict, dataclass, field, fields
@@ -32,7 +33,9 @@ PENDING, RUNNING, DONE = "pending", "running", "done"
 #: a session that ended without finishing: interrupted (Ctrl-C, SIGTERM) or by an error;
 #: ``--resume`` continues from either. Only a killed driver leaves ``running`` behind.
 STOPPED, FAILED = "stopped", "failed"
-STATUSES = (PENDING, RUNNING, DONE, STOPPED, FAILED)
+#: a stage or CV that never started because the experiment's deadline had passed (pipeline.deadline)
+SKIPPED = "skipped"
+STATUSES = (PENDING, RUNNING, DONE, STOPPED, FAILED, SKIPPED)
 
 
 def settings_digest(settings: dict[str, Any]) -> str:
@@ -111,8 +114,25 @@ class PipelineState:
     sessions: int = 1  # 1 + how many times the experiment was resumed
     digest: str | None = None  # settings_digest of experiment.yaml (None: written before digests)
     refit: RefitRecord | None = None  # None: no refit (off, or an experiment from before refits)
+    #: wall-clock seconds the experiment has run, all sessions, as of the last save (pipeline.deadline)
+    spent_s: float = 0.0
+
+    @property
+    def final(self) -> int:
+        """Index of the stage whose top-k is the result: the last one, unless the deadline
+        skipped the stages after it."""
+        ran = [i for i, s in enumerate(self.stages) if s.status != SKIPPED]
+        return ran[-1] if ran else len(self.stages) - 1
+
+    def start_clock(self, started: float) -> None:
+        """Count this session's seconds from ``started`` (``time.monotonic()``) on top of
+        the earlier sessions' ``spent_s``; every save writes the sum."""
+        self._clock = (started, self.spent_s)
 
     def save(self, out_dir: Path) -> None:
+        clock = getattr(self, "_clock", None)
+        if clock is not None:
+            self.spent_s = clock[1] + time.monotonic() - clock[0]
         write_json({"format": FORMAT, **asdict(self)}, out_dir / STATE_FILE)
 
     @classmethod
@@ -153,6 +173,7 @@ class PipelineState:
             sessions=body.get("sessions", 1),
             digest=body.get("digest"),
             refit=refit,
+            spent_s=float(body.get("spent_s", 0.0)),
         )
 
 
