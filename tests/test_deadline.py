@@ -99,7 +99,11 @@ cv: {{folds: 3, top_k: 2, max_epochs: 2}}
 @pytest.mark.ray
 def test_a_pipeline_ends_at_its_deadline_with_the_first_stage_best(tmp_path):
     """Stage a could run 2,000 trials; the deadline stops it, skips b and CV, and the
-    result is stage a's best, with the skips in pipeline.json, best.json and the log."""
+    result is stage a's best, with the skips in pipeline.json, best.json and the log.
+
+    30 s: on an idle 2-core machine stage a's first results come some 8 s after the
+    clock starts; on one whose cores are taken by other work, Ray's workers have taken
+    over 30 s to start, and then the run ends with "no trial reported" instead."""
     limit = 30
     (tmp_path / "long.yaml").write_text(LONG.format(deadline=limit))
     out = tmp_path / "exp"

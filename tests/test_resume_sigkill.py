@@ -55,6 +55,7 @@ def test_resume_after_sigkill_in_each_part(tmp_path):
     # the session says it stopped (only a killed driver leaves "running" behind)
     assert state(out)["stages"][0]["status"] == "stopped" and state(out)["status"] == "stopped"
     after_ctrl_c = len(completed(out, "a"))
+    spent = [state(out)["spent_s"]]  # the deadline's clock (pipeline.deadline): it adds up over sessions
 
     kills = [
         ("a", lambda: len(completed(out, "a")) >= after_ctrl_c + 1),
@@ -75,6 +76,7 @@ def test_resume_after_sigkill_in_each_part(tmp_path):
         st = state(out)
         running = [s["name"] for s in st["stages"] if s["status"] == "running"]
         assert running == ([part] if part != "cv" else []) and st["status"] == "running"
+        spent.append(st["spent_s"])
         before = snapshot(out)
         all_completed += [e for e in before[2] if e not in all_completed]
         if i > 0:
@@ -92,6 +94,8 @@ def test_resume_after_sigkill_in_each_part(tmp_path):
 
     st = state(out)
     assert st["status"] == "done" and st["sessions"] == 5
+    spent.append(st["spent_s"])
+    assert 0 < spent[0] and all(a < b for a, b in zip(spent, spent[1:])), spent
     assert [s["status"] for s in st["stages"]] == ["done", "done"] and st["cv"]["status"] == "done"
     assert not list(out.glob("*.incomplete-*"))  # every stage was continued, none started over
 
