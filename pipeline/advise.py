@@ -179,13 +179,28 @@ def resolve_auto(raw: dict[str, Any], check_data: bool) -> dict[str, Any]:
         raise UsageError(
             "stages", "auto needs a built-in task (the advisor calibrates its fidelities); list the stages"
         )
-    chains = advise(cfg, DEFAULT_CONFIGS, DEFAULT_FRACTIONS, None, say=lambda line: print(line, flush=True))
+    chains = advise(
+        cfg, DEFAULT_CONFIGS, DEFAULT_FRACTIONS, deadline_cpu_s(cfg), say=lambda line: print(line, flush=True)
+    )
     proposal = proposal_yaml(cfg, chains[0])
     print(f"{PROG}: stages: auto runs the best chain: {chains[0].shape}", flush=True)
     merged = {**raw, "stages": proposal["stages"]}
     if "cv" in proposal and raw.get("cv") is not None:
         merged["cv"] = {**raw["cv"], "top_k": proposal["cv"]["top_k"]}
     return merged
+
+
+def deadline_cpu_s(cfg: Any) -> float | None:
+    """The chain's budget under ``deadline_s``: its seconds times the cluster's CPUs (the
+    calibration has started Ray), what the trials could use at most; None without a
+    deadline (the advisor's default budget). The calibration itself runs before the
+    experiment, outside its deadline; Ray's start-ups and hand-offs are inside, so the
+    deadline, not the chain, may end the last stage."""
+    if cfg.deadline_s is None:
+        return None
+    from pipeline import ray_runtime
+
+    return float(cfg.deadline_s) * ray_runtime.init(cfg.address, cfg.verbose).get("CPU", 1.0)
 
 
 def _fractions(text: str) -> tuple[float, ...]:

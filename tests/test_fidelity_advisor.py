@@ -62,6 +62,27 @@ def test_stages_auto_runs_the_calibration_then_the_proposed_chain(monkeypatch, c
     assert "stages: auto runs the best chain" in capsys.readouterr().out
 
 
+def test_stages_auto_sizes_the_chain_for_the_deadline(monkeypatch):
+    from pipeline import ray_runtime
+
+    good = Level("r4-f30-e3", {"data_fraction": 0.3, "resolution": 4, "max_epochs": 3}, cost=0.5, rho=0.9)
+    budgets = []
+    monkeypatch.setattr(advise, "calibrate", lambda *a, **k: ([good, REF], REF))
+    monkeypatch.setattr(ray_runtime, "init", lambda address, verbose: {"CPU": 4.0})
+    real_propose = advise.propose
+    monkeypatch.setattr(
+        advise,
+        "propose",
+        lambda lv, ref, budget, seed: budgets.append(budget) or real_propose(lv, ref, budget, seed=seed),
+    )
+    build({"task": "digits", "stages": "auto", "deadline_s": 50}, check_data=False)
+    build({"task": "digits", "stages": "auto"}, check_data=False)
+    assert budgets == [
+        50 * 4.0,
+        advise.DEFAULT_REFERENCE_TRIALS * REF.cost,
+    ]  # CPU-seconds of the deadline, else the default
+
+
 def test_stages_auto_with_one_stage_flags_is_one_line():
     from pipeline.errors import UsageError
 
