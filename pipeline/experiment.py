@@ -300,6 +300,14 @@ def _past_deadline(status: str, ray_dir: Path) -> bool:
 
 def _skip(cfg: ExperimentConfig, state: PipelineState, first: int) -> None:
     """Mark stages ``first`` on as skipped by the deadline, and say so once."""
+    if first == 0:  # nothing to take a result from: exit 1 as a stage without results does
+        print(
+            f"mftune: the deadline of {cfg.deadline_s:g}s passed before the first stage began "
+            f"({state.spent_s:.0f}s spent); raise deadline_s",
+            file=sys.stderr,
+            flush=True,
+        )
+        raise SystemExit(1)
     names = [s.name for s in state.stages[first:]]
     fresh = any(s.status != SKIPPED for s in state.stages[first:])
     for rec in state.stages[first:]:

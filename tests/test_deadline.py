@@ -69,6 +69,19 @@ def test_only_stages_not_begun_are_skipped(tmp_path):
     assert _past_deadline(SKIPPED, tmp_path / "c")  # skipped in an earlier session stays skipped
 
 
+def test_a_deadline_passed_before_the_first_stage_is_exit_1_naming_it(tmp_path, capsys):
+    from pipeline.experiment import _skip
+
+    cfg = build({"num_samples": 2, "deadline_s": 1, "output": str(tmp_path / "exp")}, check_data=False)
+    st = PipelineState(stages=[StageRecord("stage-1")], spent_s=3.0)
+    with pytest.raises(SystemExit) as stop:
+        _skip(cfg, st, 0)
+    assert stop.value.code == 1 and st.stages[0].status == PENDING  # not marked: the session failed (exit 1)
+    assert (
+        "the deadline of 1s passed before the first stage began (3s spent); raise deadline_s" in capsys.readouterr().err
+    )
+
+
 @pytest.mark.parametrize("value", [0, -5, "soon"])
 def test_bad_deadline_is_one_error_naming_it(value):
     with pytest.raises(UsageError) as err:
