@@ -312,7 +312,10 @@ def run_pipeline(raw: dict[str, Any], started: float) -> dict[str, Any]:
     from pipeline.config import build
 
     cfg = build(raw)
-    result = experiment.run(cfg)
+    try:
+        result = experiment.run(cfg)
+    except SystemExit:  # no trial reported within the budget: a result of the run, not a crash of the benchmark
+        return {"test_accuracy": None, "search_s": time.monotonic() - started, "refit_s": 0.0, "trials": 0}
     total = time.monotonic() - started
     refit_s = _refit_seconds(cfg.output)
     best = result.best or {}

@@ -118,3 +118,19 @@ def test_a_method_that_chose_nothing_is_shown_not_averaged():
     text = pv.report(rows)
     assert "0/1" not in text and "1/2" in text  # one of two seeds scored
     assert "none (10s)" in text and "0.8000 (10s)" in text
+
+
+def test_ray_methods_run_under_a_deadline_of_their_budget_and_no_result_is_a_row(monkeypatch, tmp_path):
+    from pipeline import config, experiment
+
+    seen = {}
+    monkeypatch.setattr(config, "build", lambda raw: seen.update(raw) or raw)
+
+    def no_trial_reported(cfg):
+        raise SystemExit(1)  # what experiment.run does when a stage ends without a finite metric
+
+    monkeypatch.setattr(experiment, "run", no_trial_reported)
+    args = argparse.Namespace(fraction=0.2, epochs=6, top_k=3, data_dir=None, output=str(tmp_path))
+    row = pv.run_one("random-full", 0, 40.0, args)
+    assert seen["deadline_s"] == 40.0  # Ray's start-up counts against the budget
+    assert row["test_accuracy"] is None and row["trials"] == 0 and row["method"] == "random-full"
