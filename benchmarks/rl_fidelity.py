@@ -8,13 +8,14 @@ trial's reward is its last reported loss, at whatever rung it stopped) and
 ``n_startup_trials`` results; trials stopped below it give none). Regret of the best
 full-level loss after a budget of resource units; Wilcoxon signed-rank test on seeds.
 
-    python -m benchmarks.rl_fidelity [--seeds 10] [--budget 600]
+    python -m benchmarks.rl_fidelity [--seeds 10] [--budget 600] [--jobs 2]
 """
 
 from __future__ import annotations
 
 import argparse
 import time
+from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 from scipy.stats import wilcoxon
@@ -34,13 +35,16 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--seeds", type=int, default=10)
     ap.add_argument("--budget", type=int, default=600)
+    ap.add_argument("--jobs", type=int, default=1, help="runs in parallel processes (each is one thread)")
     args = ap.parse_args()
     checkpoints = [args.budget // 3, 2 * args.budget // 3, args.budget]
     methods = ["rl-final", "rl-highest"]
     start = time.perf_counter()
-    res = {
-        m: np.array([run_one(m, s, args.budget, checkpoints, make_fn=make) for s in range(args.seeds)]) for m in methods
-    }
+    tasks = [(m, s) for m in methods for s in range(args.seeds)]
+    with ProcessPoolExecutor(max_workers=args.jobs) as pool:
+        futures = [pool.submit(run_one, m, s, args.budget, checkpoints, make) for m, s in tasks]
+        runs = dict(zip(tasks, (f.result() for f in futures)))
+    res = {m: np.array([runs[m, s] for s in range(args.seeds)]) for m in methods}
     print(f"{args.seeds} seeds, {time.perf_counter() - start:.0f} s total; regret of the best full-level loss")
     print("| method | " + " | ".join(f"@{c} units mean ± se / median" for c in checkpoints) + " |")
     print("|---|" + "---|" * len(checkpoints))
