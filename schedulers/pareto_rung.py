@@ -13,8 +13,12 @@ objective, and it is exactly reproducible from the order of events.
 
 The shared rules (:mod:`schedulers.stopping`, :mod:`schedulers.promotion`) read a trial's
 ``loss`` here as its place in that order (+inf for a missing objective), so they need no
-change. The order is recomputed after each change, at O(m n^2) for a rung of n results:
-meant for the hundreds of trials a multi-objective search runs, not for 50,000.
+change. The order is recomputed after each change. With two objectives the ranks take
+O(n log n) (a sweep) and the hypervolume tie-break dominates: 0.05 / 0.20 / 0.56 s for a
+rung of 500 / 2,000 / 5,000 random results on one core (it was 0.07 / 0.44 / 1.64 s with
+the O(n^2) sort); with three or more the sort is O(m n^2) (2.2 s at 2,000 for three).
+Meant for the hundreds to few thousands of trials a multi-objective search runs, not for
+50,000.
 """
 
 from __future__ import annotations

@@ -71,6 +71,22 @@ def test_ranks_match_brute_force_and_optuna() -> None:
         assert ours.tolist() == _fast_non_domination_rank(v).tolist()
 
 
+def test_two_objective_sweep_matches_the_dominance_matrix_sort() -> None:
+    """The O(n log n) path for two objectives against the general O(n^2) one, on grids
+    coarse enough for many equal values and duplicate rows, with infinities mixed in."""
+    from searchers.common.pareto import _ranks_2d, _ranks_general
+
+    rng = np.random.default_rng(7)
+    for trial in range(300):
+        n = int(rng.integers(1, 120))
+        v = rng.integers(0, int(rng.integers(2, 12)), size=(n, 2)).astype(float)
+        if trial % 3 == 0:
+            v[rng.random((n, 2)) < 0.1] = np.inf
+        assert _ranks_2d(v).tolist() == _ranks_general(v).tolist(), v
+    v = rng.random((2000, 2))
+    assert _ranks_2d(v).tolist() == _ranks_general(v).tolist()
+
+
 def test_ranks_treat_nan_and_inf_as_worst() -> None:
     v = np.array([[1.0, 1.0], [np.nan, 0.0], [np.inf, 0.0], [2.0, 2.0]])
     ranks = nondominated_ranks(v)
