@@ -73,6 +73,7 @@ KEYS = st.sampled_from(
         "scheduler",
         "time_budget_s",
         "epochs_budget",
+        "deadline_s",
         "cpus_per_trial",
         "gpus_per_trial",
         "max_concurrent",
