@@ -273,3 +273,31 @@ def test_pareto_order_single_objective_is_a_sort() -> None:
 def test_pareto_order_rejects_bad_violation_shape() -> None:
     with pytest.raises(ValueError, match="violation must have shape"):
         pareto_order(np.zeros((3, 2)), np.zeros(2))
+
+
+def test_two_objective_front_greedy_matches_the_general_greedy() -> None:
+    """pareto_order's 2-D path (neighbour rectangles) against greedy_hypervolume_order on
+    every rank. Integer grids with integer references, so equal gains and duplicates happen
+    and both sides compute them exactly (with a fractional reference the two differ in the
+    last bit, and an exact tie can then go either way: the 2-D path keeps the lower index,
+    as the rule says); and random reals, where ties do not happen."""
+    from searchers.common.pareto import _greedy_front_2d
+
+    rng = np.random.default_rng(11)
+    for trial in range(300):
+        n = int(rng.integers(1, 60))
+        grid = trial % 2 == 0
+        v = rng.integers(0, int(rng.integers(3, 15)), size=(n, 2)).astype(float) if grid else rng.random((n, 2))
+        ranks = nondominated_ranks(v)
+        for r in range(int(ranks.max()) + 1):
+            front = v[ranks == r]
+            if grid:  # just past the worst, or a reference that cuts some points off in x
+                ref = front.max(axis=0) + 1.0 if trial % 4 == 0 else np.array([front[:, 0].max(), 20.0])
+            else:
+                ref = default_reference(front)
+            k = int(rng.integers(1, front.shape[0] + 1))
+            assert _greedy_front_2d(front, ref, k).tolist() == greedy_hypervolume_order(front, ref, k).tolist(), (
+                front,
+                ref,
+                k,
+            )

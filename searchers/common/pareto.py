@@ -276,6 +276,42 @@ def greedy_hypervolume_order(points: Any, reference: Any, k: int | None = None) 
     return np.asarray(chosen, dtype=np.int64)
 
 
+def _greedy_front_2d(points: FloatArray, reference: FloatArray, k: int) -> IntArray:
+    """:func:`greedy_hypervolume_order` for two objectives and mutually non-dominated points
+    (one non-dominated rank, duplicates allowed), without a hypervolume call per gain.
+
+    Sorted by x (then index), such points have y decreasing, and what point i adds to the
+    taken set is the rectangle from (x_i, y_i) to (x of the nearest taken point to its
+    right, y of the nearest taken point to its left), the reference standing in for a
+    missing neighbour, clipped at the reference. Taking a point only changes the
+    neighbours of the points between it and the taken points on either side. O(n k) with
+    numpy steps, where the general greedy spent ~40 us per hypervolume call (4-5 per point);
+    the same gains in exact arithmetic, equal gains to the lower index as there.
+    """
+    n = points.shape[0]
+    order = np.lexsort((np.arange(n), points[:, 0]))
+    xs, ys = points[order, 0], points[order, 1]
+    rx, ry = float(reference[0]), float(reference[1])
+    right_x = np.full(n, rx)  # x of the nearest taken point to the right
+    left_y = np.full(n, ry)  # y of the nearest taken point to the left
+    taken = np.zeros(n, dtype=bool)
+    chosen: list[int] = []
+    for _ in range(k):
+        gains = np.clip(np.minimum(right_x, rx) - xs, 0.0, None) * np.clip(np.minimum(left_y, ry) - ys, 0.0, None)
+        gains[taken] = -1.0
+        best = gains.max()
+        p = int(np.flatnonzero(gains == best)[np.argmin(order[gains == best])])  # lowest index of the best
+        taken[p] = True
+        chosen.append(int(order[p]))
+        prev = np.flatnonzero(taken[:p])
+        nxt = np.flatnonzero(taken[p + 1 :])
+        lo = int(prev[-1]) + 1 if prev.size else 0
+        hi = p + 1 + int(nxt[0]) if nxt.size else n
+        right_x[lo:p] = xs[p]
+        left_y[p + 1 : hi] = ys[p]
+    return np.asarray(chosen, dtype=np.int64)
+
+
 def parse_constraint(text: str) -> tuple[str, str, float]:
     """``"params <= 50000"`` as ("params", "<=", 50000.0); ValueError naming what is wrong."""
     for op in ("<=", ">="):
@@ -338,7 +374,8 @@ def pareto_order(values: Any, violation: Any = None, k: int | None = None) -> In
                 break
             members = feasible[ranks == r]
             sub = v[members]
-            order = greedy_hypervolume_order(sub, default_reference(sub), min(need, members.size))
+            greedy = _greedy_front_2d if sub.shape[1] == 2 else greedy_hypervolume_order
+            order = greedy(sub, default_reference(sub), min(need, members.size))
             out.extend(int(i) for i in members[order])
     if len(out) < k and infeasible.size:
         order_inf = infeasible[np.lexsort((infeasible, viol[infeasible]))]
