@@ -83,6 +83,7 @@ class StageBudget(Stopper, Callback):
         return False
 
     def stop_all(self) -> bool:
+        deadline.tick()  # keeps the experiment's clock saved (pipeline.deadline)
         return self.exhausted()
 
     # ------------------------------------------------------------------ Callback

@@ -148,7 +148,7 @@ def run(cfg: ExperimentConfig, resume: bool = False) -> ExperimentResult:
         state.status = RUNNING
         state.save(out)
         try:
-            with deadline.session(cfg.deadline_s, spent_before, started):
+            with deadline.session(cfg.deadline_s, spent_before, started, save=lambda: state.save(out)):
                 return _run_stages(cfg, state, concurrent, resume)
         except BaseException as err:
             _mark_ended(state, out, STOPPED if isinstance(err, KeyboardInterrupt) else FAILED)

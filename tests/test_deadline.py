@@ -39,6 +39,22 @@ def test_a_passed_deadline_stops_a_stage_without_a_budget_of_its_own():
         assert not budget.stop_all()
 
 
+def test_the_clock_is_saved_every_few_seconds_under_a_deadline_only(monkeypatch):
+    saves = []
+    now = [1000.0]
+    monkeypatch.setattr(deadline.time, "monotonic", lambda: now[0])
+    with deadline.session(600.0, spent_s=0.0, started=now[0], save=lambda: saves.append(now[0])):
+        for _ in range(250):  # 25 s of Ray's loop, a step every 0.1 s
+            now[0] += 0.1
+            deadline.tick()
+    assert len(saves) == 2 and saves[0] == pytest.approx(1000.0 + deadline.SAVE_EVERY_S)
+    with deadline.session(None, spent_s=0.0, started=now[0], save=lambda: saves.append(now[0])):
+        now[0] += 100.0
+        deadline.tick()
+    assert len(saves) == 2  # no deadline: no extra writes
+    deadline.tick()  # outside a session: nothing to save
+
+
 def test_spent_seconds_add_up_over_sessions_and_survive_the_file(tmp_path):
     st = PipelineState(stages=[StageRecord("a")], digest="x")
     st.start_clock(time.monotonic() - 5.0)  # a session 5 s old
