@@ -42,9 +42,9 @@ class RLSearcher(SpaceSearcher):
         reward_model: "gp" (default: the GP posterior mean), "mlp" (an MLP ensemble) or
             "none" (pure PPO on real results: the ablation).
         reward_norm: "rank" (default) or "zscore"; see :mod:`searchers.rl.rewards`.
-        fidelity: under an early-stopping scheduler, "highest" (default: rewards are the
-            losses at the highest rung with enough results, BOHB's rule) or "final" (a
-            stopped trial's last loss); measured in docs/benchmarks.md, see
+        fidelity: under an early-stopping scheduler, "final" (default: a stopped
+            trial's last loss) or "highest" (rewards are the losses at the highest rung
+            with enough results, BOHB's rule); measured in docs/benchmarks.md, see
             :mod:`searchers.rl.core`.
         lr: Adam's learning rate (the paper's 0.007).
         hidden, layers: LSTM size (the paper's 35 units, 3 layers).
@@ -83,7 +83,7 @@ class RLSearcher(SpaceSearcher):
         n_startup_trials: int = 10,
         reward_model: str = "gp",
         reward_norm: str = "rank",
-        fidelity: str = "highest",
+        fidelity: str = "final",
         lr: float = 0.007,
         hidden: int = 35,
         layers: int = 3,
