@@ -295,7 +295,12 @@ def _past_deadline(status: str, ray_dir: Path) -> bool:
     """Whether a stage (or CV) is skipped: skipped before, or not begun and the deadline
     has passed. One that has begun is continued, and Ray stops it at once, so what its
     trials reported is kept."""
-    return status == SKIPPED or (status != DONE and deadline.passed() and not restorable(ray_dir))
+    return status == SKIPPED or (status != DONE and _too_late(ray_dir))
+
+
+def _too_late(ray_dir: Path) -> bool:
+    """The deadline has passed and no Ray run in ``ray_dir`` was begun (so none continues)."""
+    return deadline.passed() and not restorable(ray_dir)
 
 
 def _skip(cfg: ExperimentConfig, state: PipelineState, first: int) -> None:
@@ -365,7 +370,7 @@ def _run_stage(
 
     fn = stage_trainable(cfg, spec.fidelity, spec.name)
     trials = spec.budget.trials + extra_trials if spec.budget.trials is not None else None
-    if deadline.passed() and not restorable(cfg.output / spec.name):  # a part of an adaptive stage
+    if _too_late(cfg.output / spec.name):  # a part of an adaptive stage
         return [], 0.0
     if trials == 0:  # everything it was to evaluate an adaptive probe already has (pipeline.adaptive)
         return [], 0.0

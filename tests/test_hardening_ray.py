@@ -164,7 +164,7 @@ def test_time_budget_does_not_count_ray_start_up_and_checkpoints_stay_in_the_exp
         task: digits
         seed: 2
         stages:
-          - {name: a, data_fraction: 0.3, resolution: 4, max_epochs: 6, searcher: random, budget: {trials: 30}}
+          - {name: a, data_fraction: 0.3, resolution: 4, max_epochs: 3, searcher: random, budget: {trials: 12}}
         """,
     )
     killed = tmp_path / "killed"
@@ -183,4 +183,4 @@ def test_time_budget_does_not_count_ray_start_up_and_checkpoints_stay_in_the_exp
     resumed = cli(["--resume", str(killed)], tmp_path, TMPDIR=str(sys_tmp), RAY_TMPDIR="/tmp")
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
     assert not (killed / ".mftune-tmp").exists() and not list(sys_tmp.glob("mftune-ckpt-*"))
-    assert state(killed)["stages"][0]["trials"] == 30  # the budget, exactly, across the kill
+    assert state(killed)["stages"][0]["trials"] == 12  # the budget, exactly, across the kill
