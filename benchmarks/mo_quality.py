@@ -224,12 +224,29 @@ def report(results: list, problems: list[str], methods: list[str], pendings: lis
                     vs.append(f"A={a:.2f} p={p:.2g} {mark}")
                 head = f"{name} ({mx:.4g})" if mx is not None else name
                 print(f"| {head} | {budget} | " + " | ".join(cells) + " | " + " | ".join(vs) + " |")
-    print(f"\n| {OURS} against | rows better (p<0.05) | no difference | rows worse (p<0.05) | mean A |")
-    print("|---|---|---|---|---|")
-    for b in others:
-        t = tally[b]
-        print(f"| {b} | {t['+']} | {t['=']} | {t['-']} | {np.mean(t['A']):.2f} |")
+    _print_tally(OURS, tally)
+    # every other mftune searcher against the peers, by the same test over the same rows
+    for mine in (m for m in others if m.startswith("mftune-")):
+        peers = [m for m in others if not m.startswith("mftune-")]
+        more = {b: {"+": 0, "=": 0, "-": 0, "A": []} for b in peers}
+        for pending in pendings:
+            for name in problems_of[pending]:
+                for j in range(len(budgets)):
+                    ours = np.asarray(hv[(name, pending, mine)])[:, j]
+                    for b in peers:
+                        a, p = compare(ours, np.asarray(hv[(name, pending, b)])[:, j])
+                        more[b]["=" if p >= 0.05 else ("+" if a > 0.5 else "-")] += 1
+                        more[b]["A"].append(a)
+        _print_tally(mine, more)
     print("\nmean seconds per run: " + ", ".join(f"{m} {np.mean(s):.2f}" for m, s in seconds.items() if s))
+
+
+def _print_tally(ours: str, tally: dict[str, dict[str, Any]]) -> None:
+    """One row per baseline: rows where ``ours`` is better / level / worse at p < 0.05, mean A."""
+    print(f"\n| {ours} against | rows better (p<0.05) | no difference | rows worse (p<0.05) | mean A |")
+    print("|---|---|---|---|---|")
+    for b, t in tally.items():
+        print(f"| {b} | {t['+']} | {t['=']} | {t['-']} | {np.mean(t['A']):.2f} |")
 
 
 def main() -> None:
