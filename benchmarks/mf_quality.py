@@ -15,6 +15,11 @@ loops, one evaluation at a time, which if anything favours them):
   higher fidelity is trained again from scratch there, as DEHB's own examples do, and
   its epochs count again.
 
+Real learning curves (``--problems digits-real,fashion-real``, benchmarks/mf_real.py): the
+same rows on curves of the built-in tasks trained for real, each incumbent scored by the
+mean of three fresh full trainings, and regret measured from the best such score any
+logged run reached.
+
 All rows: min resource 1, max resource R, reduction factor 3. Epochs are counted the same
 way everywhere: every epoch a trial trains. Regret is that of the incumbent (the best
 *observed* value at R; noise included) measured on the true objective, against epochs.
@@ -50,6 +55,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from benchmarks.mf_hard import FAMILIES, CurveProblem, conditional_flat_space, make  # noqa: E402
+from benchmarks.mf_real import REAL, RealCurveProblem, make_real, relative_to_best  # noqa: E402
 from benchmarks.sched_compare import incumbent_regret, run_row  # noqa: E402
 from benchmarks.sched_sim import SimController  # noqa: E402
 from searchers.space import Categorical, Float, Int  # noqa: E402
@@ -59,11 +65,12 @@ OURS = ("hypertune+asha", "mobster+asha", "mobster+hyperband-async", "gp+asha", 
 #: asynchronous Hyperband drawing brackets with Hyperband's fixed probabilities
 BRACKET_ROWS = ("hypertune+hyperband-async", "hypertune+hyperband-learnt")
 PEERS = ("random+ray-asha", "ray-bohb", "optuna-hb", "dehb")
+Problem = CurveProblem | RealCurveProblem
 Curve = list[tuple[int, float]]  # (epochs spent, regret of the incumbent) at each improvement
 
 
 # ----------------------------------------------------------------- peers' spaces
-def _configspace(problem: CurveProblem) -> Any:
+def _configspace(problem: Problem) -> Any:
     import ConfigSpace as CS
 
     tree = conditional_flat_space() if problem.conditional else problem.space
@@ -78,10 +85,10 @@ def _configspace(problem: CurveProblem) -> Any:
     return cs
 
 
-def _optuna_config(trial: Any, problem: CurveProblem) -> dict[str, Any]:
+def _optuna_config(trial: Any, problem: Problem) -> dict[str, Any]:
     """Define-by-run: Optuna samples the conditional branch's parameters only when taken."""
     if not problem.conditional:
-        return {name: trial.suggest_float(name, p.low, p.high) for name, p in problem.space.items()}
+        return {name: _suggest(trial, name, p) for name, p in problem.space.items()}
     config: dict[str, Any] = {
         "lr": trial.suggest_float("lr", 1e-4, 1e-1, log=True),
         "layers": trial.suggest_int("layers", 1, 8),
@@ -99,16 +106,28 @@ def _optuna_config(trial: Any, problem: CurveProblem) -> dict[str, Any]:
     return config
 
 
+def _suggest(trial: Any, name: str, p: Any) -> Any:
+    if isinstance(p, Float):
+        return trial.suggest_float(name, p.low, p.high, log=p.log)
+    if isinstance(p, Int):
+        return (
+            trial.suggest_int(name, p.low, p.high, log=True)
+            if p.log
+            else trial.suggest_int(name, p.low, p.high, step=p.step)
+        )
+    return trial.suggest_categorical(name, list(p.choices))
+
+
 # ----------------------------------------------------------------------- rows
-def _sim_curve(run: Any, problem: CurveProblem) -> Curve:
+def _sim_curve(run: Any, problem: Problem) -> Curve:
     return [(e, g) for e, _, g in incumbent_regret(run, problem)]
 
 
-def run_sim(row: str, problem: CurveProblem, seed: int, slots: int, budget: int) -> Curve:
+def run_sim(row: str, problem: Problem, seed: int, slots: int, budget: int) -> Curve:
     return _sim_curve(run_row(row, problem, seed, slots, {}, budget=budget), problem)  # type: ignore[arg-type]
 
 
-def run_ray_bohb(problem: CurveProblem, seed: int, slots: int, budget: int) -> Curve:
+def run_ray_bohb(problem: Problem, seed: int, slots: int, budget: int) -> Curve:
     from ray.tune.schedulers import HyperBandForBOHB
     from ray.tune.search.bohb import TuneBOHB
 
@@ -133,7 +152,7 @@ def run_ray_bohb(problem: CurveProblem, seed: int, slots: int, budget: int) -> C
 class _Incumbent:
     """Best observed full-fidelity value so far, and the regret curve it draws."""
 
-    def __init__(self, problem: CurveProblem):
+    def __init__(self, problem: Problem):
         self.problem, self.best, self.curve = problem, math.inf, []
 
     def seen(self, epochs: int, config: dict[str, Any], value: float) -> None:
@@ -142,7 +161,7 @@ class _Incumbent:
             self.curve.append((epochs, self.problem.final(config) - self.problem.optimum))
 
 
-def run_optuna(problem: CurveProblem, seed: int, budget: int) -> Curve:
+def run_optuna(problem: Problem, seed: int, budget: int) -> Curve:
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.ERROR)
@@ -174,7 +193,7 @@ def run_optuna(problem: CurveProblem, seed: int, budget: int) -> Curve:
     return inc.curve
 
 
-def run_dehb(problem: CurveProblem, seed: int, budget: int) -> Curve:
+def run_dehb(problem: Problem, seed: int, budget: int) -> Curve:
     from dehb import DEHB
 
     logging.getLogger("dehb").setLevel(logging.ERROR)
@@ -211,7 +230,7 @@ def run_dehb(problem: CurveProblem, seed: int, budget: int) -> Curve:
     return inc.curve
 
 
-def run(row: str, problem: CurveProblem, seed: int, slots: int, budget: int) -> Curve:
+def run(row: str, problem: Problem, seed: int, slots: int, budget: int) -> Curve:
     if row == "ray-bohb":
         return run_ray_bohb(problem, seed, slots, budget)
     if row == "optuna-hb":
@@ -352,7 +371,11 @@ def _seeds(text: str) -> list[int]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--problems", default=",".join(FAMILIES), help="families of benchmarks/mf_hard.py")
+    ap.add_argument(
+        "--problems",
+        default=",".join(FAMILIES),
+        help=f"families of benchmarks/mf_hard.py, or real learning curves (benchmarks/mf_real.py: {', '.join(REAL)})",
+    )
     ap.add_argument("--instance", type=int, default=0, help="0: the reported instances; others are held out")
     ap.add_argument("--rows", default=",".join(OURS + PEERS))
     ap.add_argument("--seeds", default="0-19", help="'0-19' or '0,3,5'")
@@ -367,8 +390,8 @@ def main() -> None:
     logging.getLogger("ray").setLevel(logging.ERROR)
     families = [p for p in args.problems.split(",") if p]
     for name in families:
-        if name not in FAMILIES:
-            raise SystemExit(f"--problems: unknown family {name!r}; known: {', '.join(FAMILIES)}")
+        if name not in FAMILIES and name not in REAL:
+            raise SystemExit(f"--problems: unknown family {name!r}; known: {', '.join([*FAMILIES, *REAL])}")
     rows = [r for r in args.rows.split(",") if r]
     for r in rows:
         if r not in OURS + BRACKET_ROWS + PEERS:
@@ -377,7 +400,7 @@ def main() -> None:
         done = {(e["problem"], e["row"], e["seed"], e["budget"]) for e in load(args.log)}
         for seed in _seeds(args.seeds):  # seed-major: a run cut short still covers every problem
             for name in families:
-                problem = make(name, args.instance)
+                problem: Problem = make_real(name, args.instance) if name in REAL else make(name, args.instance)
                 budget = args.budget_trials * problem.max_resource
                 for row in rows:
                     if (problem.name, row, seed, budget) in done:
@@ -393,14 +416,17 @@ def main() -> None:
                         "curve": curve,
                         "seconds": round(time.perf_counter() - t0, 2),
                     }
+                    if name in REAL:
+                        entry["real"] = True  # the curve holds final errors (relative_to_best)
                     append(args.log, entry)
                     print(
-                        f"{problem.name} {row} seed {seed}: regret {regret_at(curve, budget):.4f} "
+                        f"{problem.name} {row} seed {seed}: {'error' if name in REAL else 'regret'} "
+                        f"{regret_at(curve, budget):.4f} "
                         f"({entry['seconds']} s)",
                         flush=True,
                     )
     entries = [e for e in load(args.log) if e["problem"].split("@")[0] in families]
-    entries = [e for e in entries if e["problem"].endswith(f"@{args.instance}")]
+    entries = relative_to_best([e for e in entries if e["problem"].endswith(f"@{args.instance}")])
     report(entries, args.ours, (0.25, 0.5, 1.0))
     if args.paired:
         paired(entries, *args.paired, (0.25, 0.5, 1.0))
