@@ -269,6 +269,9 @@ def _run_stages(cfg: ExperimentConfig, state: PipelineState, concurrent: int, re
             if i > 0:
                 _say(f"mftune: {handoff.describe_pair(cfg.stages[i - 1].name, spec.name, rec.correlation)}")
         if not rec.top_k:
+            if i > 0 and deadline.passed():  # cut by the deadline before any trial reported
+                _skip(cfg, state, i, cut=True)
+                break
             raise_no_result(cfg, spec)
         check_reads(cfg, spec.name, spec.fidelity, f"stages[{i}]" if len(cfg.stages) > 1 else "", warned)
         points, bridges, extra, carry = adaptive.next_inputs(state, i, cfg.metric)
@@ -303,8 +306,10 @@ def _too_late(ray_dir: Path) -> bool:
     return deadline.passed() and not restorable(ray_dir)
 
 
-def _skip(cfg: ExperimentConfig, state: PipelineState, first: int) -> None:
-    """Mark stages ``first`` on as skipped by the deadline, and say so once."""
+def _skip(cfg: ExperimentConfig, state: PipelineState, first: int, cut: bool = False) -> None:
+    """Mark stages ``first`` on as skipped by the deadline, and say so once. ``cut``: stage
+    ``first`` began but the deadline passed before any of its trials reported, so it has no
+    result to hand on either; the answer is the stage before's, as when it never began."""
     if first == 0:  # nothing to take a result from: exit 1 as a stage without results does
         print(
             f"mftune: the deadline of {cfg.deadline_s:g}s passed before the first stage began "
@@ -320,7 +325,9 @@ def _skip(cfg: ExperimentConfig, state: PipelineState, first: int) -> None:
     state.save(cfg.output)
     if fresh:
         _say(
-            f"mftune: deadline of {cfg.deadline_s:g}s passed ({state.spent_s:.0f}s spent): "
+            f"mftune: deadline of {cfg.deadline_s:g}s passed ({state.spent_s:.0f}s spent)"
+            + (f" before any trial of stage {names[0]} reported" if cut else "")
+            + ": "
             f"stage{'s' if len(names) > 1 else ''} {', '.join(names)} skipped; "
             f"the result comes from stage {state.stages[first - 1].name}"
         )
@@ -564,13 +571,20 @@ def _run_cv(cfg: ExperimentConfig, state: PipelineState, concurrent: int, events
 # --------------------------------------------------------------------- results
 
 
+def _stage_table(path: Path) -> pd.DataFrame | None:
+    """A stage's table; None when there is none, or when the stage had no trial at all (cut
+    by the deadline in its first epoch), whose file holds no columns."""
+    if not path.is_file():
+        return None
+    try:
+        return pd.read_csv(path)
+    except pd.errors.EmptyDataError:
+        return None
+
+
 def _write_results(cfg: ExperimentConfig, state: PipelineState) -> ExperimentResult:
     out = cfg.output
-    tables = [
-        pd.read_csv(out / STAGE_TABLES / f"{s.name}.csv")
-        for s in state.stages
-        if (out / STAGE_TABLES / f"{s.name}.csv").is_file()
-    ]
+    tables = [t for s in state.stages if (t := _stage_table(out / STAGE_TABLES / f"{s.name}.csv")) is not None]
     trials = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame()
     write_trials(trials, out)
     best = _best(cfg, state)

@@ -98,6 +98,54 @@ def test_a_deadline_passed_before_the_first_stage_is_exit_1_naming_it(tmp_path, 
     )
 
 
+def test_a_stage_cut_by_the_deadline_before_any_result_leaves_the_answer_to_the_stage_before(
+    tmp_path, monkeypatch, capsys
+):
+    """Stage b began, but its first epoch outlasted the deadline: it has no result, so the
+    experiment ends with stage a's best (exit 0), as if b had not begun; a resume keeps that."""
+    from pipeline import experiment
+    from pipeline.ranking import TrialOutcome
+
+    config = {"optimizer": {"name": "adam", "lr": 0.01}, "batch_size": 32, "channels": 8, "hidden": 32, "dropout": 0.0}
+    cfg = build(
+        {
+            "task": "digits",
+            "stages": [{"name": "a", "budget": {"trials": 2}, "top_k": 1}, {"name": "b", "budget": {"trials": 2}}],
+            "deadline_s": 50,
+            "refit": False,
+            "output": str(tmp_path / "exp"),
+        },
+        check_data=False,
+    )
+    now = [1000.0]
+    monkeypatch.setattr(deadline.time, "monotonic", lambda: now[0])
+    monkeypatch.setattr(experiment, "_preflight", lambda cfg: 2)
+    ran = []
+
+    def stage(cfg, spec, index, points, warm, concurrent, events_path, extra=0):
+        ran.append(spec.name)
+        if spec.name == "a":
+            now[0] += 10.0
+            return [TrialOutcome("t1", config, 0.9, 2, metrics={"val_accuracy": 0.9, "training_iteration": 2})], 10.0
+        now[0] += 60.0  # b's trials were still in their first epoch when the deadline passed
+        return [], 60.0
+
+    monkeypatch.setattr(experiment, "_run_stage", stage)
+    result = experiment.run(cfg)
+    assert ran == ["a", "b"] and result.best["value"] == 0.9
+    st = json.loads((tmp_path / "exp" / "pipeline.json").read_text())
+    assert [s["status"] for s in st["stages"]] == ["done", "skipped"] and st["status"] == "done"
+    out = capsys.readouterr().out
+    assert (
+        "passed (70s spent) before any trial of stage b reported: stage b skipped; the result comes from stage a" in out
+    )
+    best = json.loads((tmp_path / "exp" / "best.json").read_text())
+    assert best["deadline"]["skipped"] == ["b"]
+
+    experiment.run(cfg, resume=True)  # nothing runs again, and nothing is said twice
+    assert ran == ["a", "b"] and "skipped" not in capsys.readouterr().out
+
+
 @pytest.mark.parametrize("value", [0, -5, "soon"])
 def test_bad_deadline_is_one_error_naming_it(value):
     with pytest.raises(UsageError) as err:
