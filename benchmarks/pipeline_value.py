@@ -314,7 +314,10 @@ def run_pipeline(raw: dict[str, Any], started: float) -> dict[str, Any]:
     cfg = build(raw)
     try:
         result = experiment.run(cfg)
-    except SystemExit:  # no trial reported within the budget: a result of the run, not a crash of the benchmark
+    except SystemExit as stop:
+        if stop.code != 1:  # a kill (Ray turns SIGTERM into SystemExit(15)) is no result: nothing is logged
+            raise
+        # exit 1: no trial reported within the budget, a result of the run, not a crash of the benchmark
         return {"test_accuracy": None, "search_s": time.monotonic() - started, "refit_s": 0.0, "trials": 0}
     total = time.monotonic() - started
     refit_s = _refit_seconds(cfg.output)

@@ -134,3 +134,20 @@ def test_ray_methods_run_under_a_deadline_of_their_budget_and_no_result_is_a_row
     row = pv.run_one("random-full", 0, 40.0, args)
     assert seen["deadline_s"] == 40.0  # Ray's start-up counts against the budget
     assert row["test_accuracy"] is None and row["trials"] == 0 and row["method"] == "random-full"
+
+
+def test_a_killed_run_is_no_row(monkeypatch, tmp_path):
+    """Ray turns the driver's SIGTERM into SystemExit(15): the run is not finished, and the
+    benchmark must stop rather than log it as a method that chose nothing."""
+    from pipeline import config, experiment
+
+    monkeypatch.setattr(config, "build", lambda raw: raw)
+
+    def killed(cfg):
+        raise SystemExit(15)
+
+    monkeypatch.setattr(experiment, "run", killed)
+    args = argparse.Namespace(fraction=0.2, epochs=6, top_k=3, data_dir=None, output=str(tmp_path))
+    with pytest.raises(SystemExit) as stop:
+        pv.run_one("random-full", 0, 40.0, args)
+    assert stop.value.code == 15
