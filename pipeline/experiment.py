@@ -269,7 +269,7 @@ def _run_stages(cfg: ExperimentConfig, state: PipelineState, concurrent: int, re
             if i > 0:
                 _say(f"mftune: {handoff.describe_pair(cfg.stages[i - 1].name, spec.name, rec.correlation)}")
         if not rec.top_k:
-            if i > 0 and deadline.passed():  # cut by the deadline before any trial reported
+            if i > 0 and not rec.errors and deadline.passed():  # cut by the deadline before any trial reported
                 _skip(cfg, state, i, cut=True)
                 break
             raise_no_result(cfg, spec)
