@@ -398,9 +398,14 @@ def main() -> None:
             raise SystemExit(f"--rows: unknown row {r!r}; known: {', '.join(OURS + BRACKET_ROWS + PEERS)}")
     if not args.report:
         done = {(e["problem"], e["row"], e["seed"], e["budget"]) for e in load(args.log)}
+        # one object per family for the whole run: a real problem's trained curves and
+        # incumbent scores are reused by every row and seed that meets the same configuration
+        problems: dict[str, Problem] = {
+            name: make_real(name, args.instance) if name in REAL else make(name, args.instance) for name in families
+        }
         for seed in _seeds(args.seeds):  # seed-major: a run cut short still covers every problem
             for name in families:
-                problem: Problem = make_real(name, args.instance) if name in REAL else make(name, args.instance)
+                problem = problems[name]
                 budget = args.budget_trials * problem.max_resource
                 for row in rows:
                     if (problem.name, row, seed, budget) in done:

@@ -60,7 +60,6 @@ class RealCurveProblem:
     eta: int = 3
     optimum: float = 0.0
     conditional: bool = False
-    real: bool = True
     _curves: dict[tuple[str, int], list[float]] = field(default_factory=dict, repr=False)
     _ended: set[tuple[str, int]] = field(default_factory=set, repr=False)  # diverged: no later epochs
     _states: OrderedDict[tuple[str, int], Any] = field(default_factory=OrderedDict, repr=False)
