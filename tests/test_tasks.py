@@ -5,8 +5,11 @@ import hashlib
 import http.server
 import os
 import struct
+import subprocess
+import sys
 import threading
 from functools import partial
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -20,6 +23,7 @@ from pipeline.tasks.tabular import preprocessor, transform
 from pipeline.training import train_epochs
 
 DIGITS = get_task("digits")
+ROOT = Path(__file__).resolve().parents[1]
 
 
 # ------------------------------------------------------------------------ digits
@@ -39,6 +43,25 @@ def test_digits_fidelity_changes_rows_and_image_shape_not_validation_rows():
     # scaling is fitted on the training rows only
     assert abs(full.x_train.mean()) < 1e-5 and abs(full.x_train.std() - 1) < 1e-4
     assert abs(full.x_val.mean()) > 1e-4
+
+
+def test_digits_are_sklearns_without_importing_sklearn():
+    """The bundled file read directly gives load_digits' arrays; and a trial worker that
+    imports the task registry and loads the digits never imports scikit-learn (~2 s of
+    every worker's start)."""
+    from sklearn.datasets import load_digits
+
+    from pipeline.tasks.digits import _digits
+
+    images, target = _digits()
+    bunch = load_digits()
+    assert np.array_equal(images, (bunch.images / 16.0).astype(np.float32)[:, None])
+    assert np.array_equal(target, bunch.target) and target.dtype == np.int64
+    code = (
+        "import sys; from pipeline.tasks import get_task; get_task('digits').raw(None); print('sklearn' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
 
 
 def test_digits_rejects_an_unsupported_resolution():

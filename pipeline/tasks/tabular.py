@@ -15,10 +15,6 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-from sklearn.compose import ColumnTransformer
-from sklearn.impute import SimpleImputer
-from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
 
 from pipeline import hparams
 from pipeline.errors import UsageError
@@ -28,6 +24,8 @@ from pipeline.tasks.base import Fidelity, Task, TaskOptions, memo, optimizer_cho
 from pipeline.tasks.data import ArrayData
 
 if TYPE_CHECKING:
+    from sklearn.compose import ColumnTransformer
+
     from pipeline.context import TrialContext
     from pipeline.model import Model
 
@@ -84,6 +82,13 @@ def preprocessor(features: pd.DataFrame) -> ColumnTransformer:
     ones share one, and a value never seen in training encodes as all zeros
     (``handle_unknown="ignore"``). Fit it on a trial's training rows only.
     """
+    # imported here, not at the top: every trial worker imports the task registry, and
+    # scikit-learn (with SciPy) adds ~2 s to each worker's start for tasks that never use it
+    from sklearn.compose import ColumnTransformer
+    from sklearn.impute import SimpleImputer
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
+
     numeric = [
         c
         for c in features.columns
