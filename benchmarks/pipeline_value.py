@@ -232,10 +232,7 @@ def report(rows: list[dict[str, Any]]) -> str:
     search's final accuracy (the smallest budget fraction run whose mean reaches it)."""
     if not rows:
         return "no finished runs in the log"
-    full = max(float(r["budget_s"]) for r in rows)
-    groups: dict[str, list[dict[str, Any]]] = {}
-    for r in sorted(rows, key=lambda r: (r["method"], float(r["budget_s"]), int(r["seed"]))):
-        groups.setdefault(label(r, full), []).append(r)
+    groups, full = grouped(rows)
     lines = [f"budget {full:g} s per method (refit not included)", ""]
     lines.append(
         f"{'method':<28} {'seeds':>5} {'test acc mean ± s.e.':>22} {'search s':>9} {'/budget':>8} {'refit s':>8}"
@@ -259,8 +256,59 @@ def report(rows: list[dict[str, Any]]) -> str:
             for s in seeds
         ]
         lines.append(f"{name:<28} " + " ".join(f"{c:>16}" for c in cells))
-    lines += ["", time_to_match(groups, full)]
+    lines += ["", *paired(groups, full), "", time_to_match(groups, full)]
     return "\n".join(lines)
+
+
+def grouped(rows: list[dict[str, Any]]) -> tuple[dict[str, list[dict[str, Any]]], float]:
+    """Runs by label (method, with @fraction below the full budget), and the full budget."""
+    full = max(float(r["budget_s"]) for r in rows)
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for r in sorted(rows, key=lambda r: (r["method"], float(r["budget_s"]), int(r["seed"]))):
+        groups.setdefault(label(r, full), []).append(r)
+    return groups, full
+
+
+#: the methods the goal is about, each compared with every other method at the full budget
+OURS = ("pipeline-default", "pipeline-advised")
+
+
+def paired(groups: dict[str, list[dict[str, Any]]], full: float) -> list[str]:
+    """Each of ``OURS`` against every other method at the full budget, paired by seed:
+    mean difference in test accuracy ± s.e., wins / ties / losses, and the one-sided sign
+    test's p for "ours wins more often" (ties dropped). A run that chose nothing loses to
+    one that chose something (its model is no model), and two that chose nothing tie."""
+    from scipy import stats
+
+    at_full = {name: rs for name, rs in groups.items() if float(rs[0]["budget_s"]) == full}
+    lines = ["paired by seed at the full budget (test accuracy, ours minus theirs; 'none' loses):"]
+    lines.append(f"{'ours':<18} {'theirs':<22} {'pairs':>5} {'mean diff ± s.e.':>20} {'W/T/L':>7} {'sign p':>7}")
+    for ours in OURS:
+        if ours not in at_full:
+            continue
+        mine = {int(r["seed"]): r.get("test_accuracy") for r in at_full[ours]}
+        for name, rs in at_full.items():
+            if name == ours:
+                continue
+            theirs = {int(r["seed"]): r.get("test_accuracy") for r in rs}
+            both = sorted(set(mine) & set(theirs))
+            if not both:
+                continue
+            signs = [_beats(mine[s], theirs[s]) for s in both]
+            diffs = [float(mine[s]) - float(theirs[s]) for s in both if mine[s] is not None and theirs[s] is not None]
+            m, se = mean_se(diffs) if diffs else (math.nan, math.nan)
+            w, t, lo = signs.count(1), signs.count(0), signs.count(-1)
+            p = stats.binomtest(w, w + lo, 0.5, alternative="greater").pvalue if w + lo else math.nan
+            shown = f"{m:+.4f} ± {se:.4f}" + ("" if len(diffs) == len(both) else f" ({len(diffs)})")
+            lines.append(f"{ours:<18} {name:<22} {len(both):>5} {shown:>20} {f'{w}/{t}/{lo}':>7} {p:>7.3f}")
+    return lines
+
+
+def _beats(a: Any, b: Any) -> int:
+    """1 if accuracy ``a`` beats ``b``, 0 on a tie, -1 if it loses; None is no model."""
+    if a is None or b is None:
+        return 0 if a is None and b is None else (1 if b is None else -1)
+    return (float(a) > float(b)) - (float(a) < float(b))
 
 
 def scores(rows: Iterable[dict[str, Any]]) -> list[float]:

@@ -151,3 +151,30 @@ def test_a_killed_run_is_no_row(monkeypatch, tmp_path):
     with pytest.raises(SystemExit) as stop:
         pv.run_one("random-full", 0, 40.0, args)
     assert stop.value.code == 15
+
+
+def test_paired_table_counts_wins_and_a_run_that_chose_nothing_loses():
+    rows = [
+        _row("pipeline-default", 0, 100, 0.90),
+        _row("pipeline-default", 1, 100, 0.88),
+        _row("pipeline-default", 2, 100, 0.86),
+        _row("random-full", 0, 100, 0.85),
+        _row("random-full", 1, 100, 0.88),
+        _row("random-full", 2, 100, 0.80),
+        _row("pipeline-advised", 0, 100, None),
+        _row("pipeline-advised", 1, 100, 0.89),
+        _row("pipeline-default", 0, 20, 0.99),  # not at the full budget: not paired
+    ]
+    lines = pv.paired(*pv.grouped(rows))
+    by = {tuple(line.split()[:2]): line for line in lines[2:]}
+    # default - random: +0.05, 0, +0.06: mean 0.03667, s.e. sd([.05, 0, .06]) / sqrt 3; 2 wins, 1 tie
+    diffs = [0.05, 0.0, 0.06]
+    m = sum(diffs) / 3
+    se = math.sqrt(sum((d - m) ** 2 for d in diffs) / 2 / 3)
+    line = by[("pipeline-default", "random-full")]
+    assert f"{m:+.4f} ± {se:.4f}" in line and "2/1/0" in line and line.endswith("0.250")  # P(2 of 2) = 1/4
+    # default against advised: seed 0 advised chose nothing (a win), seed 1 0.88 < 0.89 (a loss)
+    line = by[("pipeline-default", "pipeline-advised")]
+    assert "-0.0100 ± nan (1)" in line and "1/0/1" in line and line.endswith("0.750")
+    assert ("pipeline-advised", "random-full") in by and "pipeline-default@0.2" not in "\n".join(lines)
+    assert "paired by seed" in pv.report(rows)
