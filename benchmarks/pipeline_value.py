@@ -572,6 +572,17 @@ def main(argv: Sequence[str] | None = None, runner: Callable[..., dict[str, Any]
             continue
         print(f"pipeline_value: {method} seed {seed} budget {budget:g}s ...", flush=True)
         row = runner(method, seed, budget, args)
+        if row.get("test_accuracy") is None and float(row["search_s"]) < budget:
+            # every method here runs until its budget is spent; ending earlier with nothing means
+            # it was stopped from outside (a SIGTERM to the group kills the trials first, and the
+            # driver then sees a stage without results) or crashed: not a result of the method
+            print(
+                f"pipeline_value: {method} seed {seed} ended with nothing after {row['search_s']:.0f}s "
+                f"of its {budget:g}s: stopped or crashed, not logged; rerun the command to redo it",
+                file=sys.stderr,
+                flush=True,
+            )
+            return 1
         append_log(log, row)
         print(
             f"pipeline_value: {method} seed {seed}: test accuracy {row.get('test_accuracy')}, "

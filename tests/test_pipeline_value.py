@@ -153,6 +153,23 @@ def test_a_killed_run_is_no_row(monkeypatch, tmp_path):
     assert stop.value.code == 15
 
 
+def test_nothing_before_the_budget_is_spent_is_a_stop_not_a_row(tmp_path, capsys):
+    """Observed: a SIGTERM to the process group killed the trials, the driver saw a stage
+    with no results and exited 1 after 44 of 60 s; that must not be logged as a method that
+    chose nothing. Nothing after the whole budget (the advisor's calibration overran) is."""
+    log = tmp_path / "pv.jsonl"
+
+    def runner(search_s):
+        return lambda method, seed, budget, args: _row(method, seed, budget, None, search=search_s)
+
+    argv = ["--methods", "random-full", "--seeds", "0", "--budget-s", "60", "--log", str(log)]
+    assert pv.main(argv, runner=runner(44.0)) == 1
+    assert not log.exists() or not pv.read_log(log)
+    assert "stopped or crashed, not logged" in capsys.readouterr().err
+    assert pv.main(argv, runner=runner(61.0)) == 0
+    assert [r["test_accuracy"] for r in pv.read_log(log)] == [None]
+
+
 def test_paired_table_counts_wins_and_a_run_that_chose_nothing_loses():
     rows = [
         _row("pipeline-default", 0, 100, 0.90),
