@@ -12,7 +12,7 @@ This measures, on an embedded Ray with 2 CPUs and 2 trials per fit, the seconds 
 
 The first fit of each kind warms Ray up and is dropped; the median of the rest is
 printed, with ``mftune`` minus ``torch`` as what mftune adds to each stage's start.
-A second table times the imports in fresh interpreters (after ``ray.tune`` and torch).
+A last line times the same imports in fresh interpreters (after ``ray.tune`` and torch).
 
     python -m benchmarks.worker_start --fits 5
     # the same against an older checkout (its pipeline package is the one measured):

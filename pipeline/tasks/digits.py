@@ -29,8 +29,8 @@ def _digits() -> tuple[np.ndarray, np.ndarray]:
 def _bundled_csv() -> np.ndarray | None:
     """The rows of scikit-learn's ``datasets/data/digits.csv.gz``, read without importing
     scikit-learn: every trial worker loads the digits, and ``import sklearn.datasets``
-    (with SciPy) costs ~2 s of each worker's start. None when the file is not where
-    scikit-learn 1.x keeps it; then ``load_digits`` reads it."""
+    (with SciPy) costs 1-2 s of each worker's start (benchmarks/worker_start.py). None
+    when the file is not where scikit-learn 1.x keeps it; then ``load_digits`` reads it."""
     spec = importlib.util.find_spec("sklearn")
     for root in (spec.submodule_search_locations or []) if spec else []:
         path = Path(root) / "datasets" / "data" / "digits.csv.gz"

@@ -83,7 +83,7 @@ def preprocessor(features: pd.DataFrame) -> ColumnTransformer:
     (``handle_unknown="ignore"``). Fit it on a trial's training rows only.
     """
     # imported here, not at the top: every trial worker imports the task registry, and
-    # scikit-learn (with SciPy) adds ~2 s to each worker's start for tasks that never use it
+    # scikit-learn (with SciPy) adds 1-2 s to each worker's start for tasks that never use it
     from sklearn.compose import ColumnTransformer
     from sklearn.impute import SimpleImputer
     from sklearn.pipeline import Pipeline
