@@ -363,11 +363,12 @@ def run_pipeline(raw: dict[str, Any], started: float) -> dict[str, Any]:
     try:
         result = experiment.run(cfg)
     except SystemExit as stop:
-        if stop.code != 1:  # e.g. Ray's SIGTERM handler outside Tuner.fit (sys.exit(15)): nothing is logged
+        if stop.code != 1:  # any other exit is not a result of the method: nothing is logged
             raise
         # exit 1: no trial reported a result. Within the budget that is a result of the method;
-        # a SIGTERM during Tuner.fit also ends as exit 1 (Ray 2.60), and main() tells the two
-        # apart by whether the budget was spent
+        # a SIGTERM to the process group kills the trials first and also ends as exit 1, and
+        # main() tells the two apart by whether the budget was spent. (A SIGTERM to the driver
+        # alone is a KeyboardInterrupt since pipeline.ray_runtime.stop_on_sigterm: not caught.)
         return {"test_accuracy": None, "search_s": time.monotonic() - started, "refit_s": 0.0, "trials": 0}
     total = time.monotonic() - started
     refit_s = _refit_seconds(cfg.output)

@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import socket
+import threading
 import warnings
+from types import FrameType
 
 from pipeline.errors import UsageError
 
@@ -73,8 +76,35 @@ def init(address: str | None, verbose: bool) -> dict[str, float]:
             if address is None:
                 raise
             raise UsageError("address", f"cannot join the Ray cluster at {address}: {_first_line(err)}") from None
+        stop_on_sigterm()
     quiet_loggers(verbose)
     return {k: float(v) for k, v in ray.cluster_resources().items()}
+
+
+def stop_on_sigterm() -> None:
+    """Make SIGTERM stop the experiment the way Ctrl-C does: saved, resumable, one line.
+
+    ``ray.init`` replaces the driver's SIGTERM handler with ``sys.exit`` (and Ray's core
+    worker may put its failure handler there, which aborts with a stack dump): measured on
+    Ray 2.60, a SIGTERM from a job scheduler, ``timeout`` or ``kill`` left the session
+    marked failed and printed no way back. This hands SIGTERM to whatever handles SIGINT
+    at that moment: inside ``Tuner.fit`` Tune's own handler (it snapshots the experiment and
+    stops, and the pipeline prints ``--resume``); elsewhere Python's, a KeyboardInterrupt.
+    A second SIGTERM, like a second Ctrl-C, skips the snapshot. Called only right after
+    we started Ray ourselves, in the main thread, so a handler of the user's is never
+    replaced (Ray had replaced it already).
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return
+
+    def forward(signum: int, frame: FrameType | None) -> None:
+        handler = signal.getsignal(signal.SIGINT)
+        if callable(handler):
+            handler(signal.SIGINT, frame)
+        else:  # SIG_IGN or SIG_DFL set by someone else: still stop, as Ctrl-C would by default
+            raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, forward)
 
 
 def check_address(address: str, timeout_s: float = ADDRESS_TIMEOUT_S) -> None:

@@ -1,5 +1,6 @@
-"""Resume after SIGKILL: the driver is stopped with Ctrl-C once, then killed (SIGKILL) in
-the first stage, in the second and in cross-validation, and resumed each time with
+"""Resume after SIGKILL: the driver is stopped with Ctrl-C in the first stage, then with
+SIGTERM (what a job scheduler or ``timeout`` sends) in the same stage once restored, then
+killed (SIGKILL) in the second stage and in cross-validation, and resumed each time with
 ``--resume``. Finished stages are never run again, the running stage continues through
 ``Tuner.restore``, and every result that had completed before a kill is in the final
 tables with the same value."""
@@ -36,7 +37,7 @@ def check_after_resume(out, before, killed_at):
     return completes
 
 
-def test_resume_after_sigkill_in_each_part(tmp_path):
+def test_resume_after_ctrl_c_sigterm_and_sigkill(tmp_path):
     cfg = tmp_path / "tiny.yaml"
     cfg.write_text(TINY)
     out = tmp_path / "exp"
@@ -57,14 +58,24 @@ def test_resume_after_sigkill_in_each_part(tmp_path):
     after_ctrl_c = len(completed(out, "a"))
     spent = [state(out)["spent_s"]]  # the deadline's clock (pipeline.deadline): it adds up over sessions
 
-    kills = [
-        ("a", lambda: len(completed(out, "a")) >= after_ctrl_c + 1),
-        ("b", lambda: len(completed(out, "b")) >= 1),
-        ("cv", lambda: len(completed(out, "cv")) >= 1),
-    ]
+    # SIGTERM in the restored stage a: stopped like Ctrl-C, not a failure, and resumable
     args = ["--resume", str(out)]
-    all_completed = []
-    previous, previous_kill = None, 0.0
+    proc = start(args, tmp_path / "sigterm.log")
+    try:
+        wait_for(lambda: len(completed(out, "a")) >= after_ctrl_c + 1, proc, SEGMENT_TIMEOUT_S, "a trial after Ctrl-C")
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=SEGMENT_TIMEOUT_S) == 130
+    finally:
+        kill_tree(proc)
+    log = (tmp_path / "sigterm.log").read_text()
+    assert "interrupted: stage a stopped before it finished; continue with --resume" in log, log
+    assert "Traceback" not in log and "SIGTERM received" not in log, log  # no abort dump
+    assert state(out)["stages"][0]["status"] == "stopped" and state(out)["status"] == "stopped"
+    spent.append(state(out)["spent_s"])
+    previous, previous_kill = snapshot(out), time.time()
+    all_completed = list(previous[2])
+
+    kills = [("b", lambda: len(completed(out, "b")) >= 1), ("cv", lambda: len(completed(out, "cv")) >= 1)]
     for i, (part, condition) in enumerate(kills):
         proc = start(args, tmp_path / f"run{i}.log")
         try:
@@ -79,8 +90,7 @@ def test_resume_after_sigkill_in_each_part(tmp_path):
         spent.append(st["spent_s"])
         before = snapshot(out)
         all_completed += [e for e in before[2] if e not in all_completed]
-        if i > 0:
-            check_after_resume(out, previous, previous_kill)
+        check_after_resume(out, previous, previous_kill)
         previous, previous_kill = before, killed_at
 
     proc = start(args, tmp_path / "final.log")
