@@ -87,8 +87,7 @@ class RungTrialScheduler(TrialScheduler):
         # trial costs the same at the 50,000th trial as at the first (no scan of all trials).
         self._known: dict[str, Trial] = {}
         self._order: dict[str, int] = {}
-        self._fresh: dict[str, Trial] = {}
-        self._fresh_since: dict[str, float] = {}  # time.monotonic() when each was added
+        self._fresh: dict[str, tuple[Trial, float]] = {}  # with time.monotonic() at its addition
         self._unpaused: set[str] = set()  # promoted trials the searcher was told about
         self._warned_limiter = False
         #: draw brackets by the searcher's level weights (HyperbandScheduler(learn_brackets=True))
@@ -138,8 +137,7 @@ class RungTrialScheduler(TrialScheduler):
             self._resolve_state(trial)
         self._known[trial.trial_id] = trial
         self._order.setdefault(trial.trial_id, len(self._order))
-        self._fresh[trial.trial_id] = trial
-        self._fresh_since[trial.trial_id] = time.monotonic()
+        self._fresh[trial.trial_id] = (trial, time.monotonic())
         if self._restoring:
             self._readd(trial)
         elif trial.trial_id in self._core:
@@ -152,7 +150,7 @@ class RungTrialScheduler(TrialScheduler):
 
     def on_trial_result(self, tune_controller: TuneController, trial: Trial, result: dict[str, Any]) -> str:
         self._end_restore()
-        self._forget_fresh(trial.trial_id)
+        self._fresh.pop(trial.trial_id, None)
         resource = result.get(self.resource_attr)
         value = self._result_value(result)
         if resource is None or value is None:
@@ -208,7 +206,7 @@ class RungTrialScheduler(TrialScheduler):
     def _finish(self, tune_controller: TuneController, trial: Trial, reason: str, was_running: bool) -> None:
         self._end_restore()
         self._known.pop(trial.trial_id, None)
-        self._forget_fresh(trial.trial_id)
+        self._fresh.pop(trial.trial_id, None)
         self._event("finish", trial.trial_id, reason, was_running)
         self._apply_stops(tune_controller)
         self._persist()
@@ -239,21 +237,17 @@ class RungTrialScheduler(TrialScheduler):
                 return trial
         now = time.monotonic()
         newest = overdue = None
-        for trial_id, trial in list(self._fresh.items()):
+        for trial_id, (trial, added) in list(self._fresh.items()):
             status = self._core.trial(trial_id).status if trial_id in self._core else None
             if status in (rc.PAUSED, rc.DONE):
-                self._forget_fresh(trial_id)  # it runs again only through runnable(), or never
+                del self._fresh[trial_id]  # it runs again only through runnable(), or never
             elif trial.status == Trial.PENDING:
-                if now - self._fresh_since.get(trial_id, now) >= FRESH_WAIT_S:
+                if now - added >= FRESH_WAIT_S:
                     if overdue is None or self._order[trial_id] < self._order[overdue.trial_id]:
                         overdue = trial
                 elif newest is None or self._order[trial_id] > self._order[newest.trial_id]:
                     newest = trial
         return overdue or newest
-
-    def _forget_fresh(self, trial_id: str) -> None:
-        self._fresh.pop(trial_id, None)
-        self._fresh_since.pop(trial_id, None)
 
     def _apply_stops(self, tune_controller: TuneController) -> None:
         taken = self._event("take_stops")
