@@ -14,9 +14,9 @@ on the per-(problem, seed) log ratios; then the GP's and TPE's mean suggest time
 block of trials, by problem dimension (the cost side of the rule).
 
     python -m benchmarks.auto_switch [--seeds 4] [--first-seed 100] [--evals 300]
-        [--methods gp tpe] [--jobs 2] [--log auto_switch.jsonl]
+        [--methods gp tpe] [--switch-points 50 100 200] [--jobs 2] [--log auto_switch.jsonl]
 
-``gp`` also logs ``switch@50``, ``switch@100`` and ``switch@200`` (``SWITCH_POINTS``).
+``gp`` also logs ``switch@K`` for each K of ``--switch-points`` below ``--evals``.
 
 Runs append to ``--log`` as they finish; rerunning with the same log skips them.
 """
@@ -51,8 +51,10 @@ HELD_OUT: dict[str, tuple[dict[str, Any], Callable[[dict], float], float]] = {
     "levy20": (_box(20, -10.0, 10.0), _vector(_levy, 20), 0.0),
     "styblinski16": (_box(16, -5.0, 5.0), _vector(_styblinski, 16), -39.16616570377142 * 16),
 }
-#: the switch points compared (each a branch of the GP run, see ``one``)
+#: the switch points compared by default (each a branch of the GP run, see ``one``)
 SWITCH_POINTS = (50, 100, 200)
+#: the budgets the report reads the regret at (those up to ``--evals``)
+BUDGETS = (25, 50, 100, 150, 200, 300, 400, 500, 600, 800, 1000)
 DEFAULT_METHODS = ("gp", "tpe")
 
 
@@ -65,8 +67,10 @@ def dim_of(problem: str) -> int:
     return SearchSpace(HELD_OUT[problem][0]).dim
 
 
-def one(problem: str, method: str, seed: int, evals: int) -> list[dict[str, Any]]:
-    """One run of ``method``; for ``gp``, also every ``switch@K`` of ``SWITCH_POINTS``.
+def one(
+    problem: str, method: str, seed: int, evals: int, switch_points: tuple[int, ...] = SWITCH_POINTS
+) -> list[dict[str, Any]]:
+    """One run of ``method``; for ``gp``, also every ``switch@K`` of ``switch_points``.
 
     ``switch@K`` proposes exactly what the GP does for its first K trials (same seed, same
     record), so it is not run twice: the GP run is saved after K trials, restored into a
@@ -81,7 +85,7 @@ def one(problem: str, method: str, seed: int, evals: int) -> list[dict[str, Any]
     from searchers import AutoSearcher
 
     gp = AutoSearcher(space, metric="loss", mode="min", seed=seed, switch_after=10**9)  # the GP throughout
-    ks = [k for k in SWITCH_POINTS if k < evals]
+    ks = [k for k in switch_points if k < evals]
     rows, saved = [], {}
     with tempfile.TemporaryDirectory() as tmp:
 
@@ -118,14 +122,33 @@ def one(problem: str, method: str, seed: int, evals: int) -> list[dict[str, Any]
     return rows
 
 
-def run(problems: list[str], methods: list[str], seeds: list[int], evals: int, jobs: int, log: str | None) -> dict:
-    """Every (problem, method, seed) run the log lacks, in a process pool; returns all runs."""
+def run(
+    problems: list[str],
+    methods: list[str],
+    seeds: list[int],
+    evals: int,
+    jobs: int,
+    log: str | None,
+    switch_points: tuple[int, ...] = SWITCH_POINTS,
+) -> dict:
+    """Every (problem, method, seed) run the log lacks, in a process pool; returns all runs.
+
+    A ``gp`` run is redone when the log lacks one of its ``switch@K`` branches at ``evals``
+    (the branches are made from the GP run, not run on their own).
+    """
     rows = finished(log)
     todo = [(p, m, s) for s in seeds for p in problems for m in methods if not has_run(rows, p, m, s, evals)]
     todo = [(p, m, s) for p, m, s in todo if not m.startswith("switch@")]  # branches of the gp runs
+    todo += [
+        (p, "gp", s)
+        for s in seeds
+        for p in problems
+        if (p, "gp", s) not in todo
+        and any(f"switch@{k}" in methods and not has_run(rows, p, f"switch@{k}", s, evals) for k in switch_points)
+    ]
     print(f"{len(todo)} runs to do ({len(rows)} in the log)", flush=True)
     with ProcessPoolExecutor(max_workers=jobs, initializer=quiet_workers) as pool:
-        futures = [pool.submit(one, p, m, s, evals) for p, m, s in todo]
+        futures = [pool.submit(one, p, m, s, evals, switch_points) for p, m, s in todo]
         for f in as_completed(futures):
             for row in f.result():
                 append_run(log, row)
@@ -134,7 +157,7 @@ def run(problems: list[str], methods: list[str], seeds: list[int], evals: int, j
 
 
 def report(rows: dict, problems: list[str], methods: list[str], seeds: list[int], evals: int) -> None:
-    budgets = [b for b in (25, 50, 100, 150, 200, 300, 500) if b <= evals]
+    budgets = [b for b in BUDGETS if b <= evals]
     groups = {
         "d <= 12": [p for p in problems if dim_of(p) <= 12],
         "d >= 16": [p for p in problems if dim_of(p) >= 16],
@@ -172,7 +195,7 @@ def report(rows: dict, problems: list[str], methods: list[str], seeds: list[int]
             print(f"| {m} | " + " | ".join(cells) + " |")
     print("\n#### mean suggest time, ms, per block of 25 trials (sequential)\n")
     blocks = sorted({i for r in rows.values() for i in range(len(r["ask_ms"]))})
-    shown = [i for i in blocks if i in (0, 1, 3, 7, 11, 19)]
+    shown = [i for i in blocks if i in (0, 1, 3, 7, 11, 19, 23, 31, 39)]
     print("| method | dim | " + " | ".join(f"trials {25 * i}-{25 * i + 24}" for i in shown) + " |")
     print("|---|---|" + "---|" * len(shown))
     for m in ("gp", "tpe"):
@@ -191,6 +214,13 @@ def main() -> None:
     ap.add_argument("--evals", type=int, default=300)
     ap.add_argument("--problems", nargs="+", default=list(HELD_OUT), choices=sorted(HELD_OUT))
     ap.add_argument("--methods", nargs="+", default=list(DEFAULT_METHODS))
+    ap.add_argument(
+        "--switch-points",
+        type=int,
+        nargs="+",
+        default=list(SWITCH_POINTS),
+        help="K of each switch@K branch (the GP for K trials, then TPE); those below --evals",
+    )
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--log", default=None, help="JSON-lines file: finished runs are appended and skipped on restart")
     ap.add_argument("--report-only", action="store_true", help="summarise the log, run nothing")
@@ -201,12 +231,17 @@ def main() -> None:
         ap.error(f"--methods: {err}")
     if "gp" not in methods:
         ap.error("--methods must include gp (the reference of every ratio)")
-    methods += [f"switch@{k}" for k in SWITCH_POINTS if k < args.evals and f"switch@{k}" not in methods]
     if args.seeds < 1 or args.evals < 25 or args.jobs < 1:
         ap.error("--seeds and --jobs must be >= 1 and --evals >= 25")
+    if any(k < 1 for k in args.switch_points):
+        ap.error("--switch-points: each K must be >= 1")
+    points = tuple(sorted({k for k in args.switch_points if k < args.evals}))
+    methods += [f"switch@{k}" for k in points if f"switch@{k}" not in methods]
     seeds = list(range(args.first_seed, args.first_seed + args.seeds))
     rows = (
-        finished(args.log) if args.report_only else run(args.problems, methods, seeds, args.evals, args.jobs, args.log)
+        finished(args.log)
+        if args.report_only
+        else run(args.problems, methods, seeds, args.evals, args.jobs, args.log, points)
     )
     print(f"held-out problems, sequential, seeds {seeds[0]}-{seeds[-1]}, {args.evals} evaluations")
     report(rows, args.problems, methods, seeds, args.evals)
