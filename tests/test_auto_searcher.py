@@ -125,6 +125,22 @@ def test_restore_across_the_switch_continues_exactly(tmp_path, save_at):
     assert [full.served_by[t] for t in ids] == ["gp" if save_at + 1 + i < 10 else "tpe" for i in range(6)]
 
 
+def test_a_run_restored_under_a_later_threshold_does_not_hand_back_to_the_gp(tmp_path):
+    """A run saved after TPE took over (an older, lower threshold) and restored where the
+    rule would still pick the GP keeps TPE: the hand-over happens once per run."""
+    old = make(seed=3, switch_after=6)
+    run(old, [f"t{i}" for i in range(8)])
+    assert [old.served_by[f"t{i}"] for i in range(8)] == ["gp"] * 6 + ["tpe"] * 2
+    path = tmp_path / "old.pkl"
+    old.save(str(path))
+    restored = AutoSearcher()
+    restored.restore(str(path))
+    restored.core.switch_after = None  # the default rule: the GP for far more than 8 trials
+    assert choose_model(len(restored.record), 2) == "gp"
+    run(restored, ["u0", "u1"])
+    assert restored.served_by["u0"] == restored.served_by["u1"] == "tpe"
+
+
 def test_ask_tell_auto_matches_the_searcher():
     opt = AskTell(SPACE, mode="min", seed=3, n_startup_trials=4, switch_after=8, gp=FAST_GP)
     s = make(seed=3, switch_after=8)

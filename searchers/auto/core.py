@@ -52,7 +52,13 @@ class AutoCore:
         return {**self.__dict__, "_tpe": None}
 
     def model_for(self, space: SearchSpace, record: TrialRecord) -> Model:
-        """The model that serves the next suggestion (see :mod:`searchers.auto.rule`)."""
+        """The model that serves the next suggestion (see :mod:`searchers.auto.rule`).
+
+        Once TPE has served it keeps serving, whatever the rule says: a run saved by a
+        version whose threshold was lower does not hand back to the GP when restored.
+        """
+        if self.served and self.served[-1] == "tpe":
+            return "tpe"
         return choose_model(len(record), space.dim, self.switch_after)
 
     def tpe(self, space: SearchSpace, record: TrialRecord) -> TPECore:
