@@ -40,9 +40,9 @@ def run(searcher, ids):
 
 def test_rule_is_monotone_and_uses_the_documented_thresholds():
     for dim in (1, 2, 6, 20, 50):
-        assert gp_trials(dim) == GP_MAX_TRIALS == 300  # the documented switch point (searchers/auto/rule.py)
+        assert gp_trials(dim) == GP_MAX_TRIALS == 1000  # the documented switch point (searchers/auto/rule.py)
         models = [choose_model(n, dim) for n in range(GP_MAX_TRIALS + 50)]
-        assert models == ["gp"] * GP_MAX_TRIALS + ["tpe"] * 50  # the GP first, TPE from 300 on, never back
+        assert models == ["gp"] * GP_MAX_TRIALS + ["tpe"] * 50  # the GP first, TPE from 1,000 on, never back
     assert choose_model(5, 2, switch_after=0) == "tpe" and choose_model(5, 2, switch_after=6) == "gp"
 
 
