@@ -36,6 +36,7 @@ class AutoSearcher(SpaceSearcher):
             hand-over point is the one measured for one objective.
         switch_after: TPE serves once this many trials are recorded; ``None`` (default):
             the measured rule of :func:`searchers.auto.rule.choose_model`; ``0``: TPE only.
+            Once TPE has served it serves the rest of the run, restored runs included.
         n_startup_trials: random configurations before a model is used (both models).
         gp: further ``GPSearcher`` model settings (e.g. ``{"acquisition": "ucb"}``).
         tpe: further ``TPESearcher`` model settings (e.g. ``{"gamma": 0.15}``).
