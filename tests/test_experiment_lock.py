@@ -91,7 +91,7 @@ from ray import tune
 
 def train(config):
     for step in range(1, 4):
-        time.sleep(1.0)
+        time.sleep(0.5)
         tune.report({"score": config["x"] * step})
 """
 SLOW_CONFIG = """\
