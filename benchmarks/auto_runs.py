@@ -9,6 +9,8 @@ object. Method names:
   with their defaults;
 * ``switch@K``: ``AutoSearcher(switch_after=K)``, the GP for the first K trials, then TPE
   (what ``benchmarks/auto_switch.py`` compares to choose the rule);
+* ``gp-yj``: ``AutoSearcher`` with the GP throughout and ``loss_warping="yeo-johnson"``
+  (the ``gp`` of ``benchmarks/auto_switch.py`` but for the losses' power transform);
 * ``optuna-tpe``, ``optuna-gp``: ``TPESampler(seed=...)`` / ``GPSampler(seed=...)``;
 * ``hyperopt-tpe``: hyperopt's ``tpe.suggest`` with its defaults.
 
@@ -30,7 +32,7 @@ import numpy as np
 
 from searchers.space import SearchSpace
 
-BASE_METHODS = ("auto", "gp", "tpe", "optuna-tpe", "optuna-gp", "hyperopt-tpe")
+BASE_METHODS = ("auto", "gp", "tpe", "gp-yj", "optuna-tpe", "optuna-gp", "hyperopt-tpe")
 #: suggestions per block of the logged suggest time (ms, mean over the block)
 TIME_BLOCK = 25
 
@@ -57,6 +59,11 @@ def make_driver(method: str, space: SearchSpace, seed: int) -> Any:
 
         k = int(method[7:])
         return SearcherDriver(AutoSearcher(space, metric="loss", mode="min", seed=seed, switch_after=k))
+    if method == "gp-yj":
+        from searchers import AutoSearcher
+
+        warped = {"loss_warping": "yeo-johnson"}
+        return SearcherDriver(AutoSearcher(space, metric="loss", mode="min", seed=seed, switch_after=10**9, gp=warped))
     if method == "gp":
         from searchers import GPSearcher
 

@@ -148,6 +148,7 @@ def test_bad_arguments_name_themselves():
         ({"max_points": 1.5}, "max_points must be an integer >= 2"),
         ({"n_starts": 0}, "n_starts must be an integer >= 1"),
         ({"lengthscale_prior": "flat"}, "lengthscale_prior must be one of optuna, gamma, dim-scaled"),
+        ({"loss_warping": "log"}, "loss_warping must be one of none, yeo-johnson"),
     ]:
         with pytest.raises(ValueError, match=msg):
             make(**kw)

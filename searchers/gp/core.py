@@ -1,6 +1,7 @@
 """GP Bayesian optimisation as a pure function of the trial record (no Ray).
 
-One suggestion: pick the training data (fidelity rule, cap), standardize the losses,
+One suggestion: pick the training data (fidelity rule, cap), standardize the losses
+(optionally through a fitted power transform, :mod:`searchers.gp.warping`),
 fit the hyperparameters (warm-started from the previous suggestion), condition on the
 trials in flight (kriging believer), maximise the acquisition, decode. Several
 objectives: the losses are a fresh ParEGO scalarisation each time (:mod:`searchers.gp.parego`). Until
@@ -27,6 +28,7 @@ from searchers.gp.likelihood import MarginalLikelihood
 from searchers.gp.optimize import maximize
 from searchers.gp.posterior import Posterior
 from searchers.gp.threads import single_blas_thread
+from searchers.gp.warping import WARPINGS, warp_losses
 from searchers.record import TrialRecord
 from searchers.space import SearchSpace
 
@@ -56,6 +58,7 @@ class GPCore:
         n_candidates: int = 1024,
         n_starts: int = 5,
         lengthscale_prior: str = "optuna",
+        loss_warping: str = "none",
     ):
         if acquisition not in ACQUISITIONS:
             raise ValueError(f"acquisition must be one of {', '.join(ACQUISITIONS)}, got {acquisition!r}")
@@ -73,6 +76,9 @@ class GPCore:
                 f"lengthscale_prior must be one of {', '.join(LENGTHSCALE_PRIORS)}, got {lengthscale_prior!r}"
             )
         self.priors = Priors(lengthscale_prior)
+        if loss_warping not in WARPINGS:
+            raise ValueError(f"loss_warping must be one of {', '.join(WARPINGS)}, got {loss_warping!r}")
+        self.loss_warping = loss_warping
         self.max_points = _check_int("max_points", max_points, 2)
         self.fit_points = _check_int("fit_points", fit_points, 2)
         self.fit_restarts = _check_int("fit_restarts", fit_restarts, 0)
@@ -86,6 +92,7 @@ class GPCore:
         # states saved before the rename (n_initial -> n_startup_trials) restore as they were
         if "n_initial" in state:
             state["n_startup_trials"] = state.pop("n_initial")
+        state.setdefault("loss_warping", "none")  # states saved before the option existed
         self.__dict__.update(state)
 
     def __getstate__(self) -> dict[str, Any]:
@@ -124,7 +131,7 @@ class GPCore:
         keep = data.cap_indices(chosen.losses, self.max_points, rng)
         X = enc.encode_many([chosen.flats[i] for i in keep])
         losses = chosen.losses[keep]
-        y = (losses - losses.mean()) / max(float(losses.std()), 1e-12)
+        y = warp_losses(losses, self.loss_warping)
 
         fit_idx = (
             np.sort(rng.choice(len(y), size=self.fit_points, replace=False))

@@ -42,6 +42,9 @@ class GPSearcher(SpaceSearcher):
         n_starts: points polished with L-BFGS-B (the incumbent and the best candidates).
         lengthscale_prior: "optuna" (default), "gamma" or "dim-scaled"; see
             :mod:`searchers.gp.hyper`.
+        loss_warping: "none" (default: the losses standardized) or "yeo-johnson" (a power
+            transform fitted to them first, for losses of very uneven scale such as narrow
+            valleys); see :mod:`searchers.gp.warping`.
 
     Ray's names are accepted (``random_state_seed``/``random_state`` for ``seed``,
     ``n_initial_points``/``random_search_steps`` for ``n_startup_trials``,
@@ -73,6 +76,7 @@ class GPSearcher(SpaceSearcher):
         n_candidates: int = 1024,
         n_starts: int = 5,
         lengthscale_prior: str = "optuna",
+        loss_warping: str = "none",
     ):
         self.core = GPCore(
             acquisition=acquisition,
@@ -86,6 +90,7 @@ class GPSearcher(SpaceSearcher):
             n_candidates=n_candidates,
             n_starts=n_starts,
             lengthscale_prior=lengthscale_prior,
+            loss_warping=loss_warping,
         )
         super().__init__(
             space,
