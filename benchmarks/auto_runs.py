@@ -11,6 +11,8 @@ object. Method names:
   (what ``benchmarks/auto_switch.py`` compares to choose the rule);
 * ``gp-yj``: ``AutoSearcher`` with the GP throughout and ``loss_warping="yeo-johnson"``
   (the ``gp`` of ``benchmarks/auto_switch.py`` but for the losses' power transform);
+* ``gp-yj-alt``: the same, the transform on every other suggestion only (a check of
+  whether the plain model's suggestions keep the warped one from settling in one basin);
 * ``optuna-tpe``, ``optuna-gp``: ``TPESampler(seed=...)`` / ``GPSampler(seed=...)``;
 * ``hyperopt-tpe``: hyperopt's ``tpe.suggest`` with its defaults.
 
@@ -32,7 +34,7 @@ import numpy as np
 
 from searchers.space import SearchSpace
 
-BASE_METHODS = ("auto", "gp", "tpe", "gp-yj", "optuna-tpe", "optuna-gp", "hyperopt-tpe")
+BASE_METHODS = ("auto", "gp", "tpe", "gp-yj", "gp-yj-alt", "optuna-tpe", "optuna-gp", "hyperopt-tpe")
 #: suggestions per block of the logged suggest time (ms, mean over the block)
 TIME_BLOCK = 25
 
@@ -44,6 +46,22 @@ def check_method(name: str) -> str:
     if name.startswith("switch@") and name[7:].isdigit():
         return name
     raise ValueError(f"unknown method {name!r}; allowed: {', '.join(BASE_METHODS)}, switch@K (K an integer)")
+
+
+class AlternatingWarpDriver:
+    """Drives an ``AutoSearcher`` whose GP warps the losses on odd suggestions only."""
+
+    def __init__(self, searcher: Any):
+        from benchmarks.gp_drivers import SearcherDriver
+
+        self.inner = SearcherDriver(searcher)
+
+    def ask(self) -> tuple[str, dict[str, Any]]:
+        self.inner.searcher.core.gp.loss_warping = "yeo-johnson" if self.inner._n % 2 else "none"
+        return self.inner.ask()
+
+    def tell(self, token: str, loss: float) -> None:
+        self.inner.tell(token, loss)
 
 
 def make_driver(method: str, space: SearchSpace, seed: int) -> Any:
@@ -59,11 +77,12 @@ def make_driver(method: str, space: SearchSpace, seed: int) -> Any:
 
         k = int(method[7:])
         return SearcherDriver(AutoSearcher(space, metric="loss", mode="min", seed=seed, switch_after=k))
-    if method == "gp-yj":
+    if method in ("gp-yj", "gp-yj-alt"):
         from searchers import AutoSearcher
 
         warped = {"loss_warping": "yeo-johnson"}
-        return SearcherDriver(AutoSearcher(space, metric="loss", mode="min", seed=seed, switch_after=10**9, gp=warped))
+        gp = AutoSearcher(space, metric="loss", mode="min", seed=seed, switch_after=10**9, gp=warped)
+        return SearcherDriver(gp) if method == "gp-yj" else AlternatingWarpDriver(gp)
     if method == "gp":
         from searchers import GPSearcher
 
