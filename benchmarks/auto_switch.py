@@ -220,6 +220,34 @@ def report(rows: dict, problems: list[str], methods: list[str], seeds: list[int]
             print(f"| {m} | {d} | " + " | ".join(cells) + " |")
 
 
+def stall_report(rows: dict, problems: list[str], seeds: list[int], evals: int, window: int) -> None:
+    """Would "the GP's incumbent has not moved for ``window`` trials" have told when to hand over?
+
+    For each logged hand-over branch ``switch@K`` of a GP run: whether the GP's best value
+    was the same at K as ``window`` trials before (stalled), and whether handing over there
+    left the regret at ``evals`` more than 10 % lower, more than 10 % higher, or within 10 %
+    of the GP's.
+    """
+    counts = {(stalled, kind): 0 for stalled in (True, False) for kind in ("lower", "higher", "within 10 %")}
+    for (p, m, s, e), gp in rows.items():
+        if m != "gp" or p not in problems or s not in seeds or e < evals:
+            continue
+        for (p2, m2, s2, e2), branch in rows.items():
+            if (p2, s2) != (p, s) or e2 < evals or not m2.startswith("switch@"):
+                continue
+            k = int(m2[7:])
+            if k <= window or k >= evals:
+                continue
+            stalled = gp["regret"][k - 1] == gp["regret"][k - 1 - window]
+            ratio = max(branch["regret"][evals - 1], 1e-12) / max(gp["regret"][evals - 1], 1e-12)
+            kind = "lower" if ratio < 0.9 else "higher" if ratio > 1.1 else "within 10 %"
+            counts[stalled, kind] += 1
+    print(f"\n#### hand-over branches by the GP's incumbent at the hand-over (window {window}), regret at {evals}\n")
+    print("| incumbent | lower | higher | within 10 % |\n|---|---|---|---|")
+    for stalled, name in ((True, f"unmoved for {window} trials"), (False, "still moving")):
+        print(f"| {name} | " + " | ".join(str(counts[stalled, k]) for k in ("lower", "higher", "within 10 %")) + " |")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--seeds", type=int, default=4)
@@ -237,6 +265,12 @@ def main() -> None:
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--log", default=None, help="JSON-lines file: finished runs are appended and skipped on restart")
     ap.add_argument("--report-only", action="store_true", help="summarise the log, run nothing")
+    ap.add_argument(
+        "--stall-window",
+        type=int,
+        default=0,
+        help="also tabulate the hand-over branches by whether the GP's incumbent moved in this many trials before",
+    )
     args = ap.parse_args()
     try:
         methods = [check_method(m) for m in args.methods]
@@ -258,6 +292,8 @@ def main() -> None:
     )
     print(f"held-out problems, sequential, seeds {seeds[0]}-{seeds[-1]}, {args.evals} evaluations")
     report(rows, args.problems, methods, seeds, args.evals)
+    if args.stall_window > 0:
+        stall_report(rows, args.problems, seeds, args.evals, args.stall_window)
 
 
 if __name__ == "__main__":

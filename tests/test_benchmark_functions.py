@@ -29,3 +29,36 @@ def test_conditional_branch_minima():
     assert hartmann([0.114614, 0.555649, 0.852547], _H3_A, _H3_P) == pytest.approx(-3.86278, abs=1e-4)
     quadratic = {"s": 0.0, "model": {"kind": "quadratic", "n": 7, "z": 0.3}}
     assert PROBLEMS["conditional"].fn(quadratic) == pytest.approx(0.5)
+
+
+def test_held_out_valleys_have_their_known_minimum_and_are_not_beaten_by_random_points():
+    from benchmarks.auto_switch import HELD_OUT
+
+    d = 8
+    argmin = {
+        "dixonprice8": [2 ** (-(2**i - 2) / 2**i) for i in range(1, d + 1)],
+        "powell8": [0.0] * d,
+    }
+    rng = np.random.default_rng(0)
+    for name, x in argmin.items():
+        space, fn, optimum = HELD_OUT[name]
+        assert fn({f"x{i}": v for i, v in enumerate(x)}) == pytest.approx(optimum, abs=1e-12)
+        sp = SearchSpace(space)
+        assert min(fn(sp.sample(rng)) for _ in range(500)) > optimum
+
+
+def test_stall_report_counts_each_branch_by_the_incumbent_at_its_hand_over(capsys):
+    from benchmarks.auto_switch import stall_report
+
+    flat, moving = [5.0] * 10, [5.0 - 0.1 * t for t in range(10)]  # best-so-far regrets
+    rows = {
+        ("p", "gp", 0, 10): {"regret": flat},  # unmoved before 6
+        ("p", "switch@6", 0, 10): {"regret": flat[:9] + [1.0]},  # ... and the hand-over lowered it
+        ("q", "gp", 0, 10): {"regret": moving},  # moving before 6
+        ("q", "switch@6", 0, 10): {"regret": moving[:9] + [9.0]},  # ... and the hand-over raised it
+        ("q", "switch@8", 0, 10): {"regret": moving},  # level
+    }
+    stall_report(rows, ["p", "q"], [0], 10, window=3)
+    table = capsys.readouterr().out
+    assert "| unmoved for 3 trials | 1 | 0 | 0 |" in table
+    assert "| still moving | 0 | 1 | 1 |" in table
