@@ -55,9 +55,11 @@ class AlternatingWarpDriver:
         from benchmarks.gp_drivers import SearcherDriver
 
         self.inner = SearcherDriver(searcher)
+        self.asked = 0
 
     def ask(self) -> tuple[str, dict[str, Any]]:
-        self.inner.searcher.core.gp.loss_warping = "yeo-johnson" if self.inner._n % 2 else "none"
+        self.inner.searcher.core.gp.loss_warping = "yeo-johnson" if self.asked % 2 else "none"
+        self.asked += 1
         return self.inner.ask()
 
     def tell(self, token: str, loss: float) -> None:

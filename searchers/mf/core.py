@@ -33,6 +33,7 @@ from searchers.gp.likelihood import MarginalLikelihood
 from searchers.gp.optimize import maximize
 from searchers.gp.posterior import Posterior
 from searchers.gp.threads import single_blas_thread
+from searchers.gp.warping import standardize
 from searchers.mf import rungs as rungs_mod
 from searchers.mf.rungs import Rung
 from searchers.mf.surrogates import Ensemble, ResourceSlice, loo_means
@@ -41,11 +42,6 @@ from searchers.record import TrialRecord
 from searchers.space import SearchSpace
 
 MODELS = ("hypertune", "joint")
-
-
-def _standardize(losses: np.ndarray) -> np.ndarray:
-    out: np.ndarray = (losses - losses.mean()) / max(float(losses.std()), 1e-12)
-    return out
 
 
 class MFCore:
@@ -153,7 +149,7 @@ class MFCore:
         for rung in data:
             rung = rungs_mod.cap_rung(rung, self.max_points, rng)
             X = enc.encode_many(rung.flats)
-            posteriors.append(self._fit(f"{rung.level:g}", X, _standardize(rung.losses), enc.group, enc.weight, rng))
+            posteriors.append(self._fit(f"{rung.level:g}", X, standardize(rung.losses), enc.group, enc.weight, rng))
             inputs.append(X)
         top, X_top = posteriors[-1], inputs[-1]
         if len(data) == 1:
@@ -178,7 +174,7 @@ class MFCore:
         data = rungs_mod.cap_joint(data, self.max_points, rng)
         units = [rungs_mod.resource_unit(r.level, self.min_resource, self.max_resource) for r in data]
         X = np.vstack([np.hstack([enc.encode_many(r.flats), np.full((len(r), 1), u)]) for r, u in zip(data, units)])
-        y = _standardize(np.concatenate([r.losses for r in data]))
+        y = standardize(np.concatenate([r.losses for r in data]))
         group = np.append(enc.group, enc.n_params)  # the resource has a length scale of its own
         weight = np.append(enc.weight, 1.0)
         posterior = self._fit("joint", X, y, group, weight, rng)
