@@ -11,7 +11,8 @@ object. Method names:
   (what ``benchmarks/auto_switch.py`` compares to choose the rule);
 * ``gp-yj``: ``AutoSearcher`` with the GP throughout and ``loss_warping="yeo-johnson"``
   (the ``gp`` of ``benchmarks/auto_switch.py`` but for the losses' power transform);
-* ``gp-yj-alt``: the same, the transform on every other suggestion only (a check of
+* ``gp-yj-m0``: ``gp-yj`` with the GP's constant mean held at 0 (``prior_mean="zero"``);
+* ``gp-yj-alt``: the same as ``gp-yj``, the transform on every other suggestion only (a check of
   whether the plain model's suggestions keep the warped one from settling in one basin);
 * ``optuna-tpe``, ``optuna-gp``: ``TPESampler(seed=...)`` / ``GPSampler(seed=...)``;
 * ``hyperopt-tpe``: hyperopt's ``tpe.suggest`` with its defaults.
@@ -34,7 +35,7 @@ import numpy as np
 
 from searchers.space import SearchSpace
 
-BASE_METHODS = ("auto", "gp", "tpe", "gp-yj", "gp-yj-alt", "optuna-tpe", "optuna-gp", "hyperopt-tpe")
+BASE_METHODS = ("auto", "gp", "tpe", "gp-yj", "gp-yj-alt", "gp-yj-m0", "optuna-tpe", "optuna-gp", "hyperopt-tpe")
 #: suggestions per block of the logged suggest time (ms, mean over the block)
 TIME_BLOCK = 25
 
@@ -79,12 +80,12 @@ def make_driver(method: str, space: SearchSpace, seed: int) -> Any:
 
         k = int(method[7:])
         return SearcherDriver(AutoSearcher(space, metric="loss", mode="min", seed=seed, switch_after=k))
-    if method in ("gp-yj", "gp-yj-alt"):
+    if method in ("gp-yj", "gp-yj-alt", "gp-yj-m0"):
         from searchers import AutoSearcher
 
-        warped = {"loss_warping": "yeo-johnson"}
+        warped = {"loss_warping": "yeo-johnson", **({"prior_mean": "zero"} if method == "gp-yj-m0" else {})}
         gp = AutoSearcher(space, metric="loss", mode="min", seed=seed, switch_after=10**9, gp=warped)
-        return SearcherDriver(gp) if method == "gp-yj" else AlternatingWarpDriver(gp)
+        return AlternatingWarpDriver(gp) if method == "gp-yj-alt" else SearcherDriver(gp)
     if method == "gp":
         from searchers import GPSearcher
 

@@ -23,7 +23,7 @@ from searchers.gp import data, parego
 from searchers.gp.acquisition import ACQUISITIONS, Acquisition
 from searchers.gp.encoding import Encoding
 from searchers.gp.fit import fit_hyperparameters
-from searchers.gp.hyper import LENGTHSCALE_PRIORS, Hyper, Priors
+from searchers.gp.hyper import LENGTHSCALE_PRIORS, PRIOR_MEANS, Hyper, Priors
 from searchers.gp.likelihood import MarginalLikelihood
 from searchers.gp.optimize import maximize
 from searchers.gp.posterior import Posterior
@@ -59,6 +59,7 @@ class GPCore:
         n_starts: int = 5,
         lengthscale_prior: str = "optuna",
         loss_warping: str = "none",
+        prior_mean: str = "fitted",
     ):
         if acquisition not in ACQUISITIONS:
             raise ValueError(f"acquisition must be one of {', '.join(ACQUISITIONS)}, got {acquisition!r}")
@@ -75,7 +76,9 @@ class GPCore:
             raise ValueError(
                 f"lengthscale_prior must be one of {', '.join(LENGTHSCALE_PRIORS)}, got {lengthscale_prior!r}"
             )
-        self.priors = Priors(lengthscale_prior)
+        if prior_mean not in PRIOR_MEANS:
+            raise ValueError(f"prior_mean must be one of {', '.join(PRIOR_MEANS)}, got {prior_mean!r}")
+        self.priors = Priors(lengthscale_prior, prior_mean)
         if loss_warping not in WARPINGS:
             raise ValueError(f"loss_warping must be one of {', '.join(WARPINGS)}, got {loss_warping!r}")
         self.loss_warping = loss_warping

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.optimize
 
-from searchers.gp.hyper import Priors, bounds
+from searchers.gp.hyper import Priors
 from searchers.gp.likelihood import MarginalLikelihood
 
 
@@ -44,7 +44,7 @@ def fit_hyperparameters(
         raise ValueError(f"n_local must be >= 1, got {n_local}")
     P = objective.n_params
     priors = objective.priors or Priors()
-    box = bounds(P)
+    box = priors.bounds(P)
     lo, hi = np.array(box).T
     n_eval = 0
 

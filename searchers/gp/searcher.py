@@ -45,6 +45,9 @@ class GPSearcher(SpaceSearcher):
         loss_warping: "none" (default: the losses standardized) or "yeo-johnson" (a power
             transform fitted to them first, for losses of very uneven scale such as narrow
             valleys); see :mod:`searchers.gp.warping`.
+        prior_mean: "fitted" (default: the GP's constant mean is a hyperparameter) or
+            "zero" (held at the standardized losses' mean, as Optuna's GPSampler); see
+            :mod:`searchers.gp.hyper`.
 
     Ray's names are accepted (``random_state_seed``/``random_state`` for ``seed``,
     ``n_initial_points``/``random_search_steps`` for ``n_startup_trials``,
@@ -77,6 +80,7 @@ class GPSearcher(SpaceSearcher):
         n_starts: int = 5,
         lengthscale_prior: str = "optuna",
         loss_warping: str = "none",
+        prior_mean: str = "fitted",
     ):
         self.core = GPCore(
             acquisition=acquisition,
@@ -91,6 +95,7 @@ class GPSearcher(SpaceSearcher):
             n_starts=n_starts,
             lengthscale_prior=lengthscale_prior,
             loss_warping=loss_warping,
+            prior_mean=prior_mean,
         )
         super().__init__(
             space,
