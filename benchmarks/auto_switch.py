@@ -248,6 +248,22 @@ def stall_report(rows: dict, problems: list[str], seeds: list[int], evals: int, 
         print(f"| {name} | " + " | ".join(str(counts[stalled, k]) for k in ("lower", "higher", "within 10 %")) + " |")
 
 
+def per_run_report(rows: dict, problems: list[str], methods: list[str], seeds: list[int], evals: int) -> None:
+    """Regret at ``evals`` seed by seed, with the mean: a run that settled in a local
+    minimum shows as one large cell that a ratio of means or a median would hide."""
+    for p in problems:
+        print(f"\n#### {p}: regret at {evals}, seed by seed\n")
+        print("| method | " + " | ".join(str(s) for s in seeds) + " | mean |")
+        print("|---|" + "---|" * (len(seeds) + 1))
+        for m in methods:
+            cells = [regret_at(rows, p, m, s, evals) for s in seeds]
+            have = [c for c in cells if c is not None]
+            if not have:
+                continue
+            text = ["" if c is None else f"{c:.2g}" for c in cells]
+            print(f"| {m} | " + " | ".join(text) + f" | {np.mean(have):.3g} |")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--seeds", type=int, default=4)
@@ -271,6 +287,7 @@ def main() -> None:
         default=0,
         help="also tabulate the hand-over branches by whether the GP's incumbent moved in this many trials before",
     )
+    ap.add_argument("--per-run", action="store_true", help="also print each run's regret at --evals, per problem")
     args = ap.parse_args()
     try:
         methods = [check_method(m) for m in args.methods]
@@ -292,6 +309,8 @@ def main() -> None:
     )
     print(f"held-out problems, sequential, seeds {seeds[0]}-{seeds[-1]}, {args.evals} evaluations")
     report(rows, args.problems, methods, seeds, args.evals)
+    if args.per_run:
+        per_run_report(rows, args.problems, methods, seeds, args.evals)
     if args.stall_window > 0:
         stall_report(rows, args.problems, seeds, args.evals, args.stall_window)
 

@@ -62,3 +62,18 @@ def test_stall_report_counts_each_branch_by_the_incumbent_at_its_hand_over(capsy
     table = capsys.readouterr().out
     assert "| unmoved for 3 trials | 1 | 0 | 0 |" in table
     assert "| still moving | 0 | 1 | 1 |" in table
+
+
+def test_per_run_report_prints_each_seeds_regret_and_the_mean(capsys):
+    from benchmarks.auto_switch import per_run_report
+
+    rows = {
+        ("p", "gp", 0, 4): {"evals": 4, "regret": [9.0, 5.0, 2.0, 1.0]},
+        ("p", "gp", 1, 4): {"evals": 4, "regret": [9.0, 5.0, 3.0, 3.0]},
+        ("p", "tpe", 0, 4): {"evals": 4, "regret": [9.0, 9.0, 9.0, 9.0]},  # seed 1 missing: an empty cell
+    }
+    per_run_report(rows, ["p"], ["gp", "tpe", "random"], [0, 1], 4)
+    table = capsys.readouterr().out
+    assert "| gp | 1 | 3 | 2 |" in table
+    assert "| tpe | 9 |  | 9 |" in table
+    assert "random" not in table  # a method without runs gets no row

@@ -20,8 +20,10 @@ on the problems docs/benchmarks.md reports; the figures are in docs/benchmarks.m
   every later budget, p = 0.031 over their 6 runs). With them in the group a hand-over
   still costs (after 300: 6.0 x at 1,000, p = 0.004). A fixed threshold cannot serve
   both, and the GP's incumbent stalling does not tell the valleys apart; what does help
-  there is a power transform of the losses (``GPSearcher(loss_warping=...)``), not yet
-  the default (docs/benchmarks.md, "Narrow valleys held out").
+  there is a power transform of the losses (``GPSearcher(loss_warping=...)``), not the
+  default because it kept the search in a local minimum in 4 of 10 held-out
+  Styblinski-Tang-6 runs where the plain GP left it in all 10 (docs/benchmarks.md,
+  "Narrow valleys held out" and "The settling risk at 10 seeds").
 * cost: a GP suggestion grows with the trials until the posterior's cap
   (``GPSearcher(max_points=1000)``, the best half kept) and the fit's (200 points) stop
   it: 0.25-0.45 s at 1,000 trials in 2-20 dimensions on a loaded 2-CPU machine, against
