@@ -25,6 +25,7 @@ from searchers.gp.encoding import Encoding
 from searchers.gp.fit import fit_hyperparameters
 from searchers.gp.hyper import Hyper, Priors
 from searchers.gp.likelihood import MarginalLikelihood
+from searchers.gp.threads import single_blas_thread
 from searchers.gp.warping import warp_losses
 from searchers.space import SearchSpace
 
@@ -64,7 +65,8 @@ def main() -> None:
         y = warp_losses(losses, warping)
         for mean in ("fitted", "zero"):
             objective = MarginalLikelihood(X, y, enc.group, enc.weight, Priors(mean=mean))
-            fit = fit_hyperparameters(objective, np.random.default_rng(0), None, 4)
+            with single_blas_thread():  # as the searcher fits
+                fit = fit_hyperparameters(objective, np.random.default_rng(0), None, 4)
             hyper = Hyper.from_vector(fit.theta)
             sd = float(np.sqrt(hyper.signal))
             best = float(y.min())
