@@ -142,6 +142,30 @@ def report(rows: dict, problems: list[str], methods: list[str], budgets: list[in
     )
 
 
+def paired_report(rows: dict, problems: list[str], a: str, b: str, budgets: list[int]) -> None:
+    """``b`` against ``a`` run by run over the (problem, seed) pairs both reached each
+    budget: a method can lead in most pairs and still trail in the mean, and this says which."""
+    print(f"\n#### {b} against {a}, paired by (problem, seed)\n")
+    print(f"| evaluations | pairs | {b} lower / higher | per problem ({b} lower of pairs) | Wilcoxon p |")
+    print("|---|---|---|---|---|")
+    for budget in budgets:
+        logs, per = [], []
+        for p in problems:
+            seeds = sorted({k[2] for k in rows if k[0] == p and k[1] in (a, b)})
+            d = []
+            for s in seeds:
+                ra, rb = regret_at(rows, p, a, s, budget), regret_at(rows, p, b, s, budget)
+                if ra is not None and rb is not None:
+                    d.append(log_ratio(rb, ra))
+            if d:
+                per.append(f"{p} {sum(x < 0 for x in d)}/{len(d)}")
+            logs += d
+        if not logs:
+            continue
+        lower, higher = sum(x < 0 for x in logs), sum(x > 0 for x in logs)
+        print(f"| {budget} | {len(logs)} | {lower} / {higher} | {', '.join(per)} | {wilcoxon_p(logs):.2g} |")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--seeds", type=int, default=30)
@@ -156,6 +180,7 @@ def main() -> None:
     ap.add_argument(
         "--logs", nargs="*", default=[], help="more logs to summarise with --log (runs of several machines)"
     )
+    ap.add_argument("--paired", nargs=2, metavar=("A", "B"), help="also print method B against A, run by run")
     args = ap.parse_args()
     try:
         methods = [check_method(m) for m in args.methods]
@@ -173,6 +198,8 @@ def main() -> None:
         rows = {**finished(extra), **rows}
     print(f"reported problems, sequential; methods {', '.join(methods)}")
     report(rows, args.problems, methods, sorted(args.budgets))
+    if args.paired:
+        paired_report(rows, args.problems, args.paired[0], args.paired[1], sorted(args.budgets))
 
 
 if __name__ == "__main__":

@@ -77,3 +77,23 @@ def test_per_run_report_prints_each_seeds_regret_and_the_mean(capsys):
     assert "| gp | 1 | 3 | 2 |" in table
     assert "| tpe | 9 |  | 9 |" in table
     assert "random" not in table  # a method without runs gets no row
+
+
+def test_auto_compare_paired_report_counts_pairs_and_problems(capsys):
+    from benchmarks.auto_compare import paired_report
+
+    def run(regret):
+        return {"evals": 2, "regret": [regret, regret]}
+
+    rows = {
+        ("p", "a", 0, 2): run(1.0),
+        ("p", "b", 0, 2): run(0.5),  # b lower
+        ("p", "a", 1, 2): run(1.0),
+        ("p", "b", 1, 2): run(2.0),  # b higher
+        ("q", "a", 0, 2): run(1.0),
+        ("q", "b", 0, 2): run(0.1),  # b lower
+        ("q", "a", 1, 2): run(1.0),  # no b run for this seed: not a pair
+    }
+    paired_report(rows, ["p", "q"], "a", "b", [2])
+    out = capsys.readouterr().out
+    assert "| 2 | 3 | 2 / 1 | p 1/2, q 1/1 |" in out
