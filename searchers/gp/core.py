@@ -23,7 +23,7 @@ from searchers.gp import data, parego
 from searchers.gp.acquisition import ACQUISITIONS, Acquisition
 from searchers.gp.encoding import Encoding
 from searchers.gp.fit import fit_hyperparameters
-from searchers.gp.hyper import LENGTHSCALE_PRIORS, PRIOR_MEANS, Hyper, Priors
+from searchers.gp.hyper import Hyper, Priors
 from searchers.gp.likelihood import MarginalLikelihood
 from searchers.gp.optimize import maximize
 from searchers.gp.posterior import Posterior
@@ -72,13 +72,7 @@ class GPCore:
         self.acquisition, self.kappa, self.kappa_schedule = acquisition, float(kappa), kappa_schedule
         self.n_startup_trials = _check_int("n_startup_trials", n_startup_trials, 1)
         self.fidelity = fidelity
-        if lengthscale_prior not in LENGTHSCALE_PRIORS:
-            raise ValueError(
-                f"lengthscale_prior must be one of {', '.join(LENGTHSCALE_PRIORS)}, got {lengthscale_prior!r}"
-            )
-        if prior_mean not in PRIOR_MEANS:
-            raise ValueError(f"prior_mean must be one of {', '.join(PRIOR_MEANS)}, got {prior_mean!r}")
-        self.priors = Priors(lengthscale_prior, prior_mean)
+        self.priors = Priors(lengthscale_prior, prior_mean)  # checks both, naming the argument
         if loss_warping not in WARPINGS:
             raise ValueError(f"loss_warping must be one of {', '.join(WARPINGS)}, got {loss_warping!r}")
         self.loss_warping = loss_warping
