@@ -26,7 +26,7 @@ from searchers.gp.fit import fit_hyperparameters
 from searchers.gp.hyper import Hyper, Priors
 from searchers.gp.likelihood import MarginalLikelihood
 from searchers.gp.threads import single_blas_thread
-from searchers.gp.warping import warp_losses
+from searchers.gp.warping import standardize, warp_losses
 from searchers.space import SearchSpace
 
 #: mftune's GP methods of ``benchmarks.auto_runs`` (a record to read back)
@@ -53,8 +53,7 @@ def main() -> None:
     enc = Encoding(space)
     X = enc.encode_many(chosen.flats)
     losses = chosen.losses
-    z = (losses - losses.mean()) / losses.std()
-    _, lam = stats.yeojohnson(z)
+    _, lam = stats.yeojohnson(standardize(losses))
     print(
         f"{args.problem} seed {args.seed}, {args.method} after {args.trials} trials: incumbent regret "
         f"{losses.min() - optimum:.4g}; Yeo-Johnson lambda {lam:.2f}; skewness of the losses {stats.skew(losses):.2f}"
