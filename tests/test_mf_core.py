@@ -253,3 +253,5 @@ def test_bad_settings_name_the_field():
         MFCore(min_resource=10, max_resource=3)
     with pytest.raises(ValueError, match="min_rung_points"):
         MFCore(min_rung_points=2)
+    with pytest.raises(ValueError, match="lengthscale_prior must be one of optuna, gamma, dim-scaled, got 'flat'"):
+        MFCore(lengthscale_prior="flat")

@@ -28,7 +28,7 @@ from searchers.gp.acquisition import Acquisition, Surrogate
 from searchers.gp.core import _check_int
 from searchers.gp.encoding import Encoding
 from searchers.gp.fit import fit_hyperparameters
-from searchers.gp.hyper import LENGTHSCALE_PRIORS, Hyper, Priors
+from searchers.gp.hyper import Hyper, Priors
 from searchers.gp.likelihood import MarginalLikelihood
 from searchers.gp.optimize import maximize
 from searchers.gp.posterior import Posterior
@@ -77,10 +77,6 @@ class MFCore:
             or not (1 < reduction_factor < math.inf)
         ):
             raise ValueError(f"reduction_factor must be a finite number > 1, got {reduction_factor!r}")
-        if lengthscale_prior not in LENGTHSCALE_PRIORS:
-            raise ValueError(
-                f"lengthscale_prior must be one of {', '.join(LENGTHSCALE_PRIORS)}, got {lengthscale_prior!r}"
-            )
         self.model = model
         self.min_resource, self.max_resource = float(min_resource), float(max_resource)
         self.reduction_factor = float(reduction_factor)
