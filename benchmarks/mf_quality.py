@@ -15,6 +15,11 @@ loops, one evaluation at a time, which if anything favours them):
   higher fidelity is trained again from scratch there, as DEHB's own examples do, and
   its epochs count again.
 
+Run only when named in ``--rows``: ``hypertune+hyperband-async`` / ``-learnt`` (Hyperband's
+bracket probabilities against Hyper-Tune's learnt ones) and ``mobster-populated+asha`` /
+``+hyperband-async`` (the joint model acquiring at the highest rung level with enough
+observations, ``MFGPSearcher(target_level="populated")``).
+
 Real learning curves (``--problems digits-real,fashion-real``, benchmarks/mf_real.py): the
 same rows on curves of the built-in tasks trained for real, each incumbent scored by the
 mean of three fresh full trainings, and regret measured from the best such score any
@@ -64,6 +69,9 @@ OURS = ("hypertune+asha", "mobster+asha", "mobster+hyperband-async", "gp+asha", 
 #: rows run only when named in --rows: Hyper-Tune's learnt bracket choice against the same
 #: asynchronous Hyperband drawing brackets with Hyperband's fixed probabilities
 BRACKET_ROWS = ("hypertune+hyperband-async", "hypertune+hyperband-learnt")
+#: rows run only when named in --rows: the joint model acquiring at the highest rung level
+#: with enough observations (``target_level="populated"``) instead of max_resource
+TARGET_ROWS = ("mobster-populated+asha", "mobster-populated+hyperband-async")
 PEERS = ("random+ray-asha", "ray-bohb", "optuna-hb", "dehb")
 Problem = CurveProblem | RealCurveProblem
 Curve = list[tuple[int, float]]  # (epochs spent, regret of the incumbent) at each improvement
@@ -306,7 +314,7 @@ def report(entries: list[dict[str, Any]], ours: str, fractions: tuple[float, ...
     for e in entries:
         by.setdefault((e["problem"], e["row"]), {})[e["seed"]] = e
     problems = sorted({p for p, _ in by})
-    rows = [r for r in OURS + BRACKET_ROWS + PEERS if any((p, r) in by for p in problems)]
+    rows = [r for r in OURS + BRACKET_ROWS + TARGET_ROWS + PEERS if any((p, r) in by for p in problems)]
     for f in fractions:
         print(f"\n### Mean regret at {f:g} x the budget (mean over seeds; n = seeds)\n")
         print("| problem | n | " + " | ".join(rows) + " |")
@@ -394,8 +402,10 @@ def main() -> None:
             raise SystemExit(f"--problems: unknown family {name!r}; known: {', '.join([*FAMILIES, *REAL])}")
     rows = [r for r in args.rows.split(",") if r]
     for r in rows:
-        if r not in OURS + BRACKET_ROWS + PEERS:
-            raise SystemExit(f"--rows: unknown row {r!r}; known: {', '.join(OURS + BRACKET_ROWS + PEERS)}")
+        if r not in OURS + BRACKET_ROWS + TARGET_ROWS + PEERS:
+            raise SystemExit(
+                f"--rows: unknown row {r!r}; known: {', '.join(OURS + BRACKET_ROWS + TARGET_ROWS + PEERS)}"
+            )
     if not args.report:
         done = {(e["problem"], e["row"], e["seed"], e["budget"]) for e in load(args.log)}
         # one object per family for the whole run: a real problem's trained curves and

@@ -99,8 +99,31 @@ LIMITER_ROWS = (
 )
 
 
+def _mobster_populated(ctx: SearchContext):
+    from searchers.mf import MFGPSearcher
+
+    return MFGPSearcher(
+        ctx.space,
+        metric=ctx.metric,
+        mode=ctx.mode,
+        seed=ctx.seed,
+        points_to_evaluate=list(ctx.points_to_evaluate),
+        resource_attr=ctx.resource_attr,
+        model="joint",
+        min_resource=1,
+        max_resource=ctx.max_resource,
+        reduction_factor=3,
+        target_level="populated",
+    )
+
+
+#: Benchmark-only searchers, by name, beside pipeline.registry.SEARCHERS: the joint model
+#: acquiring at the highest populated rung level (MOBSTER's choice) instead of the top.
+EXTRA_SEARCHERS: dict[str, Callable[[SearchContext], Any]] = {"mobster-populated": _mobster_populated}
+
+
 def factories() -> tuple[dict[str, Callable], dict[str, Callable]]:
-    return dict(SEARCHERS), {**SCHEDULERS, **EXTRA_SCHEDULERS}
+    return {**SEARCHERS, **EXTRA_SEARCHERS}, {**SCHEDULERS, **EXTRA_SCHEDULERS}
 
 
 def parse_row(row: str) -> tuple[str, str]:

@@ -190,10 +190,12 @@ def drive(core, rng, record, n, start=0):
     return out
 
 
-@pytest.mark.parametrize("model", ["hypertune", "joint"])
-def test_same_seed_same_suggestions_and_restore_mid_run_is_exact(model):
+@pytest.mark.parametrize(("model", "target_level"), [("hypertune", "max"), ("joint", "max"), ("joint", "populated")])
+def test_same_seed_same_suggestions_and_restore_mid_run_is_exact(model, target_level):
     def fresh():
-        return MFCore(model=model, max_resource=9, n_startup_trials=6, n_candidates=64, n_bootstrap=20)
+        return MFCore(
+            model=model, max_resource=9, n_startup_trials=6, n_candidates=64, n_bootstrap=20, target_level=target_level
+        )
 
     core, rng, rec = fresh(), np.random.default_rng(7), TrialRecord()
     first = drive(core, rng, rec, 12)
@@ -227,6 +229,47 @@ def test_hypertune_gives_no_weight_to_a_rung_that_ranks_backwards():
     assert core.weights[3.0] + core.weights[9.0] == pytest.approx(1.0)
 
 
+def _rungs_filled(counts: dict[float, int]) -> TrialRecord:
+    """Trials 0..n-1 report level 1; the first counts[3] also 3, the first counts[9] also 9."""
+    rec, rng = TrialRecord(), np.random.default_rng(4)
+    for i in range(counts[1.0]):
+        x, y = (float(v) for v in rng.uniform(size=2))
+        rec.add(f"t{i}", {"x": x, "y": y})
+        for level in (1.0, 3.0, 9.0):
+            if i < counts[level]:
+                rec.report(f"t{i}", level, (x - 0.3) ** 2 + (y - 0.7) ** 2 + 1.0 / level)
+    return rec
+
+
+@pytest.mark.parametrize(
+    ("counts", "expected"),
+    [
+        # 2 parameters: a level needs max(6, 2 + 1) = 6 observations
+        ({1.0: 12, 3.0: 6, 9.0: 5}, 3.0),
+        ({1.0: 12, 3.0: 7, 9.0: 6}, 9.0),
+        ({1.0: 12, 3.0: 5, 9.0: 4}, 1.0),
+        ({1.0: 5, 3.0: 4, 9.0: 4}, 1.0),  # none has 6: the lowest level with data
+    ],
+)
+def test_populated_target_is_the_highest_level_with_enough_observations(counts, expected):
+    rec = _rungs_filled(counts)
+    populated = MFCore(model="joint", max_resource=9, n_startup_trials=4, n_candidates=32, target_level="populated")
+    populated.propose(SPACE, rec, np.random.default_rng(0))
+    assert populated.last_target == expected
+    top = MFCore(model="joint", max_resource=9, n_startup_trials=4, n_candidates=32)
+    top.propose(SPACE, rec, np.random.default_rng(0))
+    assert top.last_target == 9.0
+
+
+def test_a_core_pickled_before_target_level_restores_targeting_the_top():
+    core = MFCore(model="joint", max_resource=9)
+    state = core.__getstate__()
+    del state["target_level"], state["last_target"]
+    old = MFCore.__new__(MFCore)
+    old.__setstate__(state)
+    assert old.target_level == "max" and old.last_target is None
+
+
 @pytest.mark.parametrize("model", ["hypertune", "joint"])
 def test_model_finds_the_optimum_region_better_than_random(model):
     core, rng, rec = (
@@ -255,3 +298,5 @@ def test_bad_settings_name_the_field():
         MFCore(min_rung_points=2)
     with pytest.raises(ValueError, match="lengthscale_prior must be one of optuna, gamma, dim-scaled, got 'flat'"):
         MFCore(lengthscale_prior="flat")
+    with pytest.raises(ValueError, match="target_level must be one of max, populated, got 'top'"):
+        MFCore(target_level="top")

@@ -7,7 +7,8 @@ weight the rungs by ranking consistency with the highest of them
 (:mod:`searchers.mf.weights`), combine them into a product of experts and maximise log-EI
 against the ensemble's best mean among the highest rung's trials. With ``model="joint"``:
 fit one GP over (configuration, log resource) on every rung's observations and maximise
-log-EI of its slice at ``max_resource``.
+log-EI of its slice at ``max_resource`` (``target_level="max"``) or at the highest rung
+level with enough observations (``"populated"``, MOBSTER's choice).
 
 Cost per suggestion is bounded: each rung's GP keeps at most ``max_points`` observations
 (the joint GP at most ``max_points`` over all rungs, the highest rungs first), the
@@ -42,6 +43,9 @@ from searchers.record import TrialRecord
 from searchers.space import SearchSpace
 
 MODELS = ("hypertune", "joint")
+#: where the joint model's acquisition looks: ``max_resource``, or the highest rung level
+#: with enough observations (MOBSTER's choice; Syne Tune's ``resource_acq="bohb"``)
+TARGET_LEVELS = ("max", "populated")
 
 
 class MFCore:
@@ -63,9 +67,12 @@ class MFCore:
         n_starts: int = 4,
         max_pending: int = 32,
         lengthscale_prior: str = "optuna",
+        target_level: str = "max",
     ):
         if model not in MODELS:
             raise ValueError(f"model must be one of {', '.join(MODELS)}, got {model!r}")
+        if target_level not in TARGET_LEVELS:
+            raise ValueError(f"target_level must be one of {', '.join(TARGET_LEVELS)}, got {target_level!r}")
         for name, value in (("min_resource", min_resource), ("max_resource", max_resource)):
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not (0 < value < math.inf):
                 raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
@@ -78,6 +85,7 @@ class MFCore:
         ):
             raise ValueError(f"reduction_factor must be a finite number > 1, got {reduction_factor!r}")
         self.model = model
+        self.target_level = target_level
         self.min_resource, self.max_resource = float(min_resource), float(max_resource)
         self.reduction_factor = float(reduction_factor)
         self.levels = rungs_mod.rung_levels(self.min_resource, self.max_resource, self.reduction_factor)
@@ -95,10 +103,16 @@ class MFCore:
         self.thetas: dict[str, np.ndarray] = {}
         #: the rung weights of the last suggestion, level -> weight (hypertune)
         self.weights: dict[float, float] = {}
+        #: the resource level of the joint model's last acquisition (for inspection)
+        self.last_target: float | None = None
         self._encoding: Encoding | None = None
 
     def __getstate__(self) -> dict[str, Any]:
         return {**self.__dict__, "_encoding": None}  # the encoding is a cache of the space
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        # a core pickled before target_level existed targeted max_resource
+        self.__dict__.update({"target_level": "max", "last_target": None, **state})
 
     def encoding(self, space: SearchSpace) -> Encoding:
         if self._encoding is None or self._encoding.space is not space:
@@ -167,6 +181,7 @@ class MFCore:
         self, space: SearchSpace, data: list[Rung], pending: list[dict[str, Any]], rng: np.random.Generator
     ) -> dict[str, Any]:
         enc = self.encoding(space)
+        level = self._target_level(data, enc.n_params)
         data = rungs_mod.cap_joint(data, self.max_points, rng)
         units = [rungs_mod.resource_unit(r.level, self.min_resource, self.max_resource) for r in data]
         X = np.vstack([np.hstack([enc.encode_many(r.flats), np.full((len(r), 1), u)]) for r, u in zip(data, units)])
@@ -174,12 +189,26 @@ class MFCore:
         group = np.append(enc.group, enc.n_params)  # the resource has a length scale of its own
         weight = np.append(enc.weight, 1.0)
         posterior = self._fit("joint", X, y, group, weight, rng)
-        target = ResourceSlice(posterior, 1.0)
+        self.last_target = level
+        target = ResourceSlice(posterior, rungs_mod.resource_unit(level, self.min_resource, self.max_resource))
         if pending:
             target = target.condition_on(enc.encode_many(pending))
-        # The incumbent: the best predicted final loss among the configurations observed so far.
+        # The incumbent: the best predicted loss at the target among the configurations observed so far.
         X_seen = np.unique(X[:, :-1], axis=0)
         mean = target.predict(X_seen)[0]
         b = int(np.argmin(mean))
         self.weights = {}
         return self._maximize(target, enc, float(mean[b]), X_seen[b], rng)
+
+    def _target_level(self, data: list[Rung], n_params: int) -> float:
+        """``max_resource``, or with ``target_level="populated"`` the highest rung level
+        holding at least ``max(6, n_params + 1)`` observations (the lowest if none does).
+
+        Early in a run few trials reached the top, and the joint GP's slice there is an
+        extrapolation from the lower rungs; a populated level is one the model has seen
+        (``data``: the rungs with data, lowest first, before any cap).
+        """
+        if self.target_level == "max":
+            return self.max_resource
+        need = max(6, n_params + 1)
+        return next((r.level for r in reversed(data) if len(r) >= need), data[0].level)

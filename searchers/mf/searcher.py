@@ -40,6 +40,10 @@ class MFGPSearcher(SpaceSearcher):
         max_points, fit_points, fit_restarts, n_candidates, n_starts, lengthscale_prior:
             as for :class:`searchers.gp.GPSearcher` (``max_points`` per rung).
         max_pending: most trials in flight the model conditions on (kriging believer).
+        target_level: where the joint model's acquisition looks: "max" (``max_resource``)
+            or "populated" (the highest rung level with at least ``max(6, dims + 1)``
+            observations, MOBSTER's and Syne Tune's ``resource_acq="bohb"``: early in a
+            run the top rung holds few trials and its slice is an extrapolation).
     """
 
     @renamed_kwargs(aliases={**SEED_ALIASES, **STARTUP_ALIASES})
@@ -67,6 +71,7 @@ class MFGPSearcher(SpaceSearcher):
         n_starts: int = 4,
         max_pending: int = 32,
         lengthscale_prior: str = "optuna",
+        target_level: str = "max",
     ):
         self.core = MFCore(
             model=model,
@@ -83,6 +88,7 @@ class MFGPSearcher(SpaceSearcher):
             n_starts=n_starts,
             max_pending=max_pending,
             lengthscale_prior=lengthscale_prior,
+            target_level=target_level,
         )
         super().__init__(
             space,
