@@ -324,7 +324,7 @@ def report(entries: list[dict[str, Any]], ours: str, fractions: tuple[float, ...
             for r in rows:
                 runs = by.get((p, r), {})
                 vals = [regret_at(x["curve"], f * x["budget"]) for x in runs.values()]
-                cells.append(f"{statistics.mean(vals):.3f}" if vals and all(map(math.isfinite, vals)) else "-")
+                cells.append(_cell(vals))
             n = min((len(by.get((p, r), {})) for r in rows), default=0)
             print(f"| {p} | {n} | " + " | ".join(cells) + " |")
 
@@ -368,6 +368,17 @@ def report(entries: list[dict[str, Any]], ours: str, fractions: tuple[float, ...
                 f"(regrets scaled by the peer's mean per problem, paired by problem and seed): "
                 f"p = {_wilcoxon(all_ours, all_peer):.3g}"
             )
+
+
+def _cell(vals: list[float]) -> str:
+    """Mean regret over the runs; runs with no incumbent yet (no result at max resource by
+    then) are counted, not averaged: "6.115 (3 none)"."""
+    finite = [v for v in vals if math.isfinite(v)]
+    if not vals:
+        return "-"
+    if len(finite) == len(vals):
+        return f"{statistics.mean(vals):.3f}"
+    return f"{statistics.mean(finite):.3f} ({len(vals) - len(finite)} none)" if finite else f"- ({len(vals)} none)"
 
 
 def _seeds(text: str) -> list[int]:
