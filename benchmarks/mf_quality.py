@@ -18,7 +18,8 @@ loops, one evaluation at a time, which if anything favours them):
 Run only when named in ``--rows``: ``hypertune+hyperband-async`` / ``-learnt`` (Hyperband's
 bracket probabilities against Hyper-Tune's learnt ones) and ``mobster-populated+asha`` /
 ``+hyperband-async`` (the joint model acquiring at the highest rung level with enough
-observations, ``MFGPSearcher(target_level="populated")``).
+observations, ``MFGPSearcher(target_level="populated")``) and ``gp-highest+asha`` (the GP
+fitted on the highest rung with enough results, ``GPSearcher(fidelity="highest")``).
 
 Real learning curves (``--problems digits-real,fashion-real``, benchmarks/mf_real.py): the
 same rows on curves of the built-in tasks trained for real, each incumbent scored by the
@@ -71,7 +72,8 @@ OURS = ("hypertune+asha", "mobster+asha", "mobster+hyperband-async", "gp+asha", 
 BRACKET_ROWS = ("hypertune+hyperband-async", "hypertune+hyperband-learnt")
 #: rows run only when named in --rows: the joint model acquiring at the highest rung level
 #: with enough observations (``target_level="populated"``) instead of max_resource
-TARGET_ROWS = ("mobster-populated+asha", "mobster-populated+hyperband-async")
+#: (and the GP on BOHB's level rule, ``GPSearcher(fidelity="highest")``)
+TARGET_ROWS = ("mobster-populated+asha", "mobster-populated+hyperband-async", "gp-highest+asha")
 PEERS = ("random+ray-asha", "ray-bohb", "optuna-hb", "dehb")
 Problem = CurveProblem | RealCurveProblem
 Curve = list[tuple[int, float]]  # (epochs spent, regret of the incumbent) at each improvement

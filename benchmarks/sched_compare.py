@@ -117,9 +117,28 @@ def _mobster_populated(ctx: SearchContext):
     )
 
 
+def _gp_highest(ctx: SearchContext):
+    from searchers.gp import GPSearcher
+
+    return GPSearcher(
+        ctx.space,
+        metric=ctx.metric,
+        mode=ctx.mode,
+        seed=ctx.seed,
+        points_to_evaluate=list(ctx.points_to_evaluate),
+        resource_attr=ctx.resource_attr,
+        fidelity="highest",
+    )
+
+
 #: Benchmark-only searchers, by name, beside pipeline.registry.SEARCHERS: the joint model
-#: acquiring at the highest populated rung level (MOBSTER's choice) instead of the top.
-EXTRA_SEARCHERS: dict[str, Callable[[SearchContext], Any]] = {"mobster-populated": _mobster_populated}
+#: acquiring at the highest populated rung level (MOBSTER's choice) instead of the top, and
+#: the GP fitted on the highest rung with enough results (BOHB's rule) instead of each
+#: trial's last result.
+EXTRA_SEARCHERS: dict[str, Callable[[SearchContext], Any]] = {
+    "mobster-populated": _mobster_populated,
+    "gp-highest": _gp_highest,
+}
 
 
 def factories() -> tuple[dict[str, Callable], dict[str, Callable]]:
