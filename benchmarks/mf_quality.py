@@ -177,6 +177,9 @@ def run_optuna(problem: Problem, seed: int, budget: int) -> Curve:
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     R = problem.max_resource
     study = optuna.create_study(
+        # HyperbandPruner puts trials in brackets by a hash of the study name, and an
+        # unnamed study gets a random one: name it, or a rerun differs from the logged run
+        study_name=f"mf-{problem.name}-seed{seed}",
         sampler=optuna.samplers.TPESampler(seed=seed),
         pruner=optuna.pruners.HyperbandPruner(min_resource=1, max_resource=R, reduction_factor=3),
     )
@@ -398,7 +401,11 @@ def main() -> None:
         help=f"families of benchmarks/mf_hard.py, or real learning curves (benchmarks/mf_real.py: {', '.join(REAL)})",
     )
     ap.add_argument("--instance", type=int, default=0, help="0: the reported instances; others are held out")
-    ap.add_argument("--rows", default=",".join(OURS + PEERS))
+    ap.add_argument(
+        "--rows",
+        default=None,
+        help="rows to run (default: ours and the peers); with --report, the rows to tabulate (default: all logged)",
+    )
     ap.add_argument("--seeds", default="0-19", help="'0-19' or '0,3,5'")
     ap.add_argument("--slots", type=int, default=4)
     ap.add_argument("--budget-trials", type=int, default=30, help="budget in full trainings (x max resource epochs)")
@@ -413,7 +420,7 @@ def main() -> None:
     for name in families:
         if name not in FAMILIES and name not in REAL:
             raise SystemExit(f"--problems: unknown family {name!r}; known: {', '.join([*FAMILIES, *REAL])}")
-    rows = [r for r in args.rows.split(",") if r]
+    rows = [r for r in (args.rows or ",".join(OURS + PEERS)).split(",") if r]
     for r in rows:
         if r not in OURS + BRACKET_ROWS + TARGET_ROWS + PEERS:
             raise SystemExit(
@@ -454,6 +461,8 @@ def main() -> None:
                         flush=True,
                     )
     entries = [e for e in load(args.log) if e["problem"].split("@")[0] in families]
+    if args.rows is not None:
+        entries = [e for e in entries if e["row"] in rows]
     entries = relative_to_best([e for e in entries if e["problem"].endswith(f"@{args.instance}")])
     report(entries, args.ours, (0.25, 0.5, 1.0))
     if args.paired:

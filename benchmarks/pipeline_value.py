@@ -459,6 +459,7 @@ def run_optuna(seed: int, budget_s: float, fraction: float, epochs: int, data_di
         return float(values[-1])
 
     study = optuna.create_study(
+        study_name=f"pipeline-value-seed{seed}",  # HyperbandPruner's brackets hash the name
         direction="maximize",
         sampler=optuna.samplers.TPESampler(seed=seed),
         pruner=optuna.pruners.HyperbandPruner(min_resource=1, max_resource=epochs),
