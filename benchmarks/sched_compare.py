@@ -47,7 +47,14 @@ if str(ROOT) not in sys.path:
 
 from benchmarks.mf_functions import MF_PROBLEMS, MFProblem  # noqa: E402
 from benchmarks.sched_sim import SimController, SimRun  # noqa: E402
-from pipeline.registry import SCHEDULERS, SEARCHERS, SearchContext, hyperband  # noqa: E402
+from pipeline.registry import (  # noqa: E402
+    SCHEDULERS,
+    SEARCHERS,
+    SearchContext,
+    hyperband,
+    mf_searcher,
+    space_searcher,
+)
 from searchers.space import SearchSpace  # noqa: E402
 
 
@@ -99,45 +106,13 @@ LIMITER_ROWS = (
 )
 
 
-def _mobster_populated(ctx: SearchContext):
-    from searchers.mf import MFGPSearcher
-
-    return MFGPSearcher(
-        ctx.space,
-        metric=ctx.metric,
-        mode=ctx.mode,
-        seed=ctx.seed,
-        points_to_evaluate=list(ctx.points_to_evaluate),
-        resource_attr=ctx.resource_attr,
-        model="joint",
-        min_resource=1,
-        max_resource=ctx.max_resource,
-        reduction_factor=3,
-        target_level="populated",
-    )
-
-
-def _gp_highest(ctx: SearchContext):
-    from searchers.gp import GPSearcher
-
-    return GPSearcher(
-        ctx.space,
-        metric=ctx.metric,
-        mode=ctx.mode,
-        seed=ctx.seed,
-        points_to_evaluate=list(ctx.points_to_evaluate),
-        resource_attr=ctx.resource_attr,
-        fidelity="highest",
-    )
-
-
 #: Benchmark-only searchers, by name, beside pipeline.registry.SEARCHERS: the joint model
 #: acquiring at the highest populated rung level (MOBSTER's choice) instead of the top, and
 #: the GP fitted on the highest rung with enough results (BOHB's rule) instead of each
 #: trial's last result.
 EXTRA_SEARCHERS: dict[str, Callable[[SearchContext], Any]] = {
-    "mobster-populated": _mobster_populated,
-    "gp-highest": _gp_highest,
+    "mobster-populated": mf_searcher("joint", target_level="populated"),
+    "gp-highest": space_searcher("searchers.gp.searcher", "GPSearcher", fidelity="highest"),
 }
 
 

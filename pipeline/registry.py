@@ -29,9 +29,10 @@ class SearchContext:
     constraints: tuple[tuple[str, str, float], ...] = ()
 
 
-def _space_searcher(module: str, name: str) -> Callable[[SearchContext], Any]:
+def space_searcher(module: str, name: str, **settings: Any) -> Callable[[SearchContext], Any]:
     """A factory for one of mftune's searchers: they share the adapter, so one set of
-    arguments builds each of them (imported when first used: the CLI starts fast)."""
+    arguments builds each of them (imported when first used: the CLI starts fast);
+    ``settings`` are further constructor arguments (benchmarks build variants this way)."""
 
     def make(ctx: SearchContext) -> Any:
         cls = getattr(importlib.import_module(module), name)
@@ -44,25 +45,27 @@ def _space_searcher(module: str, name: str) -> Callable[[SearchContext], Any]:
             seed=ctx.seed,
             points_to_evaluate=list(ctx.points_to_evaluate),
             resource_attr=ctx.resource_attr,
+            **settings,
         )
 
     return make
 
 
-_random = _space_searcher("searchers.random_search", "RandomSearcher")
-_tpe = _space_searcher("searchers.tpe.searcher", "TPESearcher")
+_random = space_searcher("searchers.random_search", "RandomSearcher")
+_tpe = space_searcher("searchers.tpe.searcher", "TPESearcher")
 #: The default: the GP, then TPE (searchers.auto). With several objectives the GP is
 #: ParEGO's and TPE the multi-objective one; ParEGO's GP led MO-TPE, Optuna's MOTPE and
 #: NSGA-II on the multi-objective test functions at 100 and 200 evaluations (docs/benchmarks.md).
-_auto = _space_searcher("searchers.auto.searcher", "AutoSearcher")
+_auto = space_searcher("searchers.auto.searcher", "AutoSearcher")
 
 
-_gp = _space_searcher("searchers.gp.searcher", "GPSearcher")
-_rl = _space_searcher("searchers.rl.searcher", "RLSearcher")
+_gp = space_searcher("searchers.gp.searcher", "GPSearcher")
+_rl = space_searcher("searchers.rl.searcher", "RLSearcher")
 
 
-def _mf(model: str) -> Callable[[SearchContext], Any]:
-    """The multi-fidelity GP searcher, on the rungs every scheduler here uses (1, x3, max)."""
+def mf_searcher(model: str, **settings: Any) -> Callable[[SearchContext], Any]:
+    """The multi-fidelity GP searcher, on the rungs every scheduler here uses (1, x3, max);
+    ``settings``: further ``MFGPSearcher`` arguments."""
 
     def make(ctx: SearchContext) -> Any:
         from searchers.mf.searcher import MFGPSearcher
@@ -78,6 +81,7 @@ def _mf(model: str) -> Callable[[SearchContext], Any]:
             min_resource=1,
             max_resource=ctx.max_resource,
             reduction_factor=3,
+            **settings,
         )
 
     return make
@@ -180,8 +184,8 @@ SEARCHERS: dict[str, Callable[[SearchContext], Any]] = {
     "gp": _gp,
     "rl": _rl,
     "hyperopt": _hyperopt,
-    "mobster": _mf("joint"),
-    "hypertune": _mf("hypertune"),
+    "mobster": mf_searcher("joint"),
+    "hypertune": mf_searcher("hypertune"),
     "optuna-nsga2": _optuna_nsga2,  # Optuna's NSGA-II, full fidelity (fifo): a baseline
 }
 
