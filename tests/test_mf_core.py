@@ -300,3 +300,5 @@ def test_bad_settings_name_the_field():
         MFCore(lengthscale_prior="flat")
     with pytest.raises(ValueError, match="target_level must be one of max, populated, got 'top'"):
         MFCore(target_level="top")
+    with pytest.raises(ValueError, match="target_level='populated' applies with model='joint' only"):
+        MFCore(model="hypertune", target_level="populated")

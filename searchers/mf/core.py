@@ -73,6 +73,11 @@ class MFCore:
             raise ValueError(f"model must be one of {', '.join(MODELS)}, got {model!r}")
         if target_level not in TARGET_LEVELS:
             raise ValueError(f"target_level must be one of {', '.join(TARGET_LEVELS)}, got {target_level!r}")
+        if target_level != "max" and model != "joint":
+            raise ValueError(
+                f"target_level={target_level!r} applies with model='joint' only "
+                "(Hyper-Tune's ensemble targets its highest rung with a model)"
+            )
         for name, value in (("min_resource", min_resource), ("max_resource", max_resource)):
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not (0 < value < math.inf):
                 raise ValueError(f"{name} must be a finite number > 0, got {value!r}")

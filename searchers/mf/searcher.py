@@ -44,6 +44,7 @@ class MFGPSearcher(SpaceSearcher):
             or "populated" (the highest rung level with at least ``max(6, dims + 1)``
             observations, MOBSTER's and Syne Tune's ``resource_acq="bohb"``: early in a
             run the top rung holds few trials and its slice is an extrapolation).
+            ``model="joint"`` only.
     """
 
     @renamed_kwargs(aliases={**SEED_ALIASES, **STARTUP_ALIASES})
