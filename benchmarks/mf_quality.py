@@ -461,9 +461,9 @@ def main() -> None:
                         flush=True,
                     )
     entries = [e for e in load(args.log) if e["problem"].split("@")[0] in families]
-    if args.rows is not None:
-        entries = [e for e in entries if e["row"] in rows]
     entries = relative_to_best([e for e in entries if e["problem"].endswith(f"@{args.instance}")])
+    if args.rows is not None:  # after relative_to_best: real regrets stay measured from every row's best
+        entries = [e for e in entries if e["row"] in rows]
     report(entries, args.ours, (0.25, 0.5, 1.0))
     if args.paired:
         paired(entries, *args.paired, (0.25, 0.5, 1.0))
