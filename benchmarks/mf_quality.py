@@ -70,10 +70,10 @@ OURS = ("hypertune+asha", "mobster+asha", "mobster+hyperband-async", "gp+asha", 
 #: rows run only when named in --rows: Hyper-Tune's learnt bracket choice against the same
 #: asynchronous Hyperband drawing brackets with Hyperband's fixed probabilities
 BRACKET_ROWS = ("hypertune+hyperband-async", "hypertune+hyperband-learnt")
-#: rows run only when named in --rows: the joint model acquiring at the highest rung level
-#: with enough observations (``target_level="populated"``) instead of max_resource
-#: (and the GP on BOHB's level rule, ``GPSearcher(fidelity="highest")``)
-TARGET_ROWS = ("mobster-populated+asha", "mobster-populated+hyperband-async", "gp-highest+asha")
+#: rows run only when named in --rows, variants of our searchers: the joint model acquiring
+#: at the highest rung level with enough observations (``target_level="populated"``) instead
+#: of max_resource, and the GP on BOHB's level rule (``GPSearcher(fidelity="highest")``)
+VARIANT_ROWS = ("mobster-populated+asha", "mobster-populated+hyperband-async", "gp-highest+asha")
 PEERS = ("random+ray-asha", "ray-bohb", "optuna-hb", "dehb")
 Problem = CurveProblem | RealCurveProblem
 Curve = list[tuple[int, float]]  # (epochs spent, regret of the incumbent) at each improvement
@@ -319,7 +319,7 @@ def report(entries: list[dict[str, Any]], ours: str, fractions: tuple[float, ...
     for e in entries:
         by.setdefault((e["problem"], e["row"]), {})[e["seed"]] = e
     problems = sorted({p for p, _ in by})
-    rows = [r for r in OURS + BRACKET_ROWS + TARGET_ROWS + PEERS if any((p, r) in by for p in problems)]
+    rows = [r for r in OURS + BRACKET_ROWS + VARIANT_ROWS + PEERS if any((p, r) in by for p in problems)]
     for f in fractions:
         print(f"\n### Mean regret at {f:g} x the budget (mean over seeds; n = seeds)\n")
         print("| problem | n | " + " | ".join(rows) + " |")
@@ -422,9 +422,9 @@ def main() -> None:
             raise SystemExit(f"--problems: unknown family {name!r}; known: {', '.join([*FAMILIES, *REAL])}")
     rows = [r for r in (args.rows or ",".join(OURS + PEERS)).split(",") if r]
     for r in rows:
-        if r not in OURS + BRACKET_ROWS + TARGET_ROWS + PEERS:
+        if r not in OURS + BRACKET_ROWS + VARIANT_ROWS + PEERS:
             raise SystemExit(
-                f"--rows: unknown row {r!r}; known: {', '.join(OURS + BRACKET_ROWS + TARGET_ROWS + PEERS)}"
+                f"--rows: unknown row {r!r}; known: {', '.join(OURS + BRACKET_ROWS + VARIANT_ROWS + PEERS)}"
             )
     if not args.report:
         done = {(e["problem"], e["row"], e["seed"], e["budget"]) for e in load(args.log)}
